@@ -1,0 +1,373 @@
+import { failover, roundRobin } from './composite.js';
+import { MailError } from './errors.js';
+import { createFileTransport } from './file-transport.js';
+import { memoryTransport } from './memory-transport.js';
+import { redactUrl, Secret } from './secret.js';
+import type { TokenProvider, Transport } from './transport.js';
+
+/** A transport URL after parsing. The password is a {@link Secret}; `redacted` is safe to print. */
+export interface TransportUrl {
+  /** Lower case, without `:` (`smtp`, `ses`, ...). */
+  readonly scheme: string;
+  /** Percent-decoded user name, if any. */
+  readonly username: string | undefined;
+  /** Percent-decoded password, if any. */
+  readonly password: Secret | undefined;
+  /** Host name or IP address (IPv6 without brackets); empty when the URL has none. */
+  readonly host: string;
+  readonly port: number | undefined;
+  /** Percent-decoded path, `''` when there is none. */
+  readonly path: string;
+  /** Query parameters; the last value wins for a repeated name. */
+  readonly params: ReadonlyMap<string, string>;
+  /** The URL with every credential replaced by `***`. */
+  readonly redacted: string;
+}
+
+/** What a transport factory gets besides the URL. */
+export interface TransportFactoryContext {
+  /** Environment variables (default `process.env`), for credentials the URL leaves out. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Options for this scheme from `createTransport(url, { adapters: { [scheme]: ... } })`. */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** The token provider given to `createTransport`, for OAuth (SMTP XOAUTH2 and the HTTPS APIs). */
+  readonly tokenProvider: TokenProvider | undefined;
+}
+
+/** Builds a transport from a parsed URL. Adapter packages export one as `createTransportFromUrl`. */
+export type TransportFactory = (url: TransportUrl, context: TransportFactoryContext) => Transport | Promise<Transport>;
+
+/** Options of {@link createTransport}. */
+export interface CreateTransportOptions {
+  /** Environment variables to read credentials from. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** OAuth tokens for every transport in the URL that authenticates with OAuth. */
+  tokenProvider?: TokenProvider | undefined;
+  /** Adapter options by scheme, merged over what the URL says: `{ smtp: { logger } }`. */
+  adapters?: Readonly<Record<string, Readonly<Record<string, unknown>>>> | undefined;
+}
+
+/** The package that serves each built-in scheme; imported only when the scheme is used. */
+export const adapterPackages: Readonly<Record<string, string>> = Object.freeze({
+  smtp: '@mailport/transport-smtp',
+  smtps: '@mailport/transport-smtp',
+  ses: '@mailport/transport-ses',
+  gmail: '@mailport/transport-gmail-api',
+  graph: '@mailport/transport-graph',
+});
+
+const registered = new Map<string, TransportFactory>();
+
+/**
+ * Serves `scheme://...` URLs with `factory`, for a third-party transport or to replace a built-in one.
+ *
+ * @example
+ * ```ts
+ * registerTransport('postmark', (url, { env }) => createPostmarkTransport({ token: env.POSTMARK_TOKEN }));
+ * ```
+ */
+export function registerTransport(scheme: string, factory: TransportFactory): void {
+  registered.set(scheme.toLowerCase(), factory);
+}
+
+const compositePattern = /^(failover|roundrobin)\(([\s\S]*)\)(?:\?(.*))?$/i;
+
+/**
+ * Creates a transport from a URL, loading the adapter package for its scheme on first use
+ * (choosing `smtp://` never loads the AWS, Google or Microsoft SDKs). A `Transport` is returned as is.
+ *
+ * | URL | transport |
+ * | --- | --- |
+ * | `smtp://user:pass@host:587` | SMTP with STARTTLS (required unless the host is loopback) |
+ * | `smtps://user:pass@host:465` | SMTP over implicit TLS |
+ * | `memory://` or `memory://NAME` | keeps messages in this process ({@link memoryTransport}) |
+ * | `file://./outbox` | one `.eml` file per message |
+ * | `failover(URL URL ...)` | the first that works, see {@link failover}; `?cooldown=30s` after the `)` |
+ * | `roundrobin(URL URL ...)` | in turn, see {@link roundRobin}; `?weight=N` on an inner URL |
+ * | `ses://`, `gmail://`, `graph://` | the HTTPS API adapters |
+ *
+ * Throws a `configuration` error for a malformed URL, an unknown parameter, an unknown scheme,
+ * or an adapter package that is not installed (the message names the `npm install` command).
+ *
+ * @example
+ * ```ts
+ * const transport = await createTransport(process.env.MAILPORT_URL ?? 'memory://');
+ * ```
+ */
+export async function createTransport(config: string | URL | Transport, options: CreateTransportOptions = {}): Promise<Transport> {
+  if (typeof config === 'object' && config !== null && !(config instanceof URL)) {
+    if (typeof (config as Transport).send === 'function') return config as Transport;
+  }
+  const text = String(config).trim();
+  const composite = compositePattern.exec(text);
+  if (composite !== null) {
+    const kind = (composite[1] as string).toLowerCase();
+    const members = splitList(composite[2] as string, text);
+    const outer = new URLSearchParams(composite[3] ?? '');
+    const cooldownMs = outer.has('cooldown') ? parseDuration(outer.get('cooldown') as string, 'cooldown', redactUrl(text)) : undefined;
+    for (const name of outer.keys()) {
+      if (name !== 'cooldown') throw configError(text, `unknown parameter "${name}" (known: cooldown)`);
+    }
+    const weights: number[] = [];
+    const transports: Transport[] = [];
+    for (const member of members) {
+      const { url, weight } = extractWeight(member, kind === 'roundrobin');
+      weights.push(weight);
+      transports.push(await createTransport(url, options));
+    }
+    return kind === 'failover' ? failover(transports, { cooldownMs }) : roundRobin(transports, { cooldownMs, weights });
+  }
+  const url = parseTransportUrl(text);
+  const context: TransportFactoryContext = {
+    env: options.env ?? process.env,
+    options: options.adapters?.[url.scheme] ?? {},
+    tokenProvider: options.tokenProvider,
+  };
+  const custom = registered.get(url.scheme);
+  if (custom !== undefined) return custom(url, context);
+  if (url.scheme === 'memory') {
+    urlParams(url).done();
+    return memoryTransport(url.host === '' ? 'default' : url.host);
+  }
+  if (url.scheme === 'file') {
+    urlParams(url).done();
+    return createFileTransport({ directory: filePath(text) });
+  }
+  const packageName = adapterPackages[url.scheme];
+  if (packageName === undefined) {
+    throw new MailError('configuration', `Unknown transport scheme "${url.scheme}://" in ${url.redacted}`, {
+      remediation: `Use one of ${[...Object.keys(adapterPackages), 'memory', 'file'].map((scheme) => `${scheme}://`).join(', ')}, or registerTransport() your own.`,
+    });
+  }
+  const adapter = await loadAdapter(packageName, url);
+  return adapter(url, context);
+}
+
+/**
+ * Creates the transport named by the `MAILPORT_URL` environment variable.
+ *
+ * @example
+ * ```ts
+ * // MAILPORT_URL=smtp://user:pass@smtp.example.com:587
+ * const mailer = createMailer({ transport: await transportFromEnv() });
+ * ```
+ */
+export async function transportFromEnv(options: CreateTransportOptions = {}): Promise<Transport> {
+  const env = options.env ?? process.env;
+  const url = env.MAILPORT_URL;
+  if (url === undefined || url.trim() === '') {
+    throw new MailError('configuration', 'MAILPORT_URL is not set', {
+      remediation: 'Set MAILPORT_URL, for example smtp://user:password@smtp.example.com:587 or memory:// for development.',
+    });
+  }
+  return createTransport(url, { ...options, env });
+}
+
+async function loadAdapter(packageName: string, url: TransportUrl): Promise<TransportFactory> {
+  let module: { createTransportFromUrl?: TransportFactory };
+  try {
+    // A variable specifier: bundlers and TypeScript must not pull every adapter into core.
+    const specifier: string = packageName;
+    module = (await import(specifier)) as typeof module;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const missing =
+      code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || String((error as Error).message).includes(packageName);
+    throw new MailError(
+      'configuration',
+      missing
+        ? `${url.scheme}:// needs the package ${packageName}, which is not installed`
+        : `${packageName} failed to load: ${(error as Error).message}`,
+      { remediation: `Run: npm install ${packageName}`, cause: error },
+    );
+  }
+  if (typeof module.createTransportFromUrl !== 'function') {
+    throw new MailError('configuration', `${packageName} does not export createTransportFromUrl`, {
+      remediation: `Install a version of ${packageName} that matches @mailport/core.`,
+    });
+  }
+  return module.createTransportFromUrl;
+}
+
+/**
+ * Parses a single transport URL. Throws a `configuration` error (with the URL redacted) when it
+ * does not parse.
+ */
+export function parseTransportUrl(text: string): TransportUrl {
+  const redacted = redactUrl(text);
+  const schemeMatch = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text);
+  if (schemeMatch === null) throw configError(text, 'is not a URL of the form scheme://...');
+  const scheme = (schemeMatch[1] as string).toLowerCase();
+  if (scheme === 'file') {
+    return Object.freeze({
+      scheme,
+      username: undefined,
+      password: undefined,
+      host: '',
+      port: undefined,
+      path: filePath(text),
+      params: queryParams(text.includes('?') ? text.slice(text.indexOf('?') + 1) : ''),
+      redacted,
+    });
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    throw configError(text, 'does not parse as a URL');
+  }
+  const decode = (value: string): string => {
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      throw configError(text, 'has invalid percent-encoding');
+    }
+  };
+  const host = parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname;
+  return Object.freeze({
+    scheme,
+    username: parsed.username === '' ? undefined : decode(parsed.username),
+    password: parsed.password === '' ? undefined : new Secret(decode(parsed.password)),
+    host: decode(host),
+    port: parsed.port === '' ? undefined : Number(parsed.port),
+    path: decode(parsed.pathname),
+    params: queryParams(parsed.search.slice(1)),
+    redacted,
+  });
+}
+
+function queryParams(query: string): ReadonlyMap<string, string> {
+  return new Map(new URLSearchParams(query));
+}
+
+function filePath(text: string): string {
+  const withoutQuery = text.slice('file://'.length).split('?')[0] as string;
+  const path = decodeURIComponent(withoutQuery);
+  if (path === '') throw configError(text, 'names no directory: use file://./outbox or file:///absolute/path');
+  return path;
+}
+
+function splitList(inner: string, whole: string): string[] {
+  const members: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const char of inner) {
+    if (char === '(') depth++;
+    if (char === ')') depth--;
+    if (depth < 0) throw configError(whole, 'has unbalanced parentheses');
+    if (/\s/.test(char) && depth === 0) {
+      if (current !== '') members.push(current);
+      current = '';
+    } else current += char;
+  }
+  if (depth !== 0) throw configError(whole, 'has unbalanced parentheses');
+  if (current !== '') members.push(current);
+  if (members.length === 0) throw configError(whole, 'lists no transport URLs');
+  return members;
+}
+
+function extractWeight(member: string, allowed: boolean): { url: string; weight: number } {
+  const match = /([?&])weight=([^&]*)(&?)/.exec(member);
+  if (match === null) return { url: member, weight: 1 };
+  if (!allowed) throw configError(member, 'has "weight", which only roundrobin(...) uses');
+  const weight = Number(match[2]);
+  if (!(weight > 0) || !Number.isFinite(weight)) throw configError(member, `has weight=${match[2]}; use a number above 0`);
+  const url = `${member.slice(0, match.index)}${match[3] === '&' ? match[1] : ''}${member.slice(match.index + match[0].length)}`;
+  return { url: url.endsWith('?') ? url.slice(0, -1) : url, weight };
+}
+
+function configError(url: string, problem: string, remediation?: string): MailError {
+  return new MailError('configuration', `Transport URL ${redactUrl(url)} ${problem}`, {
+    remediation: remediation ?? 'See the URL reference in the @mailport/core README.',
+  });
+}
+
+/**
+ * Parses `500ms`, `10s`, `2m` or a bare number of milliseconds.
+ */
+export function parseDuration(value: string, name: string, redacted: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  if (match === null) {
+    throw new MailError('configuration', `Transport URL ${redacted}: ${name}=${value} is not a duration`, {
+      remediation: 'Write a duration as 500ms, 10s, 2m, or a number of milliseconds.',
+    });
+  }
+  const amount = Number(match[1]);
+  const unit = match[2] ?? 'ms';
+  return Math.round(unit === 'm' ? amount * 60_000 : unit === 's' ? amount * 1000 : amount);
+}
+
+/** Typed readers for a URL's query parameters, used by adapters; `done()` rejects unknown names. */
+export interface UrlParams {
+  string(name: string): string | undefined;
+  /** `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`. */
+  boolean(name: string): boolean | undefined;
+  integer(name: string, bounds?: { min?: number; max?: number }): number | undefined;
+  /** See {@link parseDuration}; returns milliseconds. */
+  duration(name: string): number | undefined;
+  /** A credential parameter, wrapped so it cannot be printed. */
+  secret(name: string): Secret | undefined;
+  /** Throws a `configuration` error naming any parameter nobody read. */
+  done(): void;
+}
+
+/**
+ * Reads a URL's parameters with types and clear errors.
+ *
+ * @example
+ * ```ts
+ * const params = urlParams(url);
+ * const pool = params.boolean('pool') ?? true;
+ * params.done(); // "unknown parameter poool (known: pool)"
+ * ```
+ */
+export function urlParams(url: TransportUrl): UrlParams {
+  const read = new Set<string>();
+  const raw = (name: string): string | undefined => {
+    read.add(name);
+    return url.params.get(name);
+  };
+  const invalid = (name: string, value: string, expected: string): MailError =>
+    new MailError('configuration', `Transport URL ${url.redacted}: ${name}=${value} is not ${expected}`, {
+      remediation: `Set ${name} to ${expected}.`,
+    });
+  return {
+    string: (name) => raw(name),
+    boolean(name) {
+      const value = raw(name);
+      if (value === undefined) return undefined;
+      if (/^(true|1|yes|on)$/i.test(value)) return true;
+      if (/^(false|0|no|off)$/i.test(value)) return false;
+      throw invalid(name, value, 'true or false');
+    },
+    integer(name, bounds = {}) {
+      const value = raw(name);
+      if (value === undefined) return undefined;
+      const number = Number(value);
+      if (!Number.isInteger(number) || number < (bounds.min ?? 0) || number > (bounds.max ?? Number.MAX_SAFE_INTEGER)) {
+        throw invalid(name, value, `a whole number${bounds.min === undefined ? '' : ` of at least ${bounds.min}`}`);
+      }
+      return number;
+    },
+    duration(name) {
+      const value = raw(name);
+      return value === undefined ? undefined : parseDuration(value, name, url.redacted);
+    },
+    secret(name) {
+      const value = raw(name);
+      return value === undefined ? undefined : new Secret(value);
+    },
+    done() {
+      const unknown = [...url.params.keys()].filter((name) => !read.has(name));
+      if (unknown.length > 0) {
+        throw new MailError(
+          'configuration',
+          `Transport URL ${url.redacted}: unknown parameter ${unknown.map((name) => `"${name}"`).join(', ')}`,
+          {
+            remediation: `Known parameters for ${url.scheme}://: ${[...read].sort().join(', ') || 'none'}.`,
+          },
+        );
+      }
+    },
+  };
+}

@@ -1,0 +1,82 @@
+export { type Address, type AddressInput, formatAddress, parseAddress, parseAddressList, requiresSmtpUtf8 } from './address.js';
+export { type FailoverOptions, failover, isFailoverError, type RoundRobinOptions, roundRobin } from './composite.js';
+export {
+  adapterPackages,
+  type CreateTransportOptions,
+  createTransport,
+  parseDuration,
+  parseTransportUrl,
+  registerTransport,
+  type TransportFactory,
+  type TransportFactoryContext,
+  type TransportUrl,
+  transportFromEnv,
+  type UrlParams,
+  urlParams,
+} from './config.js';
+export {
+  invalidMessage,
+  isAbortFrom,
+  MailError,
+  type MailErrorCode,
+  type MailErrorOptions,
+  mailErrorCodes,
+  mailErrorOptions,
+  type RecipientError,
+  withTransport,
+} from './errors.js';
+export { createFileTransport, type FileTransportOptions } from './file-transport.js';
+export {
+  type AfterSendEvent,
+  type BeforeSendEvent,
+  createMailer,
+  type Mailer,
+  type MailerHooks,
+  type MailerOptions,
+  type SendErrorEvent,
+  type SendManyOptions,
+  type SendOutcome,
+} from './mailer.js';
+export {
+  createMemoryTransport,
+  type MemoryTransport,
+  type MemoryTransportOptions,
+  memoryTransport,
+  type SentMessage,
+} from './memory-transport.js';
+export {
+  type Attachment,
+  type AttachmentContent,
+  type AttachmentInput,
+  type AttachmentSource,
+  type CreateMessageOptions,
+  createMessage,
+  type EmailMessage,
+  type Envelope,
+  type Header,
+  isEmailMessage,
+  type ListUnsubscribe,
+  type ListUnsubscribeInput,
+  type MessageInput,
+  parseMessageId,
+} from './message.js';
+export { assertWireSafe, maxLineLength, type RenderMimeOptions, readAttachment, renderMime } from './mime.js';
+export { toMailError } from './normalize-error.js';
+export { type RetryOptions, type RetryPolicy, retryDelay, retryPolicy, sleep } from './retry.js';
+export { isSecretParameter, redactUrl, Secret } from './secret.js';
+export { createTokenCache, type TokenCacheOptions } from './token.js';
+export {
+  type AccessToken,
+  assertCapabilities,
+  capabilityMismatch,
+  formatBytes,
+  type GetAccessTokenOptions,
+  type RouteStep,
+  type SendOptions,
+  type SendReceipt,
+  type TokenProvider,
+  type Transport,
+  type TransportCapabilities,
+  type VerifyCheck,
+  type VerifyReport,
+} from './transport.js';

@@ -1,0 +1,307 @@
+import { type CreateTransportOptions, createTransport } from './config.js';
+import { isAbortFrom, MailError } from './errors.js';
+import { type CreateMessageOptions, createMessage, type EmailMessage, isEmailMessage, type MessageInput } from './message.js';
+import { toMailError } from './normalize-error.js';
+import { type RetryOptions, retryDelay, retryPolicy, sleep } from './retry.js';
+import { assertCapabilities, type SendOptions, type SendReceipt, type Transport, type VerifyReport } from './transport.js';
+
+/** What `beforeSend` sees. */
+export interface BeforeSendEvent {
+  readonly message: EmailMessage;
+  readonly transport: string;
+}
+
+/** What `afterSend` sees. */
+export interface AfterSendEvent {
+  readonly message: EmailMessage;
+  readonly receipt: SendReceipt;
+}
+
+/** What `onError` sees: every failed attempt, and whether the mailer will try again. */
+export interface SendErrorEvent {
+  /** Undefined when the input did not make a valid message. */
+  readonly message: EmailMessage | undefined;
+  readonly error: MailError;
+  /** The attempt that failed, from 1; 0 when the message was refused before any attempt. */
+  readonly attempt: number;
+  readonly willRetry: boolean;
+  /** The wait before the next attempt, when `willRetry`. */
+  readonly delayMs: number | undefined;
+  readonly transport: string | undefined;
+}
+
+/**
+ * Hooks for logging, metrics and last-minute changes. Payloads carry messages, receipts and
+ * errors, never credentials. An exception in `afterSend` or `onError` is reported as a process
+ * warning and does not change the outcome of the send.
+ */
+export interface MailerHooks {
+  /**
+   * Before the first attempt. Return a replacement message (or message input), `false` to cancel
+   * (the send rejects with `message-rejected`, provider code `cancelled`), or nothing to go on.
+   */
+  beforeSend?: (
+    event: BeforeSendEvent,
+  ) => EmailMessage | MessageInput | false | undefined | Promise<EmailMessage | MessageInput | false | undefined>;
+  /** After a message was sent. */
+  afterSend?: (event: AfterSendEvent) => void | Promise<void>;
+  /** After every failed attempt. */
+  onError?: (event: SendErrorEvent) => void | Promise<void>;
+}
+
+/** Options of {@link createMailer}. */
+export interface MailerOptions {
+  /** A transport, or a transport URL created on first use with {@link createTransport}. */
+  transport: Transport | string;
+  /** Options for `createTransport` when `transport` is a URL. */
+  transportOptions?: CreateTransportOptions | undefined;
+  /** Merged under every input: `{ from: 'App <noreply@app.example>' }`. Headers and metadata merge by key. */
+  defaults?: Partial<MessageInput> | undefined;
+  /** Retry settings, or `false` for a single attempt. Default: 3 attempts, see {@link RetryOptions}. */
+  retry?: RetryOptions | false | undefined;
+  hooks?: MailerHooks | undefined;
+  /** Allow attachments from file paths. Default false. */
+  allowFileAccess?: boolean | undefined;
+  /** Allow attachments fetched from URLs. Default false. */
+  allowUrlAccess?: boolean | undefined;
+}
+
+/** Options of {@link Mailer.sendMany}. */
+export interface SendManyOptions extends SendOptions {
+  /** Sends in flight at once. Default: the transport's `capabilities.concurrency`. */
+  concurrency?: number | undefined;
+}
+
+/** The outcome of one message of a batch, in input order. */
+export type SendOutcome =
+  | { readonly index: number; readonly ok: true; readonly messageId: string; readonly receipt: SendReceipt }
+  | { readonly index: number; readonly ok: false; readonly messageId: string | undefined; readonly error: MailError };
+
+/** Sends messages through a transport, with retries and hooks. */
+export interface Mailer {
+  /** Validates, sends with retries, and resolves to a receipt or rejects with a `MailError`. */
+  send(input: MessageInput | EmailMessage, options?: SendOptions): Promise<SendReceipt>;
+  /**
+   * Sends many messages with bounded concurrency and yields one outcome per input, in input
+   * order. A failure never stops the rest; only the caller's abort ends the iteration (by throwing).
+   */
+  sendMany(
+    inputs: Iterable<MessageInput | EmailMessage> | AsyncIterable<MessageInput | EmailMessage>,
+    options?: SendManyOptions,
+  ): AsyncIterable<SendOutcome>;
+  /** Checks the transport's configuration, connection and credentials. */
+  verify(options?: SendOptions): Promise<VerifyReport>;
+  /** Closes the transport's connections. Safe to call twice. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Creates a mailer.
+ *
+ * @example
+ * ```ts
+ * await using mailer = createMailer({
+ *   transport: process.env.MAILPORT_URL ?? 'memory://',
+ *   defaults: { from: 'Shop <orders@shop.example>' },
+ * });
+ * const receipt = await mailer.send({ to: 'ana@example.com', subject: 'Hi', text: 'Hello' });
+ * ```
+ */
+export function createMailer(options: MailerOptions): Mailer {
+  const policy = retryPolicy(options.retry);
+  const hooks = options.hooks ?? {};
+  const messageOptions: CreateMessageOptions = {
+    allowFileAccess: options.allowFileAccess,
+    allowUrlAccess: options.allowUrlAccess,
+  };
+  let transportPromise: Promise<Transport> | undefined;
+  let closed = false;
+
+  const transport = (): Promise<Transport> => {
+    transportPromise ??=
+      typeof options.transport === 'string'
+        ? createTransport(options.transport, options.transportOptions)
+        : Promise.resolve(options.transport);
+    // A URL that failed to load is tried again next time rather than failing forever.
+    transportPromise.catch(() => {
+      transportPromise = undefined;
+    });
+    return transportPromise;
+  };
+
+  const build = (input: MessageInput | EmailMessage): EmailMessage => {
+    if (isEmailMessage(input)) return input;
+    return createMessage(withDefaults(options.defaults, input), messageOptions);
+  };
+
+  const report = async (event: SendErrorEvent): Promise<void> => {
+    await runHook('onError', () => hooks.onError?.(event));
+  };
+
+  const deliver = async (input: MessageInput | EmailMessage, sendOptions: SendOptions): Promise<SendReceipt> => {
+    const signal = sendOptions.signal;
+    if (closed) throw new MailError('configuration', 'This mailer was closed', { remediation: 'Create a new mailer.' });
+    let message: EmailMessage;
+    try {
+      message = build(input);
+    } catch (error) {
+      const mailError = toMailError(error, 'mailer');
+      await report({ message: undefined, error: mailError, attempt: 0, willRetry: false, delayMs: undefined, transport: undefined });
+      throw mailError;
+    }
+    const active = await transport();
+    if (hooks.beforeSend !== undefined) {
+      const replaced = await hooks.beforeSend({ message, transport: active.id });
+      if (replaced === false) {
+        const error = new MailError('message-rejected', 'A beforeSend hook cancelled this message', {
+          providerCode: 'cancelled',
+          transport: 'mailer',
+          remediation: 'Check the beforeSend hook that returned false.',
+        });
+        await report({ message, error, attempt: 0, willRetry: false, delayMs: undefined, transport: active.id });
+        throw error;
+      }
+      if (replaced !== undefined) {
+        try {
+          message = build(replaced);
+        } catch (error) {
+          const mailError = toMailError(error, 'mailer');
+          await report({ message, error: mailError, attempt: 0, willRetry: false, delayMs: undefined, transport: active.id });
+          throw mailError;
+        }
+      }
+    }
+    try {
+      await assertCapabilities(message, active);
+    } catch (error) {
+      const mailError = toMailError(error, active.id);
+      await report({ message, error: mailError, attempt: 0, willRetry: false, delayMs: undefined, transport: active.id });
+      throw mailError;
+    }
+
+    const started = performance.now();
+    for (let attempt = 1; ; attempt++) {
+      signal?.throwIfAborted();
+      try {
+        const receipt = await active.send(message, { signal });
+        const final: SendReceipt = Object.freeze({ ...receipt, attempts: attempt, elapsedMs: performance.now() - started });
+        await runHook('afterSend', () => hooks.afterSend?.({ message, receipt: final }));
+        return final;
+      } catch (caught) {
+        if (isAbortFrom(signal, caught)) throw caught;
+        const error = toMailError(caught, active.id);
+        const delayMs = retryDelay(attempt, error, policy);
+        await report({ message, error, attempt, willRetry: delayMs !== undefined, delayMs, transport: active.id });
+        if (delayMs === undefined) throw error;
+        await sleep(delayMs, signal);
+      }
+    }
+  };
+
+  const sendMany = (
+    inputs: Iterable<MessageInput | EmailMessage> | AsyncIterable<MessageInput | EmailMessage>,
+    manyOptions: SendManyOptions = {},
+  ): AsyncIterable<SendOutcome> => ({
+    async *[Symbol.asyncIterator]() {
+      const active = await transport();
+      const concurrency = Math.max(1, manyOptions.concurrency ?? active.capabilities.concurrency);
+      const signal = manyOptions.signal;
+      const source = toAsyncIterator(inputs);
+      // A window of started sends, yielded in input order; at most `concurrency` in flight.
+      const window: Promise<SendOutcome>[] = [];
+      let index = 0;
+      let exhausted = false;
+      const startNext = async (): Promise<void> => {
+        const next = await source.next();
+        if (next.done === true) {
+          exhausted = true;
+          return;
+        }
+        const position = index++;
+        let message: EmailMessage;
+        try {
+          message = build(next.value);
+        } catch (error) {
+          const mailError = toMailError(error, 'mailer');
+          await report({ message: undefined, error: mailError, attempt: 0, willRetry: false, delayMs: undefined, transport: undefined });
+          window.push(Promise.resolve({ index: position, ok: false, messageId: undefined, error: mailError }));
+          return;
+        }
+        const messageId = message.messageId;
+        const outcome = deliver(message, { signal }).then(
+          (receipt): SendOutcome => ({ index: position, ok: true, messageId: receipt.messageId, receipt }),
+          (error: unknown): SendOutcome => {
+            if (isAbortFrom(signal, error)) throw error;
+            return { index: position, ok: false, messageId, error: toMailError(error, active.id) };
+          },
+        );
+        // Only an abort rejects; it is rethrown when this outcome's turn comes, not reported as unhandled.
+        outcome.catch(() => {});
+        window.push(outcome);
+      };
+      try {
+        while (!exhausted && window.length < concurrency) await startNext();
+        while (window.length > 0) {
+          const outcome = await (window.shift() as Promise<SendOutcome>);
+          if (!exhausted) await startNext();
+          yield outcome;
+        }
+      } finally {
+        await source.return?.();
+      }
+    },
+  });
+
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    if (transportPromise !== undefined) {
+      const active = await transportPromise.catch(() => undefined);
+      await active?.close?.();
+    } else if (typeof options.transport !== 'string') {
+      await options.transport.close?.();
+    }
+  };
+
+  return {
+    send: (input, sendOptions = {}) => deliver(input, sendOptions),
+    sendMany,
+    async verify(verifyOptions: SendOptions = {}): Promise<VerifyReport> {
+      const active = await transport();
+      if (active.verify === undefined) {
+        return {
+          transport: active.id,
+          checks: [{ name: 'verify', ok: true, detail: 'this transport has nothing to verify' }],
+          details: {},
+        };
+      }
+      return active.verify(verifyOptions);
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+function withDefaults(defaults: Partial<MessageInput> | undefined, input: MessageInput): MessageInput {
+  if (defaults === undefined) return input;
+  const merged: MessageInput = { ...defaults, ...input } as MessageInput;
+  if (defaults.headers !== undefined || input.headers !== undefined) merged.headers = { ...defaults.headers, ...input.headers };
+  if (defaults.metadata !== undefined || input.metadata !== undefined) merged.metadata = { ...defaults.metadata, ...input.metadata };
+  return merged;
+}
+
+function toAsyncIterator<T>(inputs: Iterable<T> | AsyncIterable<T>): AsyncIterator<T> {
+  if (Symbol.asyncIterator in inputs) return (inputs as AsyncIterable<T>)[Symbol.asyncIterator]();
+  return (async function* () {
+    yield* inputs as Iterable<T>;
+  })();
+}
+
+async function runHook(name: string, run: () => void | Promise<void> | undefined): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    process.emitWarning(`mailport: the ${name} hook threw: ${(error as Error).message}`, { type: 'MailportHookWarning' });
+  }
+}

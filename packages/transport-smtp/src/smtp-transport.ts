@@ -1,0 +1,388 @@
+import { Readable } from 'node:stream';
+import {
+  type EmailMessage,
+  isAbortFrom,
+  MailError,
+  type RecipientError,
+  renderMime,
+  type SendOptions,
+  type SendReceipt,
+  type Transport,
+  type TransportCapabilities,
+  type VerifyReport,
+} from '@mailport/core';
+import nodemailer from 'nodemailer';
+import MimeNode from 'nodemailer/lib/mime-node';
+import { mapSmtpError, recipientErrors, type SmtpFailure } from './smtp-errors.js';
+import { resolveSmtpOptions, type SmtpTransportOptions } from './smtp-options.js';
+import { featuresFromEhlo, probeServer, type ServerFeatures } from './smtp-probe.js';
+
+/** The SMTP transport: a {@link Transport} with the server's features learnt on the way. */
+export interface SmtpTransport extends Transport {
+  verify(options?: SendOptions): Promise<VerifyReport>;
+  close(): Promise<void>;
+}
+
+interface SentInfo {
+  accepted?: (string | { address: string })[];
+  rejected?: (string | { address: string })[];
+  rejectedErrors?: SmtpFailure[];
+  response?: string;
+  serverMessageId?: string;
+  ehlo?: string[];
+}
+
+type NodemailerTransporter = ReturnType<typeof nodemailer.createTransport>;
+
+// RFC 5321 4.5.3.1.10: "too many recipients" is 452 (552 from older servers); the rest go in a new transaction.
+const tooManyRecipients = (error: RecipientError): boolean =>
+  error.statusCode === 452 || (error.statusCode === 552 && /too many|5\.5\.3/i.test(`${error.providerCode} ${error.message}`));
+
+/**
+ * Creates an SMTP transport over nodemailer. Connections are pooled and reused (closed after
+ * `idleTimeoutMs` without sends); every message is rendered once by `@mailport/core` and handed
+ * to nodemailer as raw bytes with an explicit envelope, so what is sent is exactly what was
+ * validated.
+ *
+ * @example
+ * ```ts
+ * const transport = createSmtpTransport({
+ *   host: 'smtp.example.com',
+ *   auth: { user: 'app@example.com', pass: new Secret(process.env.SMTP_PASSWORD ?? '') },
+ * });
+ * ```
+ */
+export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport {
+  const options = resolveSmtpOptions(input);
+  const id = options.id;
+  let transporter: NodemailerTransporter | undefined;
+  let inFlight = 0;
+  let idleTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+  let features: ServerFeatures | undefined;
+  let probing: Promise<ServerFeatures> | undefined;
+  let lastToken: string | undefined;
+
+  const nodemailerAuth = (): Record<string, unknown> | undefined => {
+    const auth = options.auth;
+    if (auth === undefined) return undefined;
+    if ('tokenProvider' in auth) {
+      return {
+        type: 'OAuth2',
+        user: auth.user,
+        // nodemailer asks again with renew=true once the server refused the token: one refresh, one retry.
+        provisionCallback: (_user: string, renew: boolean, callback: (error: Error | null, token?: string, expires?: number) => void) => {
+          auth.tokenProvider.getAccessToken({ forceRefresh: renew, refusedToken: renew ? lastToken : undefined }).then(
+            (token) => {
+              lastToken = token.token;
+              callback(null, token.token, token.expiresAt);
+            },
+            (error: unknown) => {
+              // nodemailer rewrites the code of the error it is given, so carry ours inside another.
+              const carrier = new Error(error instanceof Error ? error.message : String(error)) as Error & { mailError?: unknown };
+              carrier.mailError = error;
+              callback(carrier);
+            },
+          );
+        },
+      };
+    }
+    return { user: auth.user, pass: typeof auth.pass === 'string' ? auth.pass : auth.pass.reveal() };
+  };
+
+  const connectionOptions = (): Record<string, unknown> => ({
+    host: options.host,
+    port: options.port,
+    secure: options.secure,
+    requireTLS: options.requireTls,
+    auth: nodemailerAuth(),
+    name: options.ehloName,
+    connectionTimeout: options.connectionTimeoutMs,
+    greetingTimeout: options.greetingTimeoutMs,
+    socketTimeout: options.socketTimeoutMs,
+    tls: options.tls,
+    logger: false,
+    debug: false,
+  });
+
+  const getTransporter = (): NodemailerTransporter => {
+    transporter ??= nodemailer.createTransport({
+      ...connectionOptions(),
+      pool: options.pool,
+      maxConnections: options.maxConnections,
+      maxMessages: options.maxMessagesPerConnection,
+      // Core owns retries: nodemailer must not resend a message on its own.
+      maxRequeues: 0,
+      disableFileAccess: true,
+      disableUrlAccess: true,
+    } as Parameters<typeof nodemailer.createTransport>[0]);
+    // Failures reach each send's own callback; without a listener an 'error' event would crash the process.
+    transporter.on('error', () => {});
+    return transporter;
+  };
+
+  const scheduleIdleClose = (): void => {
+    clearTimeout(idleTimer);
+    if (!options.pool || inFlight > 0 || transporter === undefined) return;
+    idleTimer = setTimeout(() => {
+      if (inFlight === 0 && transporter !== undefined) {
+        transporter.close();
+        transporter = undefined;
+      }
+    }, options.idleTimeoutMs);
+    idleTimer.unref();
+  };
+
+  const serverFeatures = (signal: AbortSignal | undefined): Promise<ServerFeatures> => {
+    if (features !== undefined) return Promise.resolve(features);
+    probing ??= probeServer(connectionOptions(), { authenticate: false, signal }).then(
+      (found) => {
+        features = found;
+        probing = undefined;
+        return found;
+      },
+      (error: unknown) => {
+        probing = undefined;
+        throw error;
+      },
+    );
+    return probing;
+  };
+
+  const toMailError = (error: unknown, handedOver: boolean, signal: AbortSignal | undefined): unknown => {
+    if (isAbortFrom(signal, error) || (signal?.aborted === true && (error as { code?: string }).code === 'EABORT')) {
+      return signal?.reason;
+    }
+    const carried = (error as { mailError?: unknown }).mailError;
+    if (MailError.isInstance(carried)) return carried;
+    if (MailError.isInstance(error)) return error;
+    return mapSmtpError(error as SmtpFailure, { transport: id, host: options.host, port: options.port, handedOver });
+  };
+
+  /** One SMTP transaction. Resolves with nodemailer's info, or rejects with a MailError. */
+  const transact = async (
+    mime: Buffer,
+    envelope: { from: string; to: readonly string[] },
+    signal: AbortSignal | undefined,
+  ): Promise<SentInfo> => {
+    let handedOver = false;
+    const raw = new Readable({
+      read() {
+        this.push(mime);
+        this.push(null);
+      },
+    });
+    // Once nodemailer has read every byte, the final dot follows: from here a lost connection is an unknown outcome.
+    raw.once('end', () => {
+      handedOver = true;
+    });
+    inFlight++;
+    clearTimeout(idleTimer);
+    try {
+      const info = (await getTransporter().sendMail({
+        envelope: { from: { address: envelope.from, name: '' }, to: envelope.to.map((address) => ({ address, name: '' })) },
+        raw,
+        signal,
+      } as Parameters<NodemailerTransporter['sendMail']>[0])) as SentInfo;
+      if (features === undefined && info.ehlo !== undefined) features = featuresFromEhlo(info.ehlo);
+      return info;
+    } catch (error) {
+      throw toMailError(error, handedOver, signal);
+    } finally {
+      inFlight--;
+      scheduleIdleClose();
+    }
+  };
+
+  const send = async (message: EmailMessage, sendOptions: SendOptions = {}): Promise<SendReceipt> => {
+    const signal = sendOptions.signal;
+    const started = performance.now();
+    signal?.throwIfAborted();
+    if (closed) throw new MailError('configuration', `${id} was closed`, { transport: id, remediation: 'Create a new transport.' });
+    if (options.maxRecipients !== undefined && message.envelope.to.length > options.maxRecipients) {
+      throw new MailError(
+        'invalid-message',
+        `${id} accepts at most ${options.maxRecipients} recipients, this message has ${message.envelope.to.length}`,
+        {
+          transport: id,
+          field: 'to',
+        },
+      );
+    }
+    const mime = await renderMime(message);
+    if (options.maxMessageSize !== undefined && mime.length > options.maxMessageSize) {
+      throw new MailError('invalid-message', `${id} accepts messages up to ${options.maxMessageSize} bytes, this one has ${mime.length}`, {
+        transport: id,
+        field: 'body',
+      });
+    }
+    assertEnvelopeSurvives(message, id);
+    if (message.requiresSmtpUtf8) {
+      const found = await serverFeatures(signal).catch((error: unknown) => {
+        throw toMailError(error, false, signal);
+      });
+      if (!found.smtpUtf8) {
+        throw new MailError('unsupported', `${id} does not offer SMTPUTF8, which this message needs for a non-ASCII address`, {
+          transport: id,
+          remediation: 'Use an ASCII address, or send through a server that supports SMTPUTF8 (RFC 6531).',
+        });
+      }
+    }
+
+    const accepted: string[] = [];
+    const rejected: RecipientError[] = [];
+    let pending = [...message.envelope.to];
+    let last: SentInfo | undefined;
+    while (pending.length > 0) {
+      let info: SentInfo;
+      try {
+        info = await transact(mime, { from: message.envelope.from, to: pending }, signal);
+      } catch (error) {
+        // After a first transaction went through, a later one failing leaves a partly sent message: report it as such.
+        if (accepted.length > 0 && MailError.isInstance(error)) {
+          rejected.push(
+            ...pending.map((address) => ({
+              address,
+              message: error.message,
+              statusCode: error.statusCode,
+              providerCode: error.providerCode,
+              retryable: error.retryable,
+            })),
+          );
+          break;
+        }
+        throw error;
+      }
+      last = info;
+      accepted.push(...(info.accepted ?? []).map(plainAddress));
+      const refused = recipientErrors(info.rejectedErrors);
+      const retryHere = refused.filter(tooManyRecipients);
+      rejected.push(...refused.filter((error) => !tooManyRecipients(error)));
+      // Only go on while the server accepts some recipients each time, so this always ends.
+      if (retryHere.length === 0 || (info.accepted ?? []).length === 0) {
+        rejected.push(...retryHere);
+        break;
+      }
+      pending = retryHere.map((error) => error.address);
+    }
+    // Microsoft 365 and SES replace the Message-ID; the receipt reports the one recipients see.
+    const serverMessageId = last?.serverMessageId;
+    return Object.freeze({
+      messageId: serverMessageId ?? message.messageId,
+      transport: id,
+      providerMessageId: queueId(last?.response) ?? serverMessageId?.slice(1, -1),
+      accepted: Object.freeze(accepted),
+      rejected: Object.freeze(rejected),
+      attempts: 1,
+      elapsedMs: performance.now() - started,
+      response: last?.response,
+      details: serverMessageId === undefined ? undefined : { submittedMessageId: message.messageId },
+    });
+  };
+
+  const verify = async (verifyOptions: SendOptions = {}): Promise<VerifyReport> => {
+    let found: ServerFeatures;
+    try {
+      found = await probeServer(connectionOptions(), { authenticate: options.auth !== undefined, signal: verifyOptions.signal });
+    } catch (error) {
+      throw toMailError(error, false, verifyOptions.signal);
+    }
+    features = found;
+    const auth = options.auth;
+    return {
+      transport: id,
+      checks: [
+        { name: 'connect', ok: true, detail: `${options.host}:${options.port} answered EHLO with ${found.extensions.length} extensions` },
+        {
+          name: 'tls',
+          ok: found.tlsProtocol !== undefined || !options.requireTls,
+          detail:
+            found.tlsProtocol === undefined
+              ? 'not encrypted (loopback or require_tls=false)'
+              : `${options.secure ? 'implicit TLS' : 'STARTTLS'}, ${found.tlsProtocol}, certificate verified`,
+        },
+        {
+          name: 'auth',
+          ok: true,
+          detail:
+            auth === undefined
+              ? 'no credentials configured'
+              : `${'tokenProvider' in auth ? 'XOAUTH2' : 'password'} accepted for ${auth.user}`,
+        },
+      ],
+      details: {
+        extensions: found.extensions,
+        starttls: found.starttls,
+        size: found.size,
+        smtpUtf8: found.smtpUtf8,
+        pipelining: found.pipelining,
+        authMethods: found.authMethods,
+        tlsProtocol: found.tlsProtocol,
+      },
+    };
+  };
+
+  const close = async (): Promise<void> => {
+    closed = true;
+    clearTimeout(idleTimer);
+    transporter?.close();
+    transporter = undefined;
+  };
+
+  const capabilities: TransportCapabilities = Object.freeze({
+    maxMessageSize: options.maxMessageSize,
+    maxRecipients: options.maxRecipients,
+    customHeaders: true,
+    envelope: true,
+    smtpUtf8: 'negotiated',
+    concurrency: options.pool ? options.maxConnections : 1,
+  });
+
+  return Object.freeze({
+    id,
+    capabilities,
+    send,
+    verify,
+    close,
+    toString: () => id,
+    [Symbol.for('nodejs.util.inspect.custom')]: () => `SmtpTransport(${id})`,
+  });
+}
+
+/** The server's queue id from its final reply: Postfix "queued as 4Xyz", SES "Ok 0100...", and the like. */
+export function queueId(response: string | undefined): string | undefined {
+  if (response === undefined) return undefined;
+  return /queued as ([\w.@<>-]+)/i.exec(response)?.[1] ?? /^250 Ok ([0-9a-f]+(?:-[0-9a-f]+)+)$/i.exec(response.trim())?.[1];
+}
+
+function plainAddress(entry: string | { address: string }): string {
+  return typeof entry === 'string' ? entry : entry.address;
+}
+
+/**
+ * nodemailer parses envelope addresses again and would quietly send to whatever its parser
+ * makes of them. Run its own parser here and refuse the message if the result differs.
+ */
+function assertEnvelopeSurvives(message: EmailMessage, id: string): void {
+  const node = new MimeNode();
+  node.setEnvelope({
+    from: { address: message.envelope.from, name: '' },
+    to: message.envelope.to.map((address) => ({ address, name: '' })),
+  });
+  const parsed = node.getEnvelope() as { from: string | false; to: string[] };
+  const same =
+    parsed.from === message.envelope.from &&
+    parsed.to.length === message.envelope.to.length &&
+    parsed.to.every((address, index) => address === message.envelope.to[index]);
+  if (!same) {
+    throw new MailError(
+      'invalid-message',
+      `The envelope would not go out as written (${JSON.stringify(message.envelope)} became ${JSON.stringify(parsed)})`,
+      {
+        transport: id,
+        field: 'envelope',
+        remediation: 'Use plain addresses in the envelope.',
+      },
+    );
+  }
+}

@@ -1,0 +1,20 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const source = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
+// Tests run against the TypeScript sources; the published packages resolve to dist/.
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@mailport\/core\/testing$/, replacement: source('./packages/core/src/testing/index.ts') },
+      { find: /^@mailport\/core$/, replacement: source('./packages/core/src/index.ts') },
+      { find: /^@mailport\/transport-smtp$/, replacement: source('./packages/transport-smtp/src/index.ts') },
+    ],
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/**/*.test.ts', 'bench/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
