@@ -36,6 +36,16 @@ const microsoftBasicAuthOff =
 const gmailPasswordRefused =
   'Gmail no longer accepts the account password over SMTP: use an app password (with 2-Step Verification), OAuth (XOAUTH2), or the Gmail API transport (gmail://).';
 
+// Used when a case has nothing more specific to say.
+const defaultRemediation: Partial<Record<MailErrorCode, string>> = {
+  transient: 'A temporary failure: mailport retries it by default; if it persists, check the server and its logs.',
+  timeout: 'Check that the server is reachable and not overloaded; mailport retries timeouts by default.',
+  auth: 'Check the credentials and that the account may send over SMTP.',
+  configuration: 'Check the transport URL and the server settings (mailport verify shows what the server offers).',
+  'message-rejected': 'Read the server\'s answer: the message was refused as it is, so change it before sending again.',
+  'invalid-message': 'Fix the message; it was not sent.',
+};
+
 const certificateCodes = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN',
@@ -86,6 +96,7 @@ export function mapSmtpError(failure: SmtpFailure, context: SmtpErrorContext): M
       providerCode: status ?? failure.code,
       cause,
       ...extra,
+      remediation: extra.remediation ?? defaultRemediation[code],
     });
 
   if (replyCode !== undefined) {

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import {
   type EmailMessage,
   isAbortFrom,
@@ -33,6 +33,9 @@ interface SentInfo {
 }
 
 type NodemailerTransporter = ReturnType<typeof nodemailer.createTransport>;
+
+// A field of nodemailer's mail data (it copies string keys only) that carries the per-message tap.
+const dataPhaseTap = 'mailportDataPhaseTap';
 
 // RFC 5321 4.5.3.1.10: "too many recipients" is 452 (552 from older servers); the rest go in a new transaction.
 const tooManyRecipients = (error: RecipientError): boolean =>
@@ -106,7 +109,8 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
   });
 
   const getTransporter = (): NodemailerTransporter => {
-    transporter ??= nodemailer.createTransport({
+    if (transporter !== undefined) return transporter;
+    const created = nodemailer.createTransport({
       ...connectionOptions(),
       pool: options.pool,
       maxConnections: options.maxConnections,
@@ -117,8 +121,14 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
       disableUrlAccess: true,
     } as Parameters<typeof nodemailer.createTransport>[0]);
     // Failures reach each send's own callback; without a listener an 'error' event would crash the process.
-    transporter.on('error', () => {});
-    return transporter;
+    created.on('error', () => {});
+    created.use('stream', (mail, done) => {
+      const tap = (mail.data as Record<string, unknown>)[dataPhaseTap];
+      if (typeof tap === 'function') mail.message.processFunc(tap as (input: Readable) => Readable);
+      done();
+    });
+    transporter = created;
+    return created;
   };
 
   const scheduleIdleClose = (): void => {
@@ -166,23 +176,27 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
     signal: AbortSignal | undefined,
   ): Promise<SentInfo> => {
     let handedOver = false;
-    const raw = new Readable({
-      read() {
-        this.push(mime);
-        this.push(null);
-      },
-    });
-    // Once nodemailer has read every byte, the final dot follows: from here a lost connection is an unknown outcome.
-    raw.once('end', () => {
-      handedOver = true;
-    });
+    // nodemailer buffers a raw message as soon as it is queued, so watch the far end instead: this
+    // tap is read only by the DATA stream, after the server's 354. When it ends, the final dot
+    // follows at once, and from then on a lost connection is an unknown outcome.
+    const tapDataPhase = (input: Readable): Readable => {
+      const tap = new PassThrough();
+      // pipe(), not pipeline(): pipeline() resumes its last stream, which would drain the tap at once.
+      input.on('error', (error) => tap.destroy(error));
+      input.pipe(tap);
+      tap.once('end', () => {
+        handedOver = true;
+      });
+      return tap;
+    };
     inFlight++;
     clearTimeout(idleTimer);
     try {
       const info = (await getTransporter().sendMail({
         envelope: { from: { address: envelope.from, name: '' }, to: envelope.to.map((address) => ({ address, name: '' })) },
-        raw,
+        raw: mime,
         signal,
+        [dataPhaseTap]: tapDataPhase,
       } as Parameters<NodemailerTransporter['sendMail']>[0])) as SentInfo;
       if (features === undefined && info.ehlo !== undefined) features = featuresFromEhlo(info.ehlo);
       return info;

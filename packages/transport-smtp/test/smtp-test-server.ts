@@ -19,12 +19,17 @@ export interface Reply {
   readonly message: string;
 }
 
-/** Per-stage fault injection. Return a reply to refuse, `'drop'` to cut the connection, or nothing to accept. */
+/**
+ * Per-stage fault injection. Return a reply to refuse, `'drop'` to cut the connection, `'stall'`
+ * to never answer, or nothing to accept.
+ */
+export type Fault = Reply | 'drop' | 'stall' | undefined;
+
 export interface Faults {
-  mailFrom?: (address: string, session: SMTPServerSession) => Reply | 'drop' | undefined;
-  rcptTo?: (address: string, session: SMTPServerSession) => Reply | 'drop' | undefined;
+  mailFrom?: (address: string, session: SMTPServerSession) => Fault;
+  rcptTo?: (address: string, session: SMTPServerSession) => Fault;
   /** Runs after the whole message was read; `'drop'` cuts the connection before the final reply. */
-  data?: (raw: Buffer, session: SMTPServerSession) => Reply | 'drop' | undefined;
+  data?: (raw: Buffer, session: SMTPServerSession) => Fault;
 }
 
 export interface TestSmtpServerOptions {
@@ -51,6 +56,8 @@ export interface TestSmtpServer {
   readonly authAttempts: { method: string; user: string; secret: string }[];
   /** Connections opened so far. */
   connections(): number;
+  /** Connections open now. */
+  openConnections(): number;
   faults: Faults;
   close(): Promise<void>;
 }
@@ -83,6 +90,7 @@ export async function startTestSmtpServer(options: TestSmtpServerOptions = {}): 
   const received: ReceivedMessage[] = [];
   const authAttempts: { method: string; user: string; secret: string }[] = [];
   let connectionCount = 0;
+  let closedCount = 0;
   const authRequired = options.password !== undefined || options.acceptToken !== undefined;
   const state = { faults: options.faults ?? {} };
 
@@ -98,7 +106,8 @@ export async function startTestSmtpServer(options: TestSmtpServerOptions = {}): 
     key,
     cert,
     hideSTARTTLS: options.tls === false,
-    disabledCommands: authRequired ? [] : ['AUTH'],
+    // Hiding STARTTLS from EHLO is not enough: a client that insists would still get it.
+    disabledCommands: [...(authRequired ? [] : ['AUTH']), ...(options.tls === false ? ['STARTTLS'] : [])],
     authMethods: ['PLAIN', 'LOGIN', 'XOAUTH2'],
     authOptional: !authRequired,
     allowInsecureAuth: options.tls === false,
@@ -106,6 +115,9 @@ export async function startTestSmtpServer(options: TestSmtpServerOptions = {}): 
     onConnect(_session, callback) {
       connectionCount++;
       callback();
+    },
+    onClose() {
+      closedCount++;
     },
     onAuth(auth, _session, callback) {
       const secret = auth.method === 'XOAUTH2' ? (auth.accessToken ?? '') : (auth.password ?? '');
@@ -122,11 +134,13 @@ export async function startTestSmtpServer(options: TestSmtpServerOptions = {}): 
     onMailFrom(address, session, callback) {
       const fault = state.faults.mailFrom?.(address.address, session);
       if (fault === 'drop') return drop(session);
+      if (fault === 'stall') return;
       callback(fault === undefined ? undefined : refuse(fault));
     },
     onRcptTo(address, session, callback) {
       const fault = state.faults.rcptTo?.(address.address, session);
       if (fault === 'drop') return drop(session);
+      if (fault === 'stall') return;
       callback(fault === undefined ? undefined : refuse(fault));
     },
     onData(stream, session, callback) {
@@ -139,6 +153,10 @@ export async function startTestSmtpServer(options: TestSmtpServerOptions = {}): 
           // The message arrived in full; the client never learns it did.
           received.push(record(raw, session));
           return drop(session);
+        }
+        if (fault === 'stall') {
+          received.push(record(raw, session));
+          return;
         }
         if (fault !== undefined) return callback(refuse(fault));
         if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded) {
@@ -162,6 +180,7 @@ export async function startTestSmtpServer(options: TestSmtpServerOptions = {}): 
     received,
     authAttempts,
     connections: () => connectionCount,
+    openConnections: () => connectionCount - closedCount,
     get faults() {
       return state.faults;
     },
