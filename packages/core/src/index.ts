@@ -32,6 +32,7 @@ export {
   createMailer,
   type Mailer,
   type MailerHooks,
+  type MailerInput,
   type MailerOptions,
   type SendErrorEvent,
   type SendManyOptions,

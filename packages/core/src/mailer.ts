@@ -5,6 +5,9 @@ import { toMailError } from './normalize-error.js';
 import { type RetryOptions, retryDelay, retryPolicy, sleep } from './retry.js';
 import { assertCapabilities, type SendOptions, type SendReceipt, type Transport, type VerifyReport } from './transport.js';
 
+/** What `send` takes: a message input whose `from` may come from the mailer's `defaults`. */
+export type MailerInput = Omit<MessageInput, 'from'> & { from?: MessageInput['from'] | undefined };
+
 /** What `beforeSend` sees. */
 export interface BeforeSendEvent {
   readonly message: EmailMessage;
@@ -80,13 +83,13 @@ export type SendOutcome =
 /** Sends messages through a transport, with retries and hooks. */
 export interface Mailer {
   /** Validates, sends with retries, and resolves to a receipt or rejects with a `MailError`. */
-  send(input: MessageInput | EmailMessage, options?: SendOptions): Promise<SendReceipt>;
+  send(input: MailerInput | EmailMessage, options?: SendOptions): Promise<SendReceipt>;
   /**
    * Sends many messages with bounded concurrency and yields one outcome per input, in input
    * order. A failure never stops the rest; only the caller's abort ends the iteration (by throwing).
    */
   sendMany(
-    inputs: Iterable<MessageInput | EmailMessage> | AsyncIterable<MessageInput | EmailMessage>,
+    inputs: Iterable<MailerInput | EmailMessage> | AsyncIterable<MailerInput | EmailMessage>,
     options?: SendManyOptions,
   ): AsyncIterable<SendOutcome>;
   /** Checks the transport's configuration, connection and credentials. */
@@ -130,7 +133,7 @@ export function createMailer(options: MailerOptions): Mailer {
     return transportPromise;
   };
 
-  const build = (input: MessageInput | EmailMessage): EmailMessage => {
+  const build = (input: MailerInput | EmailMessage): EmailMessage => {
     if (isEmailMessage(input)) return input;
     return createMessage(withDefaults(options.defaults, input), messageOptions);
   };
@@ -139,7 +142,7 @@ export function createMailer(options: MailerOptions): Mailer {
     await runHook('onError', () => hooks.onError?.(event));
   };
 
-  const deliver = async (input: MessageInput | EmailMessage, sendOptions: SendOptions): Promise<SendReceipt> => {
+  const deliver = async (input: MailerInput | EmailMessage, sendOptions: SendOptions): Promise<SendReceipt> => {
     const signal = sendOptions.signal;
     if (closed) throw new MailError('configuration', 'This mailer was closed', { remediation: 'Create a new mailer.' });
     let message: EmailMessage;
@@ -200,7 +203,7 @@ export function createMailer(options: MailerOptions): Mailer {
   };
 
   const sendMany = (
-    inputs: Iterable<MessageInput | EmailMessage> | AsyncIterable<MessageInput | EmailMessage>,
+    inputs: Iterable<MailerInput | EmailMessage> | AsyncIterable<MailerInput | EmailMessage>,
     manyOptions: SendManyOptions = {},
   ): AsyncIterable<SendOutcome> => ({
     async *[Symbol.asyncIterator]() {
@@ -283,8 +286,8 @@ export function createMailer(options: MailerOptions): Mailer {
   };
 }
 
-function withDefaults(defaults: Partial<MessageInput> | undefined, input: MessageInput): MessageInput {
-  if (defaults === undefined) return input;
+function withDefaults(defaults: Partial<MessageInput> | undefined, input: MailerInput): MessageInput {
+  if (defaults === undefined) return input as MessageInput;
   const merged: MessageInput = { ...defaults, ...input } as MessageInput;
   if (defaults.headers !== undefined || input.headers !== undefined) merged.headers = { ...defaults.headers, ...input.headers };
   if (defaults.metadata !== undefined || input.metadata !== undefined) merged.metadata = { ...defaults.metadata, ...input.metadata };
