@@ -51,6 +51,9 @@ export function parseAddress(input: AddressInput, field: string): Address {
     throw invalidMessage(field, 'must be a string or an object with an address');
   }
   const name = input.name === undefined || input.name === '' ? undefined : checkName(input.name, field);
+  // Checked before trimming, as for strings: trim() would silently drop a trailing CR, LF or TAB.
+  const control = findControlCharacter(input.address);
+  if (control !== undefined) throw fail(field, `contains the control character ${control}`);
   return Object.freeze({ name, address: parseAddrSpec(input.address.trim(), field) });
 }
 

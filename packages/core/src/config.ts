@@ -2,7 +2,7 @@ import { failover, roundRobin } from './composite.js';
 import { MailError } from './errors.js';
 import { createFileTransport } from './file-transport.js';
 import { memoryTransport } from './memory-transport.js';
-import { redactUrl, Secret } from './secret.js';
+import { isSecretParameter, redactUrl, Secret } from './secret.js';
 import type { TokenProvider, Transport } from './transport.js';
 
 /** A transport URL after parsing. The password is a {@link Secret}; `redacted` is safe to print. */
@@ -237,7 +237,13 @@ export function parseTransportUrl(text: string): TransportUrl {
 }
 
 function queryParams(query: string): ReadonlyMap<string, string> {
-  return new Map(new URLSearchParams(query));
+  const params = new Map(new URLSearchParams(query));
+  // get() gives adapters the real value; util.inspect (console.log of a parsed URL) shows credentials as ***.
+  Object.defineProperty(params, Symbol.for('nodejs.util.inspect.custom'), {
+    value: (_depth: number, options: object, inspect: (value: unknown, options: object) => string) =>
+      inspect(new Map([...params].map(([name, value]) => [name, isSecretParameter(name) ? '***' : value])), options),
+  });
+  return params;
 }
 
 function filePath(text: string): string {
@@ -267,12 +273,15 @@ function splitList(inner: string, whole: string): string[] {
 }
 
 function extractWeight(member: string, allowed: boolean): { url: string; weight: number } {
-  const match = /([?&])weight=([^&]*)(&?)/.exec(member);
+  // Only the member's own parameters: those of a nested failover(...) or roundrobin(...) follow its last ")".
+  const own = member.lastIndexOf(')') + 1;
+  const match = /([?&])weight=([^&]*)(&?)/.exec(member.slice(own));
   if (match === null) return { url: member, weight: 1 };
   if (!allowed) throw configError(member, 'has "weight", which only roundrobin(...) uses');
   const weight = Number(match[2]);
   if (!(weight > 0) || !Number.isFinite(weight)) throw configError(member, `has weight=${match[2]}; use a number above 0`);
-  const url = `${member.slice(0, match.index)}${match[3] === '&' ? match[1] : ''}${member.slice(match.index + match[0].length)}`;
+  const start = own + match.index;
+  const url = `${member.slice(0, start)}${match[3] === '&' ? match[1] : ''}${member.slice(start + match[0].length)}`;
   return { url: url.endsWith('?') ? url.slice(0, -1) : url, weight };
 }
 

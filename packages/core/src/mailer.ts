@@ -45,7 +45,7 @@ export interface MailerHooks {
    */
   beforeSend?: (
     event: BeforeSendEvent,
-  ) => EmailMessage | MessageInput | false | undefined | Promise<EmailMessage | MessageInput | false | undefined>;
+  ) => EmailMessage | MailerInput | false | undefined | Promise<EmailMessage | MailerInput | false | undefined>;
   /** After a message was sent. */
   afterSend?: (event: AfterSendEvent) => void | Promise<void>;
   /** After every failed attempt. */

@@ -206,7 +206,7 @@ const messageIdPattern = new RegExp(
  * message.messageId; // '<8f0c...@shop.example>'
  * ```
  */
-export function createMessage(input: MessageInput, options: CreateMessageOptions = {}): EmailMessage {
+export function createMessage(input: MessageInput | EmailMessage, options: CreateMessageOptions = {}): EmailMessage {
   if (isEmailMessage(input)) return input;
   if (typeof input !== 'object' || input === null) throw invalidMessage('message', 'must be an object');
   if (input.from === undefined || input.from === null || (input.from as unknown) === '') {
@@ -444,6 +444,14 @@ function checkUriForHeader(value: string, field: string): void {
   if (control !== undefined) throw invalidMessage(field, `contains the control character ${control}`);
   // RFC 2369: the URL sits inside <...> in a comma-separated list, so these would break the header apart.
   if (/[\s<>,"]/.test(value)) throw invalidMessage(field, 'contains whitespace, "<", ">", "," or a quote; percent-encode them');
+  // The header is written as is (never encoded-words), so raw UTF-8 would make an 8-bit header line.
+  if (/[^\x00-\x7f]/.test(value)) {
+    throw invalidMessage(
+      field,
+      'contains a non-ASCII character',
+      'Percent-encode the path and query, and write the domain in A-labels (xn--...), as new URL(url).href does.',
+    );
+  }
   if (value.length > 900) throw invalidMessage(field, 'is longer than 900 characters, which no header line can hold');
 }
 
@@ -457,7 +465,8 @@ function parseAttachment(input: AttachmentInput, field: string, options: CreateM
 
   let source: AttachmentSource;
   let filename = input.filename;
-  if (input.path !== undefined) {
+  // Branch on what was given: a null path or url next to content means absent, as in `given`.
+  if (given[0] === 'path') {
     if (options.allowFileAccess !== true) {
       throw invalidMessage(
         `${field}.path`,
@@ -468,7 +477,7 @@ function parseAttachment(input: AttachmentInput, field: string, options: CreateM
     if (typeof input.path !== 'string' || input.path === '') throw invalidMessage(`${field}.path`, 'must be a non-empty string');
     source = { kind: 'path', path: input.path };
     filename ??= basename(input.path);
-  } else if (input.url !== undefined) {
+  } else if (given[0] === 'url') {
     if (options.allowUrlAccess !== true) {
       throw invalidMessage(
         `${field}.url`,

@@ -70,6 +70,15 @@ async function build(message: EmailMessage, keepBcc: boolean): Promise<Buffer> {
       headers.push({ key: 'List-Unsubscribe-Post', value: { prepared: true, value: 'List-Unsubscribe=One-Click' } });
     }
   }
+  if (message.priority === 'high' || message.priority === 'low') {
+    // MailComposer ignores `priority` (nodemailer's Mailer adds these headers), so write the same ones here.
+    const high = message.priority === 'high';
+    headers.push(
+      { key: 'X-Priority', value: high ? '1 (Highest)' : '5 (Lowest)' },
+      { key: 'X-MSMail-Priority', value: high ? 'High' : 'Low' },
+      { key: 'Importance', value: high ? 'High' : 'Low' },
+    );
+  }
   const composer = new MailComposer({
     from: mailbox(message.from),
     sender: message.sender === undefined ? undefined : mailbox(message.sender),
@@ -86,7 +95,6 @@ async function build(message: EmailMessage, keepBcc: boolean): Promise<Buffer> {
     date: message.date,
     inReplyTo: message.inReplyTo,
     references: message.references.length > 0 ? message.references.join(' ') : undefined,
-    priority: message.priority,
     disableFileAccess: true,
     disableUrlAccess: true,
   });
@@ -141,10 +149,17 @@ export function assertWireSafe(bytes: Uint8Array): void {
   }
   if (carriageReturns !== lineFeeds) {
     const cr = findBareCarriageReturn(buffer);
-    throw wireError(buffer, cr, headerEnd, lineNumber, 'has a bare CR');
+    throw wireError(buffer, cr, headerEnd, lineOf(buffer, cr), 'has a bare CR');
   }
   const nul = buffer.indexOf(0);
-  if (nul !== -1) throw wireError(buffer, nul, headerEnd, lineNumber, 'contains a NUL byte');
+  if (nul !== -1) throw wireError(buffer, nul, headerEnd, lineOf(buffer, nul), 'contains a NUL byte');
+}
+
+/** The 1-based line number of `offset`. A second scan, but only on the way to an error. */
+function lineOf(buffer: Buffer, offset: number): number {
+  let line = 1;
+  for (let lf = buffer.indexOf(10); lf !== -1 && lf < offset; lf = buffer.indexOf(10, lf + 1)) line++;
+  return line;
 }
 
 function findBareCarriageReturn(buffer: Buffer): number {

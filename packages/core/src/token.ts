@@ -34,9 +34,10 @@ export function createTokenCache(
 
   const fresh = (token: AccessToken): boolean => token.expiresAt === undefined || token.expiresAt - refreshAheadMs > now();
 
-  const refresh = (request: GetAccessTokenOptions): Promise<AccessToken> => {
+  // The shared fetch ignores callers' signals: one caller giving up must not fail the others.
+  const refresh = (): Promise<AccessToken> => {
     if (inFlight !== undefined) return inFlight;
-    const started = fetchToken({ forceRefresh: true, signal: request.signal }).then(
+    const started = fetchToken({ forceRefresh: true }).then(
       (token) => {
         current = token;
         inFlight = undefined;
@@ -55,18 +56,38 @@ export function createTokenCache(
     async getAccessToken(request: GetAccessTokenOptions = {}): Promise<AccessToken> {
       if (request.forceRefresh === true) {
         // Several sends may learn that the same token was refused: one refresh serves them all.
-        if (inFlight !== undefined) return inFlight;
+        if (inFlight !== undefined) return waitFor(inFlight, request.signal);
         if (request.refusedToken !== undefined && current !== undefined && current.token !== request.refusedToken) {
           return current;
         }
-        return refresh(request);
+        return waitFor(refresh(), request.signal);
       }
       if (current !== undefined && fresh(current)) return current;
-      return refresh(request);
+      return waitFor(refresh(), request.signal);
     },
   };
   return Object.defineProperties(provider, {
     toString: { value: () => '[TokenProvider]' },
     [Symbol.for('nodejs.util.inspect.custom')]: { value: () => '[TokenProvider]' },
+  });
+}
+
+/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
+function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
   });
 }

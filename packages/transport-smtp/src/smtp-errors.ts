@@ -42,7 +42,7 @@ const defaultRemediation: Partial<Record<MailErrorCode, string>> = {
   timeout: 'Check that the server is reachable and not overloaded; mailport retries timeouts by default.',
   auth: 'Check the credentials and that the account may send over SMTP.',
   configuration: 'Check the transport URL and the server settings (mailport verify shows what the server offers).',
-  'message-rejected': 'Read the server\'s answer: the message was refused as it is, so change it before sending again.',
+  'message-rejected': "Read the server's answer: the message was refused as it is, so change it before sending again.",
   'invalid-message': 'Fix the message; it was not sent.',
 };
 

@@ -97,7 +97,12 @@ describe('connection faults', () => {
     expect(error.code).toBe('auth');
     expect(error.retryable).toBe(false);
     expect(error.statusCode).toBe(535);
-    for (const shown of [String(error), JSON.stringify(error), inspect(error, { depth: 10, showHidden: true }), inspect(transport, { depth: 10 })]) {
+    for (const shown of [
+      String(error),
+      JSON.stringify(error),
+      inspect(error, { depth: 10, showHidden: true }),
+      inspect(transport, { depth: 10 }),
+    ]) {
       expect(shown).not.toContain('hunter2');
       expect(shown).not.toContain(Buffer.from('\0app\0hunter2-wrong').toString('base64'));
     }
@@ -129,12 +134,24 @@ describe('SMTP replies at each stage', () => {
     { stage: 'mailFrom', code: 451, text: '4.3.0 Temporary local problem', expected: 'transient', retryable: true },
     { stage: 'rcptTo', code: 450, text: '4.2.1 Mailbox busy', expected: 'recipient-rejected', retryable: true },
     { stage: 'data', code: 451, text: '4.3.0 Queue full', expected: 'transient', retryable: true },
-    { stage: 'mailFrom', code: 553, text: '5.7.1 Sender address rejected: not owned by user', expected: 'sender-rejected', retryable: false },
+    {
+      stage: 'mailFrom',
+      code: 553,
+      text: '5.7.1 Sender address rejected: not owned by user',
+      expected: 'sender-rejected',
+      retryable: false,
+    },
     { stage: 'rcptTo', code: 550, text: '5.1.1 User unknown', expected: 'recipient-rejected', retryable: false },
     { stage: 'data', code: 554, text: '5.7.1 Message rejected as spam', expected: 'message-rejected', retryable: false },
     { stage: 'data', code: 552, text: '5.3.4 Message size exceeds fixed limit', expected: 'message-rejected', retryable: false },
     { stage: 'mailFrom', code: 550, text: '5.4.5 Daily user sending quota exceeded', expected: 'quota-exceeded', retryable: false },
-    { stage: 'mailFrom', code: 454, text: '4.7.0 Throttling failure: Maximum sending rate exceeded', expected: 'rate-limited', retryable: true },
+    {
+      stage: 'mailFrom',
+      code: 454,
+      text: '4.7.0 Throttling failure: Maximum sending rate exceeded',
+      expected: 'rate-limited',
+      retryable: true,
+    },
   ];
 
   it.each(cases)('$code at $stage: $expected', async ({ stage, code, text, expected, retryable }) => {
@@ -352,7 +369,7 @@ describe('XOAUTH2 with a loopback token endpoint', () => {
     for (const shown of [String(error), inspect(error, { depth: 10 })]) expect(shown).not.toContain('token-');
   });
 
-  it('a token endpoint failure surfaces as the provider\'s own MailError', async () => {
+  it("a token endpoint failure surfaces as the provider's own MailError", async () => {
     const target = await server({ acceptToken: () => true });
     const tokenProvider = {
       getAccessToken: async () => {

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { createTransport, MailError, parseTransportUrl, Secret } from '@mailport/core';
+import { createTransport, MailError, parseTransportUrl, type Secret } from '@mailport/core';
 import { describe, expect, it } from 'vitest';
 import { isLoopback, resolveSmtpOptions, smtpOptionsFromUrl } from './smtp-options.js';
 
@@ -109,10 +109,15 @@ describe('smtp:// URLs', () => {
 
   it('auth=xoauth2 needs a user and a token provider', () => {
     configurationError(() => smtpOptionsFromUrl(parseTransportUrl('smtp://mail.example.com?auth=xoauth2'), context));
-    const missing = configurationError(() => smtpOptionsFromUrl(parseTransportUrl('smtp://me%40example.com@mail.example.com?auth=xoauth2'), context));
+    const missing = configurationError(() =>
+      smtpOptionsFromUrl(parseTransportUrl('smtp://me%40example.com@mail.example.com?auth=xoauth2'), context),
+    );
     expect(missing.remediation).toMatch(/tokenProvider/);
     const tokenProvider = { getAccessToken: async () => ({ token: 't' }) };
-    const options = smtpOptionsFromUrl(parseTransportUrl('smtp://me%40example.com@mail.example.com?auth=xoauth2'), { options: {}, tokenProvider });
+    const options = smtpOptionsFromUrl(parseTransportUrl('smtp://me%40example.com@mail.example.com?auth=xoauth2'), {
+      options: {},
+      tokenProvider,
+    });
     expect(options.auth).toEqual({ user: 'me@example.com', tokenProvider });
   });
 
@@ -122,7 +127,9 @@ describe('smtp:// URLs', () => {
       expect(shown).not.toContain('Sup3rSecret');
     }
     await transport.close?.();
-    const error = await createTransport('smtp://user:Sup3rSecret%21@mail.example.com:587?bogus=1').catch((caught: unknown) => caught as MailError);
+    const error = await createTransport('smtp://user:Sup3rSecret%21@mail.example.com:587?bogus=1').catch(
+      (caught: unknown) => caught as MailError,
+    );
     for (const shown of [String(error), JSON.stringify(error), inspect(error, { depth: 10, showHidden: true })]) {
       expect(shown).not.toContain('Sup3rSecret');
     }

@@ -45,7 +45,13 @@ describe('connection pool', () => {
 
   it('replaces a connection after maxMessagesPerConnection', async () => {
     const target = await server();
-    const transport = createSmtpTransport({ host: target.host, port: target.port, ca: target.ca, maxConnections: 1, maxMessagesPerConnection: 3 });
+    const transport = createSmtpTransport({
+      host: target.host,
+      port: target.port,
+      ca: target.ca,
+      maxConnections: 1,
+      maxMessagesPerConnection: 3,
+    });
     cleanup.push(() => transport.close());
     for await (const outcome of createMailer({ transport }).sendMany(inputs(9))) expect(outcome.ok).toBe(true);
     expect(target.connections()).toBe(3);
@@ -101,7 +107,7 @@ describe('what is sent is what was validated', () => {
     expect(target.received[0]?.to).toEqual(['ana@example.com', 'hidden@example.com']);
   });
 
-  it('an aborted send rejects with the caller\'s reason and delivers nothing', async () => {
+  it("an aborted send rejects with the caller's reason and delivers nothing", async () => {
     const target = await server();
     const transport = createSmtpTransport({ host: target.host, port: target.port, ca: target.ca });
     cleanup.push(() => transport.close());
@@ -112,7 +118,7 @@ describe('what is sent is what was validated', () => {
     expect(target.received).toHaveLength(0);
   });
 
-  it('an abort during a stalled send rejects with the caller\'s reason and delivers nothing', async () => {
+  it("an abort during a stalled send rejects with the caller's reason and delivers nothing", async () => {
     const target = await startTestSmtpServer({ faults: { rcptTo: () => 'stall' } });
     cleanup.push(() => target.close());
     const transport = createSmtpTransport({ host: target.host, port: target.port, ca: target.ca });
