@@ -142,8 +142,8 @@ function createComposite(
       try {
         const receipt = await transport.send(message, sendOptions);
         restingUntil[index] = 0;
-        route.push({ transport: transport.id, outcome: 'sent' });
-        return { ...receipt, route: [...route] };
+        // A nested composite reports its own route: keep it, after the steps taken here.
+        return { ...receipt, route: [...route, ...(receipt.route ?? [{ transport: transport.id, outcome: 'sent' as const }])] };
       } catch (caught) {
         if (isAbortFrom(sendOptions.signal, caught)) throw caught;
         const error = toMailError(caught, transport.id);
