@@ -61,7 +61,7 @@ export {
   type MessageInput,
   parseMessageId,
 } from './message.js';
-export { assertWireSafe, maxLineLength, type RenderMimeOptions, readAttachment, renderMime } from './mime.js';
+export { type RenderedMime, type RenderMimeOptions, readAttachment, renderMime, renderMimeParts } from './mime.js';
 export { toMailError } from './normalize-error.js';
 export { type RetryOptions, type RetryPolicy, retryDelay, retryPolicy, sleep } from './retry.js';
 export { isSecretParameter, redactUrl, Secret } from './secret.js';
@@ -81,3 +81,4 @@ export {
   type VerifyCheck,
   type VerifyReport,
 } from './transport.js';
+export { assertWireSafe, assertWireSafeChunks, maxLineLength } from './wire.js';

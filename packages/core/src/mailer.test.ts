@@ -461,6 +461,27 @@ describe('createMailer: sendMany', () => {
     expect(maxActive()).toBe(2);
   });
 
+  it('one slow message does not hold back the others: free slots keep sending', async () => {
+    const started: string[] = [];
+    const transport = customTransport(async (message) => {
+      started.push(message.subject);
+      // Message 0 takes 10 s; every other one 10 ms.
+      await new Promise((resolve) => setTimeout(resolve, message.subject === '0' ? 10_000 : 10));
+      return receiptFor(message, 'custom://test');
+    });
+    const outcomes = collect(
+      createMailer({ transport }).sendMany(
+        Array.from({ length: 20 }, (_, index) => input({ subject: String(index) })),
+        { concurrency: 2 },
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(1_000);
+    // While message 0 is still in flight, the second slot has gone through all the rest.
+    expect(started).toHaveLength(20);
+    await vi.runAllTimersAsync();
+    expect((await outcomes).map((outcome) => outcome.index)).toEqual(Array.from({ length: 20 }, (_, index) => index));
+  });
+
   it('defaults the concurrency to the transport capability', async () => {
     const { transport, maxActive } = slowTransport(() => 100, { concurrency: 3 });
     const outcomes = collect(createMailer({ transport }).sendMany(Array.from({ length: 10 }, () => input())));

@@ -209,46 +209,67 @@ export function createMailer(options: MailerOptions): Mailer {
     async *[Symbol.asyncIterator]() {
       const active = await transport();
       const concurrency = Math.max(1, manyOptions.concurrency ?? active.capabilities.concurrency);
+      // How far sends may run ahead of the oldest outcome not yet yielded. One slow message must
+      // not idle the other connections, yet an endless input must not buffer without bound.
+      const lookahead = Math.max(256, concurrency * 64);
       const signal = manyOptions.signal;
       const source = toAsyncIterator(inputs);
-      // A window of started sends, yielded in input order; at most `concurrency` in flight.
-      const window: Promise<SendOutcome>[] = [];
-      let index = 0;
+      const finished = new Map<number, SendOutcome>();
+      let started = 0;
+      let yielded = 0;
+      let inFlight = 0;
       let exhausted = false;
-      const startNext = async (): Promise<void> => {
+      let aborted: { reason: unknown } | undefined;
+      let wake: (() => void) | undefined;
+      const settle = (): void => {
+        wake?.();
+        wake = undefined;
+      };
+
+      const launch = async (): Promise<void> => {
         const next = await source.next();
         if (next.done === true) {
           exhausted = true;
           return;
         }
-        const position = index++;
+        const position = started++;
         let message: EmailMessage;
         try {
           message = build(next.value);
         } catch (error) {
           const mailError = toMailError(error, 'mailer');
           await report({ message: undefined, error: mailError, attempt: 0, willRetry: false, delayMs: undefined, transport: undefined });
-          window.push(Promise.resolve({ index: position, ok: false, messageId: undefined, error: mailError }));
+          finished.set(position, { index: position, ok: false, messageId: undefined, error: mailError });
           return;
         }
-        const messageId = message.messageId;
-        const outcome = deliver(message, { signal }).then(
-          (receipt): SendOutcome => ({ index: position, ok: true, messageId: receipt.messageId, receipt }),
-          (error: unknown): SendOutcome => {
-            if (isAbortFrom(signal, error)) throw error;
-            return { index: position, ok: false, messageId, error: toMailError(error, active.id) };
-          },
-        );
-        // Only an abort rejects; it is rethrown when this outcome's turn comes, not reported as unhandled.
-        outcome.catch(() => {});
-        window.push(outcome);
+        inFlight++;
+        deliver(message, { signal })
+          .then(
+            (receipt) => finished.set(position, { index: position, ok: true, messageId: receipt.messageId, receipt }),
+            (error: unknown) => {
+              if (isAbortFrom(signal, error)) aborted ??= { reason: error };
+              else
+                finished.set(position, { index: position, ok: false, messageId: message.messageId, error: toMailError(error, active.id) });
+            },
+          )
+          .finally(() => {
+            inFlight--;
+            settle();
+          });
       };
+
       try {
-        while (!exhausted && window.length < concurrency) await startNext();
-        while (window.length > 0) {
-          const outcome = await (window.shift() as Promise<SendOutcome>);
-          if (!exhausted) await startNext();
-          yield outcome;
+        for (;;) {
+          while (!exhausted && aborted === undefined && inFlight < concurrency && started - yielded < lookahead) await launch();
+          if (aborted !== undefined) throw aborted.reason;
+          // Outcomes leave in input order, as soon as every earlier one has left.
+          for (let outcome = finished.get(yielded); outcome !== undefined; outcome = finished.get(yielded)) {
+            finished.delete(yielded);
+            yielded++;
+            yield outcome;
+          }
+          if (exhausted && yielded === started) return;
+          if (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
         }
       } finally {
         await source.return?.();

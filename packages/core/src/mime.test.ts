@@ -8,7 +8,8 @@ import { type AddressObject, simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailError } from './errors.js';
 import { createMessage, type MessageInput } from './message.js';
-import { assertWireSafe, maxLineLength, readAttachment, renderMime } from './mime.js';
+import { readAttachment, renderMime } from './mime.js';
+import { assertWireSafe, maxLineLength } from './wire.js';
 
 const base = { from: 'Shop <orders@shop.example>', to: 'ana@example.com' } as const;
 const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');

@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
+import { Readable, Writable } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Address } from './address.js';
 import { MailError } from './errors.js';
 import type { Attachment, EmailMessage } from './message.js';
+import { assertWireSafeChunks } from './wire.js';
 
 /** Options of {@link renderMime}. */
 export interface RenderMimeOptions {
@@ -10,10 +12,26 @@ export interface RenderMimeOptions {
   keepBcc?: boolean | undefined;
 }
 
-/** RFC 5322 allows 998 characters per line, without the CRLF. */
-export const maxLineLength = 998;
+/**
+ * A rendered message, held as the chunks MailComposer produced: a 40 MB message is never
+ * copied into one buffer unless someone asks for one.
+ */
+export interface RenderedMime {
+  /** Size in bytes. */
+  readonly size: number;
+  readonly chunks: readonly Buffer[];
+  /** A new stream over the chunks, for a transport to send. */
+  stream(): Readable;
+  /** The bytes in one buffer; joined on the first call and kept. */
+  toBuffer(): Buffer;
+}
 
-const rendered = new WeakMap<EmailMessage, Map<boolean, Promise<Buffer>>>();
+// Attachment bytes reach MailComposer in slices so its base64 encoder works chunk by chunk
+// instead of building a string and two copies the size of the whole attachment.
+const attachmentSlice = 256 * 1024;
+
+const rendered = new WeakMap<EmailMessage, Map<boolean, Promise<RenderedMime>>>();
+const joinedBuffers = new WeakMap<Promise<RenderedMime>, Promise<Buffer>>();
 const attachmentBytes = new WeakMap<Attachment, Promise<Buffer>>();
 
 /**
@@ -30,6 +48,20 @@ const attachmentBytes = new WeakMap<Attachment, Promise<Buffer>>();
  * ```
  */
 export function renderMime(message: EmailMessage, options: RenderMimeOptions = {}): Promise<Buffer> {
+  const parts = renderMimeParts(message, options);
+  let joined = joinedBuffers.get(parts);
+  if (joined === undefined) {
+    joined = parts.then((rendered) => rendered.toBuffer());
+    joinedBuffers.set(parts, joined);
+  }
+  return joined;
+}
+
+/**
+ * {@link renderMime} without joining the output into one buffer: what transports use, so that
+ * a large message is held once. Cached per message and Bcc variant, like `renderMime`.
+ */
+export function renderMimeParts(message: EmailMessage, options: RenderMimeOptions = {}): Promise<RenderedMime> {
   const keepBcc = options.keepBcc === true && message.bcc.length > 0;
   let byVariant = rendered.get(message);
   if (byVariant === undefined) {
@@ -47,11 +79,11 @@ export function renderMime(message: EmailMessage, options: RenderMimeOptions = {
   return pending;
 }
 
-async function build(message: EmailMessage, keepBcc: boolean): Promise<Buffer> {
+async function build(message: EmailMessage, keepBcc: boolean): Promise<RenderedMime> {
   const attachments = await Promise.all(
     message.attachments.map(async (attachment, index) => ({
       filename: attachment.filename ?? (false as const),
-      content: await readAttachmentAt(attachment, index),
+      content: slices(await readAttachmentAt(attachment, index)),
       contentType: attachment.contentType,
       contentDisposition: attachment.disposition,
       cid: attachment.contentId,
@@ -101,88 +133,58 @@ async function build(message: EmailMessage, keepBcc: boolean): Promise<Buffer> {
   const root = composer.compile();
   // MailComposer has no option for it: the root node's flag is how nodemailer keeps Bcc.
   root.keepBcc = keepBcc;
-  const bytes = await root.build();
-  assertWireSafe(bytes);
-  return bytes;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  // stream() into a plain collector rather than createReadStream(): no pipeline of transforms to
+  // set up and tear down per message, which costs more than the rendering for a small message.
+  const collector = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      size += chunk.length;
+      done();
+    },
+  });
+  await new Promise<void>((resolve, reject) => root.stream(collector, {}, (error) => (error ? reject(error) : resolve())));
+  // As nodemailer's LastNewline does: a message ends with a line break.
+  if (!endsWithLineBreak(chunks)) {
+    const lineBreak = Buffer.from('\r\n');
+    chunks.push(lineBreak);
+    size += lineBreak.length;
+  }
+  assertWireSafeChunks(chunks);
+  return renderedFrom(chunks, size);
+}
+
+function endsWithLineBreak(chunks: readonly Buffer[]): boolean {
+  const tail = Buffer.concat(chunks.slice(-2)).subarray(-2);
+  return tail.length === 2 && tail[0] === 13 && tail[1] === 10;
+}
+
+function renderedFrom(chunks: Buffer[], size: number): RenderedMime {
+  let joined: Buffer | undefined = chunks.length === 1 ? chunks[0] : undefined;
+  return Object.freeze({
+    size,
+    chunks: Object.freeze(chunks),
+    stream: () => Readable.from(chunks, { objectMode: false }),
+    toBuffer(): Buffer {
+      joined ??= Buffer.concat(chunks, size);
+      return joined;
+    },
+  });
+}
+
+function slices(bytes: Buffer): Readable | Buffer {
+  if (bytes.length <= attachmentSlice) return bytes;
+  return Readable.from(
+    (function* () {
+      for (let start = 0; start < bytes.length; start += attachmentSlice) yield bytes.subarray(start, start + attachmentSlice);
+    })(),
+    { objectMode: false },
+  );
 }
 
 function mailbox(address: Address): { name: string; address: string } {
   return { name: address.name ?? '', address: address.address };
-}
-
-/**
- * Checks rendered bytes for what SMTP and the HTTP APIs refuse or misread: a CR or LF that is
- * not part of CRLF, NUL, and lines over 998 characters. Throws `invalid-message` naming the
- * header or body line at fault.
- */
-export function assertWireSafe(bytes: Uint8Array): void {
-  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerEnd = buffer.indexOf('\r\n\r\n');
-  let lineStart = 0;
-  let lineNumber = 1;
-  let carriageReturns = 0;
-  for (let cr = buffer.indexOf(13); cr !== -1; cr = buffer.indexOf(13, cr + 1)) carriageReturns++;
-  let lineFeeds = 0;
-  for (let lf = buffer.indexOf(10); lf !== -1; lf = buffer.indexOf(10, lf + 1)) {
-    lineFeeds++;
-    if (lf === 0 || buffer[lf - 1] !== 13) throw wireError(buffer, lf, headerEnd, lineNumber, 'has a bare LF');
-    if (lf - 1 - lineStart > maxLineLength) {
-      throw wireError(
-        buffer,
-        lineStart,
-        headerEnd,
-        lineNumber,
-        `has a line of ${lf - 1 - lineStart} characters (at most ${maxLineLength})`,
-      );
-    }
-    lineStart = lf + 1;
-    lineNumber++;
-  }
-  if (buffer.length - lineStart > maxLineLength) {
-    throw wireError(
-      buffer,
-      lineStart,
-      headerEnd,
-      lineNumber,
-      `has a line of ${buffer.length - lineStart} characters (at most ${maxLineLength})`,
-    );
-  }
-  if (carriageReturns !== lineFeeds) {
-    const cr = findBareCarriageReturn(buffer);
-    throw wireError(buffer, cr, headerEnd, lineOf(buffer, cr), 'has a bare CR');
-  }
-  const nul = buffer.indexOf(0);
-  if (nul !== -1) throw wireError(buffer, nul, headerEnd, lineOf(buffer, nul), 'contains a NUL byte');
-}
-
-/** The 1-based line number of `offset`. A second scan, but only on the way to an error. */
-function lineOf(buffer: Buffer, offset: number): number {
-  let line = 1;
-  for (let lf = buffer.indexOf(10); lf !== -1 && lf < offset; lf = buffer.indexOf(10, lf + 1)) line++;
-  return line;
-}
-
-function findBareCarriageReturn(buffer: Buffer): number {
-  for (let cr = buffer.indexOf(13); cr !== -1; cr = buffer.indexOf(13, cr + 1)) {
-    if (buffer[cr + 1] !== 10) return cr;
-  }
-  return 0;
-}
-
-function wireError(buffer: Buffer, offset: number, headerEnd: number, lineNumber: number, problem: string): MailError {
-  if (headerEnd === -1 || offset < headerEnd) {
-    // Name the header the line belongs to: walk back over folded continuation lines.
-    let start = buffer.lastIndexOf('\n', offset - 1) + 1;
-    while (start > 0 && (buffer[start] === 32 || buffer[start] === 9)) start = buffer.lastIndexOf('\n', start - 2) + 1;
-    const name = buffer.toString('latin1', start, Math.min(start + 80, buffer.length)).split(':')[0] ?? '';
-    return new MailError('invalid-message', `Invalid message: the ${name} header ${problem} when rendered`, {
-      field: `headers.${name}`,
-      remediation: 'Shorten the value or add spaces where it may be folded; a header line holds at most 998 characters.',
-    });
-  }
-  return new MailError('invalid-message', `Invalid message: the rendered body ${problem} (line ${lineNumber})`, {
-    field: 'body',
-  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { MailError, type RecipientError } from './errors.js';
 import type { EmailMessage } from './message.js';
-import { renderMime } from './mime.js';
+import { renderMimeParts } from './mime.js';
 
 /** What a transport can carry. Composition uses it to skip transports that cannot take a message. */
 export interface TransportCapabilities {
@@ -130,7 +130,7 @@ export async function capabilityMismatch(message: EmailMessage, transport: Trans
     return `a separate envelope, which ${transport.id} cannot set`;
   }
   if (capabilities.maxMessageSize !== undefined) {
-    const size = (await renderMime(message)).length;
+    const size = (await renderMimeParts(message)).size;
     if (size > capabilities.maxMessageSize) {
       return `${formatBytes(size)}, more than the ${formatBytes(capabilities.maxMessageSize)} ${transport.id} accepts`;
     }

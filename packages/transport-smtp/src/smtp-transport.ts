@@ -4,7 +4,8 @@ import {
   isAbortFrom,
   MailError,
   type RecipientError,
-  renderMime,
+  type RenderedMime,
+  renderMimeParts,
   type SendOptions,
   type SendReceipt,
   type Transport,
@@ -171,7 +172,7 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
 
   /** One SMTP transaction. Resolves with nodemailer's info, or rejects with a MailError. */
   const transact = async (
-    mime: Buffer,
+    mime: RenderedMime,
     envelope: { from: string; to: readonly string[] },
     signal: AbortSignal | undefined,
   ): Promise<SentInfo> => {
@@ -194,7 +195,8 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
     try {
       const info = (await getTransporter().sendMail({
         envelope: { from: { address: envelope.from, name: '' }, to: envelope.to.map((address) => ({ address, name: '' })) },
-        raw: mime,
+        // A stream over the rendered chunks: a large message is never copied into one buffer.
+        raw: mime.stream(),
         signal,
         [dataPhaseTap]: tapDataPhase,
       } as Parameters<NodemailerTransporter['sendMail']>[0])) as SentInfo;
@@ -223,9 +225,9 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
         },
       );
     }
-    const mime = await renderMime(message);
-    if (options.maxMessageSize !== undefined && mime.length > options.maxMessageSize) {
-      throw new MailError('invalid-message', `${id} accepts messages up to ${options.maxMessageSize} bytes, this one has ${mime.length}`, {
+    const mime = await renderMimeParts(message);
+    if (options.maxMessageSize !== undefined && mime.size > options.maxMessageSize) {
+      throw new MailError('invalid-message', `${id} accepts messages up to ${options.maxMessageSize} bytes, this one has ${mime.size}`, {
         transport: id,
         field: 'body',
       });
@@ -373,17 +375,19 @@ function plainAddress(entry: string | { address: string }): string {
   return typeof entry === 'string' ? entry : entry.address;
 }
 
+// One node serves every check: setEnvelope() replaces the envelope, and building a node per message costs more than the check.
+const envelopeParser = new MimeNode();
+
 /**
  * nodemailer parses envelope addresses again and would quietly send to whatever its parser
  * makes of them. Run its own parser here and refuse the message if the result differs.
  */
 function assertEnvelopeSurvives(message: EmailMessage, id: string): void {
-  const node = new MimeNode();
-  node.setEnvelope({
+  envelopeParser.setEnvelope({
     from: { address: message.envelope.from, name: '' },
     to: message.envelope.to.map((address) => ({ address, name: '' })),
   });
-  const parsed = node.getEnvelope() as { from: string | false; to: string[] };
+  const parsed = envelopeParser.getEnvelope() as { from: string | false; to: string[] };
   const same =
     parsed.from === message.envelope.from &&
     parsed.to.length === message.envelope.to.length &&

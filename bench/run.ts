@@ -1,0 +1,146 @@
+/**
+ * `npm run bench -- <name>`: runs a benchmark and prints its report.
+ *
+ *   smtp    SMTP throughput (mailport vs nodemailer) and the large-message memory benchmark;
+ *           writes bench/results/smtp.json
+ *   memory  the large-message memory benchmark alone (prints only)
+ *
+ * This process only orchestrates and prints: the SMTP sink and every sender run in child
+ * processes, so none of their work or memory is counted here.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { concurrency, largeMessageRuns, measuredRounds, messagesPerRound, warmUpRounds } from './bench-content.ts';
+import { describeMachine, formatMachine, type MachineInfo, megabytes } from './bench-report.ts';
+import { formatMemory, type MemoryResult, memoryGoal, runMemory } from './smtp-memory.ts';
+import { formatThroughput, runThroughput, type ThroughputResult, throughputGoal } from './smtp-throughput.ts';
+
+const usage = `usage: npm run bench -- <benchmark>
+
+  smtp    SMTP throughput against nodemailer, then the 40 MB memory benchmark;
+          saves the numbers to bench/results/smtp.json
+  memory  only the 40 MB memory benchmark`;
+
+/** Prints the heading every report starts with: what ran, where and when. */
+function printHeading(title: string, machine: MachineInfo, date: Date): void {
+  console.log(title);
+  console.log(`Machine: ${formatMachine(machine)}`);
+  console.log(`Date:    ${date.toISOString()}`);
+  console.log('');
+}
+
+async function memoryBenchmark(): Promise<MemoryResult> {
+  console.log(`Memory: one message of about 40 MB through mailport's SMTP transport, ${largeMessageRuns} runs`);
+  const result = await runMemory();
+  console.log(formatMemory(result));
+  return result;
+}
+
+async function smtpBenchmark(): Promise<void> {
+  const machine = describeMachine();
+  const date = new Date();
+  printHeading('mailport SMTP benchmark', machine, date);
+
+  console.log(
+    `Throughput: ${messagesPerRound.toLocaleString('en-US')} messages of about 5 KB (text + HTML) per round to a loopback smtp-server ` +
+      `in its own process, ${concurrency} in flight; ${warmUpRounds} warm-up rounds, then ${measuredRounds} rounds with the order rotated`,
+  );
+  const throughput = await runThroughput((line) => console.log(`  ${line}`));
+  console.log('');
+  console.log(formatThroughput(throughput));
+  console.log('');
+  const memory = await memoryBenchmark();
+  await saveResults(machine, date, throughput, memory);
+  console.log('');
+  console.log('Saved to bench/results/smtp.json');
+}
+
+/** Writes the run's numbers for the docs to quote, replacing the file only once it is complete. */
+async function saveResults(machine: MachineInfo, date: Date, throughput: ThroughputResult, memory: MemoryResult): Promise<void> {
+  const results = {
+    benchmark: 'smtp',
+    date: date.toISOString(),
+    machine: {
+      cpu: machine.cpu,
+      cores: machine.cores,
+      memoryMb: megabytes(machine.memoryBytes),
+      node: machine.node,
+      platform: machine.platform,
+    },
+    throughput: {
+      messagesPerRound: throughput.messagesPerRound,
+      concurrency: throughput.concurrency,
+      warmUpRounds: throughput.warmUpRounds,
+      measuredRounds: throughput.measuredRounds,
+      variants: throughput.variants.map((variant) => ({
+        id: variant.id,
+        label: variant.label,
+        medianMessagesPerSecond: Math.round(variant.medianPerSecond),
+        roundsMessagesPerSecond: variant.roundsPerSecond.map(Math.round),
+        bytesPerMessage: Math.round(variant.bytesPerMessage),
+        peakRssMb: megabytes(variant.peakRssBytes),
+      })),
+      ratios: {
+        mailportToNodemailerPooled: round(throughput.mailportToNodemailerPooled, 3),
+        mailportToNodemailerPerMessage: round(throughput.mailportToNodemailerPerMessage, 3),
+      },
+      goal: { description: `mailport >= ${throughputGoal}x nodemailer pooled`, pass: throughput.pass },
+    },
+    memory: {
+      messageBytes: memory.messageBytes,
+      attachmentBytes: memory.attachmentBytes,
+      runs: memory.runs.map((run) => ({
+        baselineRssMb: megabytes(run.baselineRssBytes),
+        peakRssMb: megabytes(run.peakRssBytes),
+        growthMb: megabytes(run.growthBytes),
+        growthPerMessageSize: round(run.growthPerMessageSize, 2),
+        sendSeconds: round(run.elapsedMs / 1000, 2),
+      })),
+      median: {
+        baselineRssMb: megabytes(memory.median.baselineRssBytes),
+        peakRssMb: megabytes(memory.median.peakRssBytes),
+        growthMb: megabytes(memory.median.growthBytes),
+        growthPerMessageSize: round(memory.median.growthPerMessageSize, 2),
+      },
+      goal: { description: `growth <= ${memoryGoal}x the message size`, pass: memory.pass },
+    },
+  };
+  const file = new URL('./results/smtp.json', import.meta.url);
+  const temporary = new URL('./results/smtp.json.tmp', import.meta.url);
+  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+  await writeFile(temporary, toJson(results));
+  // An interrupted run leaves the previous results in place rather than half a file.
+  await rename(temporary, file);
+}
+
+/**
+ * JSON as Biome formats it, so that the committed file passes `biome check`: two-space indent,
+ * and arrays of plain values on one line.
+ */
+function toJson(value: unknown): string {
+  const indented = JSON.stringify(value, null, 2);
+  const collapsed = indented.replace(/\[\n\s*([^[\]{}]*?)\n\s*\]/g, (_, items: string) => `[${items.split(/,\n\s*/).join(', ')}]`);
+  return `${collapsed}\n`;
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+const benchmark = process.argv[2];
+try {
+  if (benchmark === 'smtp') {
+    await smtpBenchmark();
+  } else if (benchmark === 'memory') {
+    printHeading('mailport memory benchmark', describeMachine(), new Date());
+    await memoryBenchmark();
+  } else {
+    console.error(benchmark === undefined ? usage : `Unknown benchmark "${benchmark}".\n\n${usage}`);
+    process.exitCode = 1;
+  }
+} catch (error) {
+  console.error(`\n${fileURLToPath(import.meta.url)}: the benchmark did not complete`);
+  console.error(error);
+  process.exitCode = 1;
+}
