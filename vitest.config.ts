@@ -10,6 +10,13 @@ export default defineConfig({
       { find: /^@mailport\/core\/testing$/, replacement: source('./packages/core/src/testing/index.ts') },
       { find: /^@mailport\/core$/, replacement: source('./packages/core/src/index.ts') },
       { find: /^@mailport\/transport-smtp$/, replacement: source('./packages/transport-smtp/src/index.ts') },
+      { find: /^@mailport\/transport-ses$/, replacement: source('./packages/transport-ses/src/index.ts') },
+      { find: /^@mailport\/transport-gmail-api\/oauth$/, replacement: source('./packages/transport-gmail-api/src/oauth/index.ts') },
+      { find: /^@mailport\/transport-gmail-api$/, replacement: source('./packages/transport-gmail-api/src/index.ts') },
+      { find: /^@mailport\/transport-graph\/oauth$/, replacement: source('./packages/transport-graph/src/oauth/index.ts') },
+      { find: /^@mailport\/transport-graph$/, replacement: source('./packages/transport-graph/src/index.ts') },
+      { find: /^@mailport\/sandbox$/, replacement: source('./packages/sandbox/src/index.ts') },
+      { find: /^@mailport\/testkit$/, replacement: source('./packages/testkit/src/index.ts') },
     ],
   },
   test: {

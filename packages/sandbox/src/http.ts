@@ -1,0 +1,212 @@
+import { once } from 'node:events';
+import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import type { FaultInjector, FaultSpec } from './faults.js';
+
+/** A request as an emulator sees it: the body is read in full first. */
+export interface HttpRequest {
+  readonly method: string;
+  readonly url: URL;
+  /** Path parameters from the route pattern (`:userId`), decoded. */
+  readonly params: Readonly<Record<string, string>>;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+  /** Whether it came over TLS. */
+  readonly secure: boolean;
+}
+
+/** What an emulator answers. A plain object or array `body` is sent as JSON. */
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  readonly body?: Buffer | string | object | undefined;
+}
+
+/** One route of an emulator. */
+export interface Route {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** `/gmail/v1/users/:userId/messages/send`; `:name` matches one path segment. */
+  readonly path: string;
+  /** The fault endpoint name (`gmail.messages.send`); undefined for routes faults cannot target. */
+  readonly endpoint?: string | undefined;
+  /** Largest body to read; above it the emulator's `tooLarge` answer is sent. Default 64 MB. */
+  readonly maxBodyBytes?: number | undefined;
+  handle(request: HttpRequest): Promise<HttpResponse> | HttpResponse;
+}
+
+/** A provider emulated over HTTP: its routes and how it words an error. */
+export interface Emulator {
+  readonly name: string;
+  readonly routes: readonly Route[];
+  /** The provider's own error response, for an injected fault. */
+  errorResponse(fault: { status: number; code: string | undefined; message: string | undefined }): HttpResponse;
+  /** The provider's answer to a body over `maxBodyBytes`. */
+  tooLarge(limit: number): HttpResponse;
+}
+
+interface CompiledRoute {
+  readonly route: Route;
+  readonly emulator: Emulator;
+  readonly pattern: RegExp;
+  readonly names: readonly string[];
+}
+
+const defaultMaxBody = 64 * 1024 * 1024;
+
+/** Serves every emulator's routes over plain HTTP and over HTTPS, with faults applied. */
+export interface HttpFrontend {
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  close(): Promise<void>;
+}
+
+/** Starts both listeners on `host`. */
+export async function startHttpFrontend(options: {
+  host: string;
+  httpPort: number;
+  httpsPort: number;
+  tls: { key: string; cert: string };
+  emulators: readonly Emulator[];
+  faults: FaultInjector;
+}): Promise<HttpFrontend> {
+  const routes: CompiledRoute[] = options.emulators.flatMap((emulator) =>
+    emulator.routes.map((route) => {
+      const names: string[] = [];
+      const source = route.path
+        .split('/')
+        .map((segment) => {
+          if (!segment.startsWith(':')) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+          names.push(segment.slice(1));
+          return '([^/]+)';
+        })
+        .join('/');
+      return { route, emulator, pattern: new RegExp(`^${source}$`), names };
+    }),
+  );
+  const sockets = new Set<Socket>();
+
+  const handler = (secure: boolean) => (incoming: IncomingMessage, outgoing: ServerResponse): void => {
+    handle(incoming, outgoing, secure).catch((error: unknown) => {
+      if (!outgoing.headersSent) {
+        outgoing.writeHead(500, { 'content-type': 'text/plain' });
+        outgoing.end(`sandbox error: ${(error as Error).message}`);
+      } else outgoing.destroy();
+    });
+  };
+
+  const handle = async (incoming: IncomingMessage, outgoing: ServerResponse, secure: boolean): Promise<void> => {
+    const url = new URL(incoming.url ?? '/', `http://${incoming.headers.host ?? 'localhost'}`);
+    const method = incoming.method ?? 'GET';
+    let matched: { compiled: CompiledRoute; params: Record<string, string> } | undefined;
+    let pathMatched = false;
+    for (const compiled of routes) {
+      const match = compiled.pattern.exec(url.pathname);
+      if (match === null) continue;
+      pathMatched = true;
+      if (compiled.route.method !== method) continue;
+      const params: Record<string, string> = {};
+      compiled.names.forEach((name, index) => {
+        params[name] = decodeURIComponent(match[index + 1] as string);
+      });
+      matched = { compiled, params };
+      break;
+    }
+    if (matched === undefined) {
+      incoming.resume();
+      send(outgoing, { status: pathMatched ? 405 : 404, body: { error: pathMatched ? 'method not allowed' : `no sandbox route for ${method} ${url.pathname}` } });
+      return;
+    }
+    const { route, emulator } = matched.compiled;
+    const limit = route.maxBodyBytes ?? defaultMaxBody;
+    const body = await readBody(incoming, limit);
+    if (body === undefined) {
+      send(outgoing, emulator.tooLarge(limit), () => incoming.socket.destroy());
+      return;
+    }
+    const request: HttpRequest = { method, url, params: matched.params, headers: incoming.headers, body, secure };
+    const fault = route.endpoint === undefined ? undefined : options.faults.take(route.endpoint);
+    if (fault === undefined) {
+      send(outgoing, await route.handle(request));
+      return;
+    }
+    await applyFault(fault, request, route, emulator, outgoing);
+  };
+
+  const applyFault = async (fault: FaultSpec, request: HttpRequest, route: Route, emulator: Emulator, outgoing: ServerResponse): Promise<void> => {
+    switch (fault.action ?? 'respond') {
+      case 'stall':
+        return; // Never answered; closed with the sandbox.
+      case 'reset':
+        outgoing.socket?.destroy();
+        return;
+      case 'drop':
+        await route.handle(request);
+        outgoing.socket?.destroy();
+        return;
+      default: {
+        const response = emulator.errorResponse({ status: fault.status ?? 500, code: fault.code, message: fault.message });
+        const retryAfter: Record<string, string> = fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) };
+        send(outgoing, { ...response, headers: { ...response.headers, ...retryAfter } });
+      }
+    }
+  };
+
+  const http = createHttpServer(handler(false));
+  const https = createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler(true));
+  for (const server of [http, https]) {
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    server.on('secureConnection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+  }
+  http.listen(options.httpPort, options.host);
+  https.listen(options.httpsPort, options.host);
+  await Promise.all([once(http, 'listening'), once(https, 'listening')]);
+  return {
+    httpPort: (http.address() as { port: number }).port,
+    httpsPort: (https.address() as { port: number }).port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await Promise.all([closeServer(http), closeServer(https)]);
+    },
+  };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** The whole body, or undefined when it is larger than `limit` (the rest is not read). */
+async function readBody(incoming: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const declared = Number(incoming.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of incoming as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+function send(outgoing: ServerResponse, response: HttpResponse, after?: () => void): void {
+  const headers: Record<string, string> = { ...response.headers };
+  let payload: Buffer | string | undefined;
+  const body = response.body;
+  if (body === undefined) payload = undefined;
+  else if (Buffer.isBuffer(body) || typeof body === 'string') payload = body;
+  else {
+    payload = JSON.stringify(body);
+    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json; charset=utf-8';
+  }
+  for (const name of Object.keys(headers)) if (name.toLowerCase() === 'content-length') delete headers[name];
+  headers['content-length'] = payload === undefined ? '0' : String(Buffer.byteLength(payload));
+  outgoing.writeHead(response.status, headers);
+  outgoing.end(payload, after);
+}

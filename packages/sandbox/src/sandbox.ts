@@ -1,0 +1,185 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveAccounts, type SandboxAccountOverrides, type SandboxAccounts } from './accounts.js';
+import type { EmulatorContext } from './context.js';
+import { createControlApi } from './control.js';
+import { createFaultInjector, type FaultInjector } from './faults.js';
+import { createGmailEmulator } from './gmail/index.js';
+import { createGraphEmulator } from './graph/index.js';
+import { startHttpFrontend } from './http.js';
+import { createSesEmulator } from './ses/index.js';
+import { startSmtpEmulator } from './smtp.js';
+import { createMessageStore, type MessageStore } from './store.js';
+import { sandboxCertificate, type TlsIdentity } from './tls.js';
+import { createTokenRegistry, type TokenRegistry } from './tokens.js';
+
+/** Options of {@link startSandbox}. Every port defaults to 0 (an ephemeral port). */
+export interface SandboxOptions {
+  /** Interface to bind. Default `127.0.0.1`; the sandbox is meant for loopback only. */
+  host?: string | undefined;
+  smtpPort?: number | undefined;
+  /** Plain HTTP: SES, Gmail, Graph and the sandbox's own API. */
+  httpPort?: number | undefined;
+  /** The same routes over TLS (MSAL only talks to an https authority). */
+  httpsPort?: number | undefined;
+  /** Credentials and identities, merged over the defaults. */
+  accounts?: SandboxAccountOverrides | undefined;
+  /** Lifetime of issued access tokens, in seconds. Default 3600. */
+  tokenTtlSeconds?: number | undefined;
+  /** Largest SMTP message, in bytes (SIZE). Default 50 MB. */
+  smtpMaxMessageBytes?: number | undefined;
+  /** Accept SMTP mail without AUTH. Default false. */
+  smtpAuthOptional?: boolean | undefined;
+  /** Key and certificate to serve; default: one generated for localhost and 127.0.0.1. */
+  tls?: TlsIdentity | undefined;
+}
+
+/** mailport transport URLs that send to this sandbox, credentials included. */
+export interface SandboxTransportUrls {
+  readonly smtp: string;
+  readonly ses: string;
+  readonly gmail: string;
+  readonly graph: string;
+}
+
+/** A running sandbox. */
+export interface Sandbox {
+  readonly host: string;
+  readonly smtpPort: number;
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  /** `http://127.0.0.1:PORT`, no trailing slash. */
+  readonly httpUrl: string;
+  /** `https://127.0.0.1:PORT`, no trailing slash. */
+  readonly httpsUrl: string;
+  /** PEM of the certificate every TLS endpoint uses; trust it as a CA. */
+  readonly ca: string;
+  /** The same PEM in a file, for `ca_file=` and `NODE_EXTRA_CA_CERTS`. */
+  readonly caFile: string;
+  readonly accounts: SandboxAccounts;
+  readonly store: MessageStore;
+  readonly faults: FaultInjector;
+  readonly tokens: TokenRegistry;
+  readonly urls: SandboxTransportUrls;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the sandbox in this process: an SMTP submission server and one HTTP(S) front end that
+ * speaks Amazon SES v2, the Gmail API with Google's token endpoint, and Microsoft Graph with the
+ * Entra token endpoint. Every accepted message lands in `store`.
+ *
+ * @example
+ * ```ts
+ * await using sandbox = await startSandbox();
+ * const mailer = createMailer({ transport: sandbox.urls.ses });
+ * await mailer.send({ from: 'app@example.com', to: 'ana@example.org', text: 'hi' });
+ * sandbox.store.last()?.api; // 'ses'
+ * ```
+ */
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox & AsyncDisposable> {
+  const host = options.host ?? '127.0.0.1';
+  const accounts = resolveAccounts(options.accounts);
+  const tls = options.tls ?? (await sandboxCertificate());
+  const store = createMessageStore();
+  const faults = createFaultInjector();
+  const tokens = createTokenRegistry(options.tokenTtlSeconds ?? 3600);
+  const urls = { http: '', https: '' };
+  const context: EmulatorContext = { accounts, store, tokens, urls, now: Date.now };
+  const directory = await mkdtemp(join(tmpdir(), 'mailport-sandbox-'));
+  const caFile = join(directory, 'ca.pem');
+  await writeFile(caFile, tls.cert);
+
+  let transportUrls: SandboxTransportUrls | undefined;
+  const info = (): Record<string, unknown> => ({
+    host,
+    smtpPort: smtp.port,
+    httpUrl: urls.http,
+    httpsUrl: urls.https,
+    caFile,
+    urls: transportUrls,
+    accounts: { ...accounts, google: { ...accounts.google, serviceAccount: { ...accounts.google.serviceAccount, privateKey: '(see the process)' } } },
+  });
+  const smtp = await startSmtpEmulator(
+    {
+      host,
+      port: options.smtpPort ?? 0,
+      tls,
+      maxMessageBytes: options.smtpMaxMessageBytes,
+      authOptional: options.smtpAuthOptional,
+    },
+    context,
+    faults,
+  );
+  const frontend = await startHttpFrontend({
+    host,
+    httpPort: options.httpPort ?? 0,
+    httpsPort: options.httpsPort ?? 0,
+    tls,
+    faults,
+    emulators: [
+      createControlApi({ store, faults, tokens, info }),
+      createSesEmulator(context),
+      createGmailEmulator(context),
+      createGraphEmulator(context),
+    ],
+  });
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  urls.http = `http://${urlHost}:${frontend.httpPort}`;
+  urls.https = `https://${urlHost}:${frontend.httpsPort}`;
+  transportUrls = transportUrlsFor({ accounts, urlHost, smtpPort: smtp.port, http: urls.http, https: urls.https, caFile });
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= Promise.all([smtp.close(), frontend.close()]).then(() => rm(directory, { recursive: true, force: true }));
+    return closed;
+  };
+  return {
+    host,
+    smtpPort: smtp.port,
+    httpPort: frontend.httpPort,
+    httpsPort: frontend.httpsPort,
+    httpUrl: urls.http,
+    httpsUrl: urls.https,
+    ca: tls.cert,
+    caFile,
+    accounts,
+    store,
+    faults,
+    tokens,
+    urls: transportUrls,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+function transportUrlsFor(options: {
+  accounts: SandboxAccounts;
+  urlHost: string;
+  smtpPort: number;
+  http: string;
+  https: string;
+  caFile: string;
+}): SandboxTransportUrls {
+  const { accounts, urlHost, http, https, caFile } = options;
+  const encode = encodeURIComponent;
+  const [smtpUser, smtpPassword] = Object.entries(accounts.smtp.users)[0] ?? ['sandbox', 'sandbox-password'];
+  const [googleRefreshToken, googleUser] = Object.entries(accounts.google.refreshTokens)[0] ?? ['', 'user@example.com'];
+  const [gmailLocal, gmailDomain] = googleUser.split('@') as [string, string];
+  const [graphLocal, graphDomain] = (accounts.microsoft.mailboxes[0] ?? 'sender@contoso.example').split('@') as [string, string];
+  return Object.freeze({
+    smtp: `smtp://${encode(smtpUser)}:${encode(smtpPassword)}@${urlHost}:${options.smtpPort}?ca_file=${encode(caFile)}`,
+    ses:
+      `ses://${encode(accounts.ses.accessKeyId)}:${encode(accounts.ses.secretAccessKey)}@${accounts.ses.region}` +
+      `?endpoint=${encode(http)}`,
+    gmail:
+      `gmail://${encode(gmailLocal)}@${gmailDomain}?client_id=${encode(accounts.google.clientId)}` +
+      `&client_secret=${encode(accounts.google.clientSecret)}&refresh_token=${encode(googleRefreshToken)}` +
+      `&token_url=${encode(`${http}/token`)}&root_url=${encode(`${http}/`)}`,
+    graph:
+      `graph://${encode(graphLocal)}@${graphDomain}?tenant=${encode(accounts.microsoft.tenantId)}` +
+      `&client_id=${encode(accounts.microsoft.clientId)}&client_secret=${encode(accounts.microsoft.clientSecret)}` +
+      `&authority_host=${encode(https)}&base_url=${encode(`${http}/v1.0`)}&ca_file=${encode(caFile)}`,
+  });
+}
