@@ -1,8 +1,15 @@
 import { once } from 'node:events';
-import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { FaultInjector, FaultSpec } from './faults.js';
+import type { RequestLog } from './requests.js';
 
 /** A request as an emulator sees it: the body is read in full first. */
 export interface HttpRequest {
@@ -69,6 +76,7 @@ export async function startHttpFrontend(options: {
   tls: { key: string; cert: string };
   emulators: readonly Emulator[];
   faults: FaultInjector;
+  log: RequestLog;
 }): Promise<HttpFrontend> {
   const routes: CompiledRoute[] = options.emulators.flatMap((emulator) =>
     emulator.routes.map((route) => {
@@ -86,14 +94,16 @@ export async function startHttpFrontend(options: {
   );
   const sockets = new Set<Socket>();
 
-  const handler = (secure: boolean) => (incoming: IncomingMessage, outgoing: ServerResponse): void => {
-    handle(incoming, outgoing, secure).catch((error: unknown) => {
-      if (!outgoing.headersSent) {
-        outgoing.writeHead(500, { 'content-type': 'text/plain' });
-        outgoing.end(`sandbox error: ${(error as Error).message}`);
-      } else outgoing.destroy();
-    });
-  };
+  const handler =
+    (secure: boolean) =>
+    (incoming: IncomingMessage, outgoing: ServerResponse): void => {
+      handle(incoming, outgoing, secure).catch((error: unknown) => {
+        if (!outgoing.headersSent) {
+          outgoing.writeHead(500, { 'content-type': 'text/plain' });
+          outgoing.end(`sandbox error: ${(error as Error).message}`);
+        } else outgoing.destroy();
+      });
+    };
 
   const handle = async (incoming: IncomingMessage, outgoing: ServerResponse, secure: boolean): Promise<void> => {
     const url = new URL(incoming.url ?? '/', `http://${incoming.headers.host ?? 'localhost'}`);
@@ -114,26 +124,42 @@ export async function startHttpFrontend(options: {
     }
     if (matched === undefined) {
       incoming.resume();
-      send(outgoing, { status: pathMatched ? 405 : 404, body: { error: pathMatched ? 'method not allowed' : `no sandbox route for ${method} ${url.pathname}` } });
+      send(outgoing, {
+        status: pathMatched ? 405 : 404,
+        body: { error: pathMatched ? 'method not allowed' : `no sandbox route for ${method} ${url.pathname}` },
+      });
       return;
     }
     const { route, emulator } = matched.compiled;
     const limit = route.maxBodyBytes ?? defaultMaxBody;
     const body = await readBody(incoming, limit);
     if (body === undefined) {
-      send(outgoing, emulator.tooLarge(limit), () => incoming.socket.destroy());
+      const response = emulator.tooLarge(limit);
+      options.log.record({ endpoint: route.endpoint ?? `${method} ${route.path}`, method, path: url.pathname, outcome: response.status });
+      send(outgoing, response, () => incoming.socket.destroy());
       return;
     }
     const request: HttpRequest = { method, url, params: matched.params, headers: incoming.headers, body, secure };
+    const endpoint = route.endpoint ?? `${method} ${route.path}`;
     const fault = route.endpoint === undefined ? undefined : options.faults.take(route.endpoint);
     if (fault === undefined) {
-      send(outgoing, await route.handle(request));
+      const response = await route.handle(request);
+      if (!route.path.startsWith('/sandbox/')) options.log.record({ endpoint, method, path: url.pathname, outcome: response.status });
+      send(outgoing, response);
       return;
     }
+    const action = fault.action ?? 'respond';
+    options.log.record({ endpoint, method, path: url.pathname, outcome: action === 'respond' ? (fault.status ?? 500) : action });
     await applyFault(fault, request, route, emulator, outgoing);
   };
 
-  const applyFault = async (fault: FaultSpec, request: HttpRequest, route: Route, emulator: Emulator, outgoing: ServerResponse): Promise<void> => {
+  const applyFault = async (
+    fault: FaultSpec,
+    request: HttpRequest,
+    route: Route,
+    emulator: Emulator,
+    outgoing: ServerResponse,
+  ): Promise<void> => {
     switch (fault.action ?? 'respond') {
       case 'stall':
         return; // Never answered; closed with the sandbox.
@@ -203,7 +229,8 @@ function send(outgoing: ServerResponse, response: HttpResponse, after?: () => vo
   else if (Buffer.isBuffer(body) || typeof body === 'string') payload = body;
   else {
     payload = JSON.stringify(body);
-    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json; charset=utf-8';
+    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type'))
+      headers['content-type'] = 'application/json; charset=utf-8';
   }
   for (const name of Object.keys(headers)) if (name.toLowerCase() === 'content-length') delete headers[name];
   headers['content-length'] = payload === undefined ? '0' : String(Buffer.byteLength(payload));

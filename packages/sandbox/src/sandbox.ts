@@ -8,6 +8,7 @@ import { createFaultInjector, type FaultInjector } from './faults.js';
 import { createGmailEmulator } from './gmail/index.js';
 import { createGraphEmulator } from './graph/index.js';
 import { startHttpFrontend } from './http.js';
+import { createRequestLog, type RequestLog } from './requests.js';
 import { createSesEmulator } from './ses/index.js';
 import { startSmtpEmulator } from './smtp.js';
 import { createMessageStore, type MessageStore } from './store.js';
@@ -61,6 +62,8 @@ export interface Sandbox {
   readonly store: MessageStore;
   readonly faults: FaultInjector;
   readonly tokens: TokenRegistry;
+  /** Every request and SMTP transaction seen, to check what a client sent (or that it sent nothing). */
+  readonly requests: RequestLog;
   readonly urls: SandboxTransportUrls;
   close(): Promise<void>;
 }
@@ -85,6 +88,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const store = createMessageStore();
   const faults = createFaultInjector();
   const tokens = createTokenRegistry(options.tokenTtlSeconds ?? 3600);
+  const requests = createRequestLog();
   const urls = { http: '', https: '' };
   const context: EmulatorContext = { accounts, store, tokens, urls, now: Date.now };
   const directory = await mkdtemp(join(tmpdir(), 'mailport-sandbox-'));
@@ -99,7 +103,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     httpsUrl: urls.https,
     caFile,
     urls: transportUrls,
-    accounts: { ...accounts, google: { ...accounts.google, serviceAccount: { ...accounts.google.serviceAccount, privateKey: '(see the process)' } } },
+    accounts: {
+      ...accounts,
+      google: { ...accounts.google, serviceAccount: { ...accounts.google.serviceAccount, privateKey: '(see the process)' } },
+    },
   });
   const smtp = await startSmtpEmulator(
     {
@@ -111,6 +118,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     context,
     faults,
+    requests,
   );
   const frontend = await startHttpFrontend({
     host,
@@ -118,6 +126,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     httpsPort: options.httpsPort ?? 0,
     tls,
     faults,
+    log: requests,
     emulators: [
       createControlApi({ store, faults, tokens, info }),
       createSesEmulator(context),
@@ -148,6 +157,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     store,
     faults,
     tokens,
+    requests,
     urls: transportUrls,
     close,
     [Symbol.asyncDispose]: close,

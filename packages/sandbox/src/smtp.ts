@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import type { EmulatorContext } from './context.js';
 import type { FaultInjector, FaultSpec } from './faults.js';
+import type { RequestLog } from './requests.js';
 
 /** The SMTP listener. */
 export interface SmtpEmulator {
@@ -31,11 +32,18 @@ interface ConnectionInternals {
  * `accounts.smtp.users`, XOAUTH2 with tokens from the sandbox's Google and Microsoft endpoints.
  * Faults: `smtp.CONNECT`, `smtp.AUTH`, `smtp.MAIL`, `smtp.RCPT`, `smtp.DATA`.
  */
-export async function startSmtpEmulator(options: SmtpEmulatorOptions, context: EmulatorContext, faults: FaultInjector): Promise<SmtpEmulator> {
+export async function startSmtpEmulator(
+  options: SmtpEmulatorOptions,
+  context: EmulatorContext,
+  faults: FaultInjector,
+  log: RequestLog,
+): Promise<SmtpEmulator> {
   const maxMessageBytes = options.maxMessageBytes ?? 50 * 1024 * 1024;
   let queued = 0;
   const refuse = (fault: FaultSpec, fallback: number): Error =>
-    Object.assign(new Error(fault.message ?? '4.3.0 Temporary failure injected by the sandbox'), { responseCode: fault.status ?? fallback });
+    Object.assign(new Error(fault.message ?? '4.3.0 Temporary failure injected by the sandbox'), {
+      responseCode: fault.status ?? fallback,
+    });
   const socketOf = (session: SMTPServerSession): Socket | undefined => {
     const connections = (server as unknown as { connections: Set<ConnectionInternals> }).connections;
     for (const connection of connections) if (connection.session.id === session.id) return connection._socket;
@@ -44,6 +52,13 @@ export async function startSmtpEmulator(options: SmtpEmulatorOptions, context: E
   /** Applies a pending fault; true when it took over the reply. */
   const faulted = (endpoint: string, session: SMTPServerSession, callback: (error?: Error | null) => void, fallback: number): boolean => {
     const fault = faults.take(endpoint);
+    log.record({
+      endpoint,
+      method: 'SMTP',
+      path: endpoint.slice(5),
+      outcome:
+        fault === undefined ? 250 : fault.action === undefined || fault.action === 'respond' ? (fault.status ?? fallback) : fault.action,
+    });
     if (fault === undefined) return false;
     switch (fault.action ?? 'respond') {
       case 'stall':
@@ -101,6 +116,12 @@ export async function startSmtpEmulator(options: SmtpEmulatorOptions, context: E
         }
         const fault = faults.take('smtp.DATA');
         const action = fault?.action ?? 'respond';
+        log.record({
+          endpoint: 'smtp.DATA',
+          method: 'SMTP',
+          path: 'DATA',
+          outcome: fault === undefined ? 250 : action === 'respond' ? (fault.status ?? 451) : action,
+        });
         if (fault !== undefined && action === 'respond') return callback(refuse(fault, 451));
         if (fault !== undefined && action === 'reset') return socketOf(session)?.destroy();
         const raw = Buffer.concat(chunks);
