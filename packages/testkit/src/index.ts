@@ -1,1 +1,2 @@
-export {};
+export { contractCases, describeTransportContract } from './contract.js';
+export type { ContractBackend, ContractFault, ContractHarness, ReceivedMail } from './harness.js';

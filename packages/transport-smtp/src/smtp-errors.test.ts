@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { enhancedStatus, mapSmtpError, type SmtpFailure } from './smtp-errors.js';
+import { defaultSmtpRetryAfterMs, enhancedStatus, mapSmtpError, retryHint, type SmtpFailure } from './smtp-errors.js';
 
 const context = { transport: 'smtp://smtp.example.com:587', host: 'smtp.example.com', port: 587, handedOver: false };
 
@@ -371,5 +371,16 @@ describe('mapSmtpError', () => {
     expect(enhancedStatus('535-5.7.8 Username and Password not accepted.\n535 5.7.8 https://support.google.com')).toBe('5.7.8');
     expect(enhancedStatus('250 OK')).toBeUndefined();
     expect(enhancedStatus(undefined)).toBeUndefined();
+  });
+
+  it('gives every rate limit a wait: the one the reply names, or a default', () => {
+    expect(retryHint('454 4.7.0 Throttling failure, try again in 30 seconds')).toBe(30_000);
+    expect(retryHint('421 4.7.0 Too many messages, retry in 2 minutes')).toBe(120_000);
+    expect(retryHint('454 Throttling failure: Maximum sending rate exceeded.')).toBe(defaultSmtpRetryAfterMs);
+    const error = mapSmtpError(
+      { message: 'x', code: 'EENVELOPE', responseCode: 454, command: 'MAIL FROM', response: '454 Throttling failure' },
+      context,
+    );
+    expect(error.retryAfterMs).toBe(defaultSmtpRetryAfterMs);
   });
 });

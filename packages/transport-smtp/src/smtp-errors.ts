@@ -60,6 +60,17 @@ const certificateCodes = new Set([
   'HOSTNAME_MISMATCH',
 ]);
 
+/** SMTP has no Retry-After: when a throttling reply gives no delay of its own, wait this long. */
+export const defaultSmtpRetryAfterMs = 5_000;
+
+/** The delay a throttling reply asks for ("try again in 30 seconds", "in 2 minutes"), or the default. */
+export function retryHint(response: string | undefined): number {
+  const match = /\b(\d{1,5})\s*(seconds?|secs?|s|minutes?|mins?|m)\b/i.exec(response ?? '');
+  if (match === null) return defaultSmtpRetryAfterMs;
+  const amount = Number(match[1]);
+  return /^m/i.test(match[2] as string) ? amount * 60_000 : amount * 1000;
+}
+
 /** `5.7.139` from `535 5.7.139 Authentication unsuccessful`, or undefined. */
 export function enhancedStatus(response: string | undefined): string | undefined {
   if (response === undefined) return undefined;
@@ -89,7 +100,11 @@ export function mapSmtpError(failure: SmtpFailure, context: SmtpErrorContext): M
   const replyCode = failure.responseCode;
   const command = (failure.command ?? '').toUpperCase();
   const cause = sanitizedCause(failure);
-  const make = (code: MailErrorCode, message: string, extra: { retryable?: boolean; remediation?: string } = {}): MailError =>
+  const make = (
+    code: MailErrorCode,
+    message: string,
+    extra: { retryable?: boolean; remediation?: string; retryAfterMs?: number } = {},
+  ): MailError =>
     new MailError(code, message, {
       transport,
       statusCode: replyCode,
@@ -113,6 +128,7 @@ export function mapSmtpError(failure: SmtpFailure, context: SmtpErrorContext): M
     }
     if (replyCode === 432 && status === '4.3.2') {
       return make('rate-limited', `Too many connections: ${said}`, {
+        retryAfterMs: retryHint(response),
         remediation: 'Exchange Online allows 3 SMTP connections per mailbox: set max_connections=3 or lower.',
       });
     }
@@ -124,6 +140,7 @@ export function mapSmtpError(failure: SmtpFailure, context: SmtpErrorContext): M
     }
     if (replyCode >= 400 && replyCode < 500 && /throttl|rate|too many|frequency|slow down/i.test(response ?? '')) {
       return make('rate-limited', `Rate limited: ${said}`, {
+        retryAfterMs: retryHint(response),
         remediation: 'Send more slowly: lower max_connections or the mailer concurrency.',
       });
     }
