@@ -9,6 +9,7 @@ import {
   parseDuration,
   parseTransportUrl,
   registerTransport,
+  registerTransportPackage,
   type TransportFactory,
   transportFromEnv,
   urlParams,
@@ -218,17 +219,23 @@ describe('createTransport: built-in schemes', () => {
   });
 
   it.each([
-    ['ses://eu-west-1', '@mailport/transport-ses'],
-    ['gmail://me@example.com', '@mailport/transport-gmail-api'],
-    ['graph://tenant', '@mailport/transport-graph'],
-  ])('names the package to install for %s', async (url, packageName) => {
-    expect(adapterPackages[url.split(':')[0] as string]).toBe(packageName);
-    const error = await rejection(createTransport(url));
+    ['ses', '@mailport/transport-ses'],
+    ['gmail', '@mailport/transport-gmail-api'],
+    ['graph', '@mailport/transport-graph'],
+  ])('serves %s:// with %s', (scheme, packageName) => {
+    expect(adapterPackages[scheme]).toBe(packageName);
+  });
+
+  it('names the package to install when an adapter package is missing', async () => {
+    registerTransportPackage('pigeonpost', '@mailport/transport-pigeonpost');
+    const error = await rejection(createTransport('pigeonpost://coop'));
     expect(error.code).toBe('configuration');
-    expect(error.message).toContain(packageName);
-    expect(error.remediation).toContain(`npm install ${packageName}`);
+    expect(error.message).toContain('@mailport/transport-pigeonpost');
+    expect(error.remediation).toContain('npm install @mailport/transport-pigeonpost');
   });
 });
+
+registerTransportPackage('pigeonpost', '@mailport/transport-pigeonpost');
 
 describe('createTransport: composites', () => {
   it('builds failover(...) from nested URLs', async () => {
@@ -439,8 +446,8 @@ describe('credentials never leak', () => {
   it.each([
     ['an unknown parameter', `memory://box?client_secret=${password}&colour=blue`],
     ['an unknown scheme', `pigeon://user:${password}@coop`],
-    ['a missing adapter package', `ses://AKIA:${password}@eu-west-1`],
-    ['a missing adapter package with a secret param', `graph://tenant?client_secret=${password}`],
+    ['a missing adapter package', `pigeonpost://AKIA:${password}@eu-west-1`],
+    ['a missing adapter package with a secret param', `pigeonpost://tenant?client_secret=${password}`],
     ['a bad port', `smtp://user:${password}@mail.example.com:99999`],
     ['bad percent-encoding', `smtp://us%zz:${password}@mail.example.com`],
     ['an unparseable password', `smtp://user:Hunter2/Sup3rSecret@mail.example.com`],

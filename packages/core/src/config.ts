@@ -57,6 +57,21 @@ export const adapterPackages: Readonly<Record<string, string>> = Object.freeze({
 });
 
 const registered = new Map<string, TransportFactory>();
+const packages = new Map<string, string>(Object.entries(adapterPackages));
+
+/**
+ * Serves `scheme://...` URLs with a package that exports `createTransportFromUrl`, imported only
+ * when the scheme is first used, as the built-in adapters are. A missing package is a
+ * `configuration` error that names the `npm install` command.
+ *
+ * @example
+ * ```ts
+ * registerTransportPackage('postmark', 'mailport-transport-postmark');
+ * ```
+ */
+export function registerTransportPackage(scheme: string, packageName: string): void {
+  packages.set(scheme.toLowerCase(), packageName);
+}
 
 /**
  * Serves `scheme://...` URLs with `factory`, for a third-party transport or to replace a built-in one.
@@ -133,10 +148,10 @@ export async function createTransport(config: string | URL | Transport, options:
     urlParams(url).done();
     return createFileTransport({ directory: filePath(text) });
   }
-  const packageName = adapterPackages[url.scheme];
+  const packageName = packages.get(url.scheme);
   if (packageName === undefined) {
     throw new MailError('configuration', `Unknown transport scheme "${url.scheme}://" in ${url.redacted}`, {
-      remediation: `Use one of ${[...Object.keys(adapterPackages), 'memory', 'file'].map((scheme) => `${scheme}://`).join(', ')}, or registerTransport() your own.`,
+      remediation: `Use one of ${[...packages.keys(), 'memory', 'file'].map((scheme) => `${scheme}://`).join(', ')}, or registerTransport() your own.`,
     });
   }
   const adapter = await loadAdapter(packageName, url);

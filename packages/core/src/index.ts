@@ -7,6 +7,7 @@ export {
   parseDuration,
   parseTransportUrl,
   registerTransport,
+  registerTransportPackage,
   type TransportFactory,
   type TransportFactoryContext,
   type TransportUrl,

@@ -17,6 +17,14 @@ export interface SandboxAccounts {
     readonly productionAccess: boolean;
     /** Verified identities: addresses or whole domains. The From must be one. */
     readonly verifiedIdentities: readonly string[];
+    /** Configuration sets that exist; any other `ConfigurationSetName` gets NotFoundException. */
+    readonly configurationSets: readonly string[];
+    /** Stored email templates by name, for `Template.TemplateName` (inline `TemplateContent` needs none). */
+    readonly templates: Readonly<Record<string, { readonly subject?: string; readonly text?: string; readonly html?: string }>>;
+    /** false answers sends with SendingPausedException (GetAccount SendingEnabled). */
+    readonly sendingEnabled: boolean;
+    /** `SHUTDOWN` answers sends with AccountSuspendedException (GetAccount EnforcementStatus). */
+    readonly enforcementStatus: 'HEALTHY' | 'PROBATION' | 'SHUTDOWN';
   };
   readonly google: {
     readonly clientId: string;
@@ -42,6 +50,8 @@ export interface SandboxAccounts {
     /** A delegated refresh token for `delegatedUser`; every use rotates it. */
     readonly refreshToken: string;
     readonly delegatedUser: string;
+    /** PEM certificates registered on the app, for client-assertion (certificate) credentials. Default none. */
+    readonly certificates: readonly string[];
   };
 }
 
@@ -72,6 +82,10 @@ export function defaultAccounts(): SandboxAccounts {
       max24HourSend: 50_000,
       productionAccess: true,
       verifiedIdentities: ['example.com', 'example.net', 'example.org', 'shop.example', 'contoso.example', 'sandbox.example'],
+      configurationSets: ['default'],
+      templates: {},
+      sendingEnabled: true,
+      enforcementStatus: 'HEALTHY',
     },
     google: {
       clientId: 'sandbox-client-id.apps.googleusercontent.com',
@@ -92,6 +106,7 @@ export function defaultAccounts(): SandboxAccounts {
       mailboxes: ['sender@contoso.example', 'other@contoso.example'],
       refreshToken: 'sandbox-microsoft-refresh-token-0',
       delegatedUser: 'sender@contoso.example',
+      certificates: [],
     },
   };
 }

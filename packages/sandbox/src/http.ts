@@ -46,8 +46,13 @@ export interface Route {
 export interface Emulator {
   readonly name: string;
   readonly routes: readonly Route[];
-  /** The provider's own error response, for an injected fault. */
-  errorResponse(fault: { status: number; code: string | undefined; message: string | undefined }): HttpResponse;
+  /** The provider's own error response, for an injected fault; `endpoint` is the faulted route's endpoint name. */
+  errorResponse(fault: {
+    status: number;
+    code: string | undefined;
+    message: string | undefined;
+    endpoint?: string | undefined;
+  }): HttpResponse;
   /** The provider's answer to a body over `maxBodyBytes`. */
   tooLarge(limit: number): HttpResponse;
 }
@@ -171,7 +176,12 @@ export async function startHttpFrontend(options: {
         outgoing.socket?.destroy();
         return;
       default: {
-        const response = emulator.errorResponse({ status: fault.status ?? 500, code: fault.code, message: fault.message });
+        const response = emulator.errorResponse({
+          status: fault.status ?? 500,
+          code: fault.code,
+          message: fault.message,
+          endpoint: route.endpoint,
+        });
         const retryAfter: Record<string, string> = fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) };
         send(outgoing, { ...response, headers: { ...response.headers, ...retryAfter } });
       }
