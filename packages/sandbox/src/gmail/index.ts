@@ -1,12 +1,266 @@
 import type { EmulatorContext } from '../context.js';
-import type { Emulator } from '../http.js';
+import type { Emulator, HttpRequest, HttpResponse } from '../http.js';
+import { defaultGoogleError, googleError, oauthError, unauthenticated } from './google-errors.js';
+import { createMailboxes, type GmailMailboxes } from './mailbox.js';
+import { boundaryOf, parseMultipart } from './multipart.js';
+import { handleTokenRequest } from './token-endpoint.js';
 
-/** The Gmail API and Google's OAuth token endpoint. (Being written.) */
-export function createGmailEmulator(_context: EmulatorContext): Emulator {
+/** `mediaUpload.maxSize` of `users.messages.send` in Gmail's discovery document: 35 MiB. */
+export const gmailUploadLimit = 36_700_160;
+
+/**
+ * Largest JSON request body the sandbox takes on `messages.send` before answering 413, as
+ * Google's front end does "at a few MB": 8 MiB, which holds a message of about 6 MB once
+ * base64url-encoded (reports put the real limit between 5 and 6.5 MB of message).
+ */
+export const gmailJsonLimit: number = 8 * 1024 * 1024;
+
+const gmail = 'https://www.googleapis.com/auth/gmail';
+// Scopes that allow each method, from Gmail's API reference.
+const sendScopes = [
+  'https://mail.google.com/',
+  `${gmail}.modify`,
+  `${gmail}.compose`,
+  `${gmail}.send`,
+  `${gmail}.addons.current.action.compose`,
+];
+const profileScopes = ['https://mail.google.com/', `${gmail}.modify`, `${gmail}.compose`, `${gmail}.readonly`, `${gmail}.metadata`];
+const sendAsScopes = ['https://mail.google.com/', `${gmail}.modify`, `${gmail}.readonly`, `${gmail}.settings.basic`];
+
+const methodNames: Readonly<Record<string, string>> = {
+  send: 'caribou.api.proto.MailboxService.SendMessage',
+  profile: 'caribou.api.proto.MailboxService.GetProfile',
+  sendAs: 'caribou.api.proto.MailboxService.ListSendAs',
+};
+
+/**
+ * The Gmail API (`users.messages.send` over JSON and the upload endpoint, `users.getProfile`,
+ * `users.settings.sendAs.list`) and Google's OAuth token endpoint (`POST /token`), written from
+ * Google's documentation and from what @googleapis/gmail and google-auth-library send.
+ *
+ * Fault endpoints: `gmail.messages.send`, `gmail.getProfile`, `gmail.sendAs.list`, `google.token`.
+ */
+export function createGmailEmulator(context: EmulatorContext): Emulator {
+  const mailboxes = createMailboxes(context);
   return {
     name: 'gmail',
-    routes: [],
-    errorResponse: (fault) => ({ status: fault.status, body: { error: { code: fault.status, message: fault.message } } }),
-    tooLarge: () => ({ status: 413, body: {} }),
+    errorResponse: (fault) => {
+      if (fault.endpoint === 'google.token') {
+        return oauthError(
+          fault.status,
+          fault.code ?? (fault.status >= 500 ? 'internal_failure' : 'invalid_request'),
+          fault.message ?? (fault.status >= 500 ? 'Internal failure.' : 'Bad Request'),
+        );
+      }
+      if (fault.status === 401 && (fault.code === undefined || fault.code === 'authError') && fault.message === undefined)
+        return unauthenticated(false);
+      const chosen = defaultGoogleError(fault.status, fault.code);
+      return googleError(fault.status, chosen.reason, fault.message ?? chosen.message);
+    },
+    tooLarge: (limit) => {
+      if (limit > gmailJsonLimit) return uploadTooLarge();
+      if (limit < gmailJsonLimit) return oauthError(413, 'invalid_request', 'Request too large.');
+      // Google's front end refuses an oversized JSON body before the API sees it, with its own HTML page.
+      return {
+        status: 413,
+        headers: { 'content-type': 'text/html; charset=UTF-8' },
+        body: '<!DOCTYPE html>\n<html lang=en>\n<title>Error 413 (Request Entity Too Large)!!1</title>\n<p><b>413.</b> <ins>That’s an error.</ins>\n<p>Your client issued a request that was too large.  <ins>That’s all we know.</ins>\n',
+      };
+    },
+    routes: [
+      {
+        method: 'POST',
+        path: '/token',
+        endpoint: 'google.token',
+        maxBodyBytes: 64 * 1024,
+        handle: (request) => handleTokenRequest(request, context),
+      },
+      {
+        method: 'POST',
+        path: '/gmail/v1/users/:userId/messages/send',
+        endpoint: 'gmail.messages.send',
+        maxBodyBytes: gmailJsonLimit,
+        handle: (request) => sendJson(request, context, mailboxes),
+      },
+      {
+        method: 'POST',
+        path: '/upload/gmail/v1/users/:userId/messages/send',
+        endpoint: 'gmail.messages.send',
+        // The multipart form carries a small JSON part and boundaries besides the message.
+        maxBodyBytes: gmailUploadLimit + 64 * 1024,
+        handle: (request) => sendUpload(request, context, mailboxes),
+      },
+      {
+        method: 'GET',
+        path: '/gmail/v1/users/:userId/profile',
+        endpoint: 'gmail.getProfile',
+        handle: (request) => {
+          const caller = authorize(request, context, profileScopes, methodNames.profile as string);
+          if ('response' in caller) return caller.response;
+          const totals = mailboxes.totals(caller.user);
+          return json({
+            emailAddress: caller.user,
+            messagesTotal: totals.messages,
+            threadsTotal: totals.threads,
+            historyId: mailboxes.historyId(),
+          });
+        },
+      },
+      {
+        method: 'GET',
+        path: '/gmail/v1/users/:userId/settings/sendAs',
+        endpoint: 'gmail.sendAs.list',
+        handle: (request) => {
+          const caller = authorize(request, context, sendAsScopes, methodNames.sendAs as string);
+          if ('response' in caller) return caller.response;
+          const [primary, ...aliases] = context.accounts.google.users[caller.user]?.sendAs ?? [caller.user];
+          return json({
+            sendAs: [
+              { sendAsEmail: primary, displayName: '', replyToAddress: '', signature: '', isPrimary: true, isDefault: true },
+              ...aliases.map((alias) => ({
+                sendAsEmail: alias,
+                displayName: '',
+                replyToAddress: '',
+                signature: '',
+                treatAsAlias: true,
+                verificationStatus: 'accepted',
+              })),
+            ],
+          });
+        },
+      },
+    ],
   };
+}
+
+function sendJson(request: HttpRequest, context: EmulatorContext, mailboxes: GmailMailboxes): HttpResponse {
+  const caller = authorize(request, context, sendScopes, methodNames.send as string);
+  if ('response' in caller) return caller.response;
+  let resource: { raw?: unknown; threadId?: unknown };
+  try {
+    resource = JSON.parse(request.body.toString('utf8')) as typeof resource;
+    if (typeof resource !== 'object' || resource === null) throw new Error('not an object');
+  } catch {
+    return googleError(400, 'parseError', 'Invalid JSON payload received. Unexpected token.');
+  }
+  if (typeof resource.raw !== 'string' || resource.raw === '') {
+    return googleError(400, 'badRequest', "'raw' RFC822 payload message string or uploading message via /upload/* URL required", {
+      status: 'INVALID_ARGUMENT',
+    });
+  }
+  // A protobuf `bytes` field in JSON: base64 or base64url, padding optional.
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(resource.raw)) {
+    return googleError(
+      400,
+      'invalid',
+      `Invalid value at 'message.raw' (TYPE_BYTES), Base64 decoding failed for "${resource.raw.slice(0, 40)}"`,
+    );
+  }
+  return mailboxes.send({
+    user: caller.user,
+    raw: Buffer.from(resource.raw, 'base64url'),
+    threadId: typeof resource.threadId === 'string' ? resource.threadId : undefined,
+    uploadType: 'json',
+  });
+}
+
+function sendUpload(request: HttpRequest, context: EmulatorContext, mailboxes: GmailMailboxes): HttpResponse {
+  const caller = authorize(request, context, sendScopes, methodNames.send as string);
+  if ('response' in caller) return caller.response;
+  const uploadType = request.url.searchParams.get('uploadType');
+  const contentType = String(request.headers['content-type'] ?? '');
+  if (uploadType === 'media') {
+    if (!/^message\//i.test(contentType)) return unsupportedMedia(contentType);
+    if (request.body.length > gmailUploadLimit) return uploadTooLarge();
+    return mailboxes.send({ user: caller.user, raw: request.body, threadId: undefined, uploadType: 'media' });
+  }
+  if (uploadType === 'multipart') {
+    const boundary = /^multipart\/related/i.test(contentType) ? boundaryOf(contentType) : undefined;
+    const parts = boundary === undefined ? undefined : parseMultipart(request.body, boundary);
+    if (parts === undefined || parts.length !== 2) {
+      return googleError(
+        400,
+        'badRequest',
+        'Bad multipart request: expected multipart/related with a JSON metadata part and a media part.',
+      );
+    }
+    const [metadataPart, mediaPart] = parts as [(typeof parts)[0], (typeof parts)[0]];
+    let metadata: { threadId?: unknown };
+    try {
+      metadata = JSON.parse(metadataPart.body.toString('utf8') || '{}') as typeof metadata;
+    } catch {
+      return googleError(400, 'parseError', 'Invalid JSON payload received. Unexpected token.');
+    }
+    const mediaType = mediaPart.headers['content-type'] ?? '';
+    if (!/^message\//i.test(mediaType)) return unsupportedMedia(mediaType);
+    if (mediaPart.body.length > gmailUploadLimit) return uploadTooLarge();
+    return mailboxes.send({
+      user: caller.user,
+      raw: mediaPart.body,
+      threadId: typeof metadata.threadId === 'string' ? metadata.threadId : undefined,
+      uploadType: 'multipart',
+    });
+  }
+  if (uploadType === null) {
+    return googleError(
+      400,
+      'badRequest',
+      'Upload requests must include an uploadType URL parameter and a URL path beginning with /upload/',
+    );
+  }
+  return googleError(400, 'badRequest', `Invalid upload type "${uploadType}": the sandbox takes uploadType=media or multipart`);
+}
+
+/**
+ * Checks the bearer token, its scopes and the `userId` of the path, in the order Google does:
+ * credentials, then scopes, then whose mailbox it is.
+ */
+function authorize(
+  request: HttpRequest,
+  context: EmulatorContext,
+  scopes: readonly string[],
+  method: string,
+): { user: string } | { response: HttpResponse } {
+  const checked = context.tokens.check(request.headers.authorization, 'google');
+  if (!checked.ok) return { response: unauthenticated(checked.problem === 'missing') };
+  const token = checked.token;
+  if (!token.scopes.some((scope) => scopes.includes(scope))) {
+    return {
+      response: googleError(403, 'insufficientPermissions', 'Request had insufficient authentication scopes.', {
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'ACCESS_TOKEN_SCOPE_INSUFFICIENT',
+            domain: 'googleapis.com',
+            metadata: { method, service: 'gmail.googleapis.com' },
+          },
+        ],
+        headers: {
+          'www-authenticate': `Bearer realm="https://accounts.google.com/", error="insufficient_scope", scope="${scopes.join(' ')}"`,
+        },
+      }),
+    };
+  }
+  const userId = request.params.userId ?? '';
+  const user = token.subject;
+  if (userId !== 'me' && userId.toLowerCase() !== user.toLowerCase()) {
+    return { response: googleError(403, 'forbidden', `Delegation denied for ${userId}`) };
+  }
+  // A service account's own token (no `sub`) or a user without Gmail: Google's answer for both.
+  const known = Object.keys(context.accounts.google.users).find((name) => name.toLowerCase() === user.toLowerCase());
+  if (known === undefined)
+    return { response: googleError(400, 'failedPrecondition', 'Precondition check failed.', { status: 'FAILED_PRECONDITION' }) };
+  return { user: known };
+}
+
+function unsupportedMedia(contentType: string): HttpResponse {
+  return googleError(400, 'badRequest', `Media type '${contentType}' is not supported. Valid media types: [message/*]`);
+}
+
+function uploadTooLarge(): HttpResponse {
+  return googleError(413, 'uploadTooLarge', 'Media is too large. Limit: 35MB', { status: 'INVALID_ARGUMENT' });
+}
+
+function json(body: object): HttpResponse {
+  return { status: 200, headers: { 'content-type': 'application/json; charset=UTF-8' }, body };
 }

@@ -1,0 +1,406 @@
+import type { Agent } from 'node:http';
+import type { Readable } from 'node:stream';
+import { gmail, type gmail_v1 } from '@googleapis/gmail';
+import {
+  assertCapabilities,
+  type EmailMessage,
+  formatBytes,
+  MailError,
+  renderMimeParts,
+  type SendOptions,
+  type SendReceipt,
+  type Transport,
+  type TransportCapabilities,
+  type VerifyCheck,
+  type VerifyReport,
+  withTransport,
+} from '@mailport/core';
+import { createGmailAgents } from './gmail-agent.js';
+import { type GmailFailure, type GmailOperation, googleApiError, mapGmailError } from './gmail-errors.js';
+import { type GmailTransportOptions, gmailMaxRecipients, resolveGmailOptions } from './gmail-options.js';
+import { gmailSendRequest, matchSendAs, threadIdOf } from './gmail-request.js';
+
+/** The Gmail API transport: a {@link Transport} whose `verify` reads the profile and the send-as addresses. */
+export interface GmailTransport extends Transport {
+  verify(options?: SendOptions): Promise<VerifyReport>;
+  close(): Promise<void>;
+}
+
+/** The addresses the account may send as, and where they came from. */
+interface SendAsList {
+  readonly addresses: readonly string[];
+  /** `send-as`: users.settings.sendAs.list; `profile`: only the primary address (getProfile); `configured`: only `user`. */
+  readonly source: 'send-as' | 'profile' | 'configured';
+  readonly fetchedAt: number;
+}
+
+/** State of one attempt of a request: whether its whole body went out. */
+interface Attempt {
+  handedOver: boolean;
+}
+
+// A cached send-as list is fetched again when a From is missing from it, but not more often than this.
+const sendAsRefetchMs = 10_000;
+
+// Connection errors that happen before anything is written: the request body cannot have gone out.
+const notSent = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNECT_TIMEOUT']);
+
+/**
+ * Creates a Gmail API transport over @googleapis/gmail. Every message is rendered once by
+ * `@mailport/core` with its Bcc header kept (Gmail reads the recipients from To, Cc and Bcc, and
+ * delivers no Bcc header), then sent as base64url `raw` JSON, or through the upload endpoint
+ * above `uploadThreshold` (5 MB), up to 35 MB.
+ *
+ * Before the first send the From is checked against the account's send-as addresses, because
+ * Gmail would otherwise silently send from the primary address. googleapis' own retries are off;
+ * on a 401 the token is refreshed once and the request sent once more.
+ *
+ * Replies join a Gmail thread with `metadata: { 'gmail.threadId': receipt.details.threadId }`.
+ *
+ * @example
+ * ```ts
+ * const transport = createGmailTransport({
+ *   user: 'billing@example.com',
+ *   auth: { clientId, clientSecret: new Secret(secret), refreshToken: new Secret(refreshToken) },
+ * });
+ * const receipt = await transport.send(createMessage({ from: 'billing@example.com', to: 'ana@example.org', text: 'Hi' }));
+ * receipt.details?.threadId; // for a reply in the same thread
+ * ```
+ */
+export function createGmailTransport(input: GmailTransportOptions): GmailTransport {
+  const options = resolveGmailOptions(input);
+  const { id, user, tokenProvider } = options;
+  const userId = user;
+  const host = new URL(options.rootUrl).host;
+  let client: gmail_v1.Gmail | undefined;
+  let agents: ReturnType<typeof createGmailAgents> | undefined;
+  let closed = false;
+  let sendAs: SendAsList | undefined;
+  let loadingSendAs: Promise<SendAsList> | undefined;
+
+  // HTTPS_PROXY and friends are honoured by gaxios's own agent; a custom agent would bypass them.
+  const proxied = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => (process.env[name] ?? '') !== '');
+
+  const api = (): gmail_v1.Gmail => {
+    client ??= gmail({ version: 'v1' });
+    return client;
+  };
+  const agentFor = (): ((url: URL) => Agent) | undefined => {
+    if (proxied) return undefined;
+    agents ??= createGmailAgents({ connectTimeoutMs: options.connectTimeoutMs });
+    return agents.forUrl;
+  };
+
+  /** Per-call options: googleapis ignores a client-level rootUrl for uploads, so it goes on every call. */
+  const callOptions = (token: string, signal: AbortSignal | undefined, headers: Record<string, string> = {}) => ({
+    rootUrl: options.rootUrl,
+    // Core owns retries: googleapis retries by default (GETs and connection failures).
+    retry: false,
+    timeout: options.timeoutMs,
+    signal,
+    agent: agentFor(),
+    headers: { authorization: `Bearer ${token}`, ...headers },
+  });
+
+  const getToken = async (signal: AbortSignal | undefined, refusedToken?: string): Promise<string> => {
+    try {
+      const token = await tokenProvider.getAccessToken({ signal, forceRefresh: refusedToken !== undefined, refusedToken });
+      return token.token;
+    } catch (error) {
+      if (signal?.aborted === true) throw signal.reason;
+      if (MailError.isInstance(error)) throw withTransport(error, id);
+      throw new MailError('auth', `${id}: could not get an access token: ${error instanceof Error ? error.message : String(error)}`, {
+        transport: id,
+        remediation: 'Check the token provider and the OAuth credentials it uses.',
+      });
+    }
+  };
+
+  /**
+   * One API call with a token; on a 401 the token is refreshed once and the call made once more
+   * (Google refused the request before acting on it, so it cannot be a duplicate).
+   */
+  const call = async <T>(
+    operation: GmailOperation,
+    signal: AbortSignal | undefined,
+    run: (token: string, attempt: Attempt) => Promise<{ data: T }>,
+  ): Promise<T> => {
+    let token = await getToken(signal);
+    for (let round = 0; ; round++) {
+      const attempt: Attempt = { handedOver: false };
+      try {
+        return (await run(token, attempt)).data;
+      } catch (error) {
+        // The caller's abort, however gaxios wrapped it, rejects with the signal's own reason.
+        if (signal?.aborted === true) throw signal.reason;
+        const failure = failureFrom(error, operation, attempt);
+        if (failure.status === 401 && round === 0) {
+          token = await getToken(signal, token);
+          continue;
+        }
+        throw mapGmailError(failure, { transport: id, host });
+      }
+    }
+  };
+
+  /** Tracks when the body stream has been read to its end: from then on a lost answer may hide a sent message. */
+  const tracked = (stream: Readable, attempt: Attempt): Readable => {
+    stream.once('end', () => {
+      attempt.handedOver = true;
+    });
+    return stream;
+  };
+
+  const fetchSendAs = async (signal: AbortSignal | undefined): Promise<SendAsList> => {
+    const fetchedAt = Date.now();
+    try {
+      const list = await call<gmail_v1.Schema$ListSendAsResponse>('sendAs.list', signal, (token) =>
+        api().users.settings.sendAs.list({ userId }, callOptions(token, signal)),
+      );
+      // Only verified aliases can send; the primary address has no verification status.
+      const addresses = (list.sendAs ?? [])
+        .filter((entry) => entry.isPrimary === true || entry.verificationStatus === 'accepted' || entry.verificationStatus == null)
+        .map((entry) => entry.sendAsEmail ?? '')
+        .filter((address) => address !== '');
+      return { addresses, source: 'send-as', fetchedAt };
+    } catch (error) {
+      if (!isScopeError(error)) throw error;
+    }
+    // gmail.send alone may read neither list: fall back to the profile, then to the configured address.
+    try {
+      const profile = await call<gmail_v1.Schema$Profile>('getProfile', signal, (token) =>
+        api().users.getProfile({ userId }, callOptions(token, signal)),
+      );
+      if (profile.emailAddress) return { addresses: [profile.emailAddress], source: 'profile', fetchedAt };
+    } catch (error) {
+      if (!isScopeError(error)) throw error;
+    }
+    if (user === 'me') {
+      throw new MailError('configuration', `${id} cannot check the From: the token may read neither the send-as list nor the profile`, {
+        transport: id,
+        remediation:
+          'Set user to the mailbox address (gmail://user@example.com), grant https://www.googleapis.com/auth/gmail.settings.basic, or set checkSendAs to false.',
+      });
+    }
+    return { addresses: [user], source: 'configured', fetchedAt };
+  };
+
+  const loadSendAs = (signal: AbortSignal | undefined): Promise<SendAsList> => {
+    // One fetch serves every send waiting for it; it ignores their signals, so one caller giving up fails no other.
+    loadingSendAs ??= fetchSendAs(undefined).then(
+      (list) => {
+        sendAs = list;
+        loadingSendAs = undefined;
+        return list;
+      },
+      (error: unknown) => {
+        loadingSendAs = undefined;
+        throw error;
+      },
+    );
+    return raceSignal(loadingSendAs, signal);
+  };
+
+  const assertSender = async (from: string, signal: AbortSignal | undefined): Promise<void> => {
+    let list = sendAs ?? (await loadSendAs(signal));
+    if (matchSendAs(from, list.addresses) !== undefined) return;
+    // A new alias may have been added since the list was read.
+    if (Date.now() - list.fetchedAt > sendAsRefetchMs) {
+      list = await loadSendAs(signal);
+      if (matchSendAs(from, list.addresses) !== undefined) return;
+    }
+    const allowed = list.addresses.join(', ');
+    throw new MailError('sender-rejected', `${id} may not send as ${from}: Gmail would send it from ${list.addresses[0] ?? user} instead`, {
+      transport: id,
+      field: 'from',
+      remediation:
+        list.source === 'send-as'
+          ? `Use one of the account's send-as addresses (${allowed}), or add and verify ${from} as a send-as alias in Gmail settings.`
+          : `Use ${allowed}; the token cannot read the account's aliases, so grant https://www.googleapis.com/auth/gmail.settings.basic to allow them, or set checkSendAs to false.`,
+    });
+  };
+
+  const send = async (message: EmailMessage, sendOptions: SendOptions = {}): Promise<SendReceipt> => {
+    const signal = sendOptions.signal;
+    const started = performance.now();
+    signal?.throwIfAborted();
+    if (closed) throw new MailError('configuration', `${id} was closed`, { transport: id, remediation: 'Create a new transport.' });
+    // The size is checked below on the rendering that is sent (with its Bcc header), so render once.
+    await assertCapabilities(message, { ...transport, capabilities: { ...capabilities, maxMessageSize: undefined } });
+    const threadId = threadIdOf(message);
+    const mime = await renderMimeParts(message, { keepBcc: true });
+    if (mime.size > options.maxMessageSize) {
+      throw new MailError(
+        'invalid-message',
+        `${id} cannot send this message: ${formatBytes(mime.size)}, more than the ${formatBytes(options.maxMessageSize)} Gmail accepts`,
+        {
+          transport: id,
+          field: 'body',
+          remediation:
+            'Make the message smaller (link large files instead of attaching them), or route it to a transport with a higher limit.',
+        },
+      );
+    }
+    signal?.throwIfAborted();
+    if (options.checkSendAs) await assertSender(message.from.address, signal);
+    const request = gmailSendRequest(mime, threadId, { uploadThreshold: options.uploadThreshold });
+    const sent = await call<gmail_v1.Schema$Message>('messages.send', signal, (token, attempt) => {
+      const body = tracked(request.body(), attempt);
+      if (request.uploadType === 'json') {
+        // The JSON body streams from the rendered chunks; googleapis passes a stream through as it is.
+        return api().users.messages.send(
+          { userId, requestBody: body as unknown as gmail_v1.Schema$Message },
+          callOptions(token, signal, { 'content-type': 'application/json', 'content-length': String(request.length) }),
+        );
+      }
+      const media = { mimeType: request.contentType, body };
+      if (request.uploadType === 'media') {
+        return api().users.messages.send({ userId, media }, callOptions(token, signal, { 'content-length': String(request.length) }));
+      }
+      return api().users.messages.send({ userId, requestBody: { threadId: request.threadId }, media }, callOptions(token, signal));
+    });
+    return Object.freeze({
+      // Gmail keeps a well-formed Message-ID, and core always writes one.
+      messageId: message.messageId,
+      transport: id,
+      providerMessageId: sent.id ?? undefined,
+      accepted: Object.freeze([...message.envelope.to]),
+      rejected: Object.freeze([]),
+      attempts: 1,
+      elapsedMs: performance.now() - started,
+      response: `Gmail message ${sent.id ?? '?'} in thread ${sent.threadId ?? '?'}`,
+      details: Object.freeze({
+        threadId: sent.threadId ?? undefined,
+        labelIds: sent.labelIds ?? undefined,
+        uploadType: request.uploadType,
+      }),
+    });
+  };
+
+  const verify = async (verifyOptions: SendOptions = {}): Promise<VerifyReport> => {
+    const signal = verifyOptions.signal;
+    await getToken(signal);
+    const checks: VerifyCheck[] = [{ name: 'auth', ok: true, detail: `access token obtained for ${user}` }];
+    const details: Record<string, unknown> = {};
+    try {
+      const profile = await call<gmail_v1.Schema$Profile>('getProfile', signal, (token) =>
+        api().users.getProfile({ userId }, callOptions(token, signal)),
+      );
+      details.emailAddress = profile.emailAddress;
+      details.messagesTotal = profile.messagesTotal;
+      checks.push({ name: 'profile', ok: true, detail: `mailbox ${profile.emailAddress}` });
+    } catch (error) {
+      if (!isScopeError(error)) throw error;
+      checks.push({ name: 'profile', ok: true, detail: 'not readable with the granted scopes (gmail.send alone cannot read it)' });
+    }
+    try {
+      const list = await call<gmail_v1.Schema$ListSendAsResponse>('sendAs.list', signal, (token) =>
+        api().users.settings.sendAs.list({ userId }, callOptions(token, signal)),
+      );
+      const addresses = (list.sendAs ?? []).map((entry) => ({
+        address: entry.sendAsEmail,
+        primary: entry.isPrimary === true,
+        verified: entry.isPrimary === true || entry.verificationStatus === 'accepted' || entry.verificationStatus == null,
+      }));
+      details.sendAs = addresses;
+      sendAs = {
+        addresses: addresses.filter((entry) => entry.verified).map((entry) => entry.address ?? ''),
+        source: 'send-as',
+        fetchedAt: Date.now(),
+      };
+      checks.push({ name: 'send-as', ok: true, detail: addresses.map((entry) => entry.address).join(', ') });
+    } catch (error) {
+      if (!isScopeError(error)) throw error;
+      checks.push({
+        name: 'send-as',
+        ok: true,
+        detail:
+          'not readable with the granted scopes: the From is checked against the primary address only (grant gmail.settings.basic for aliases)',
+      });
+    }
+    details.uploadThreshold = options.uploadThreshold;
+    details.maxMessageSize = options.maxMessageSize;
+    return { transport: id, checks, details };
+  };
+
+  const close = async (): Promise<void> => {
+    closed = true;
+    agents?.destroy();
+    agents = undefined;
+  };
+
+  const capabilities: TransportCapabilities = Object.freeze({
+    maxMessageSize: options.maxMessageSize,
+    maxRecipients: gmailMaxRecipients,
+    customHeaders: true,
+    // Gmail reads the recipients from the headers: there is no separate envelope.
+    envelope: false,
+    // Gmail sends to and from internationalized addresses (RFC 6530) since 2014.
+    smtpUtf8: true,
+    concurrency: options.concurrency,
+  });
+
+  const transport: GmailTransport = Object.freeze({
+    id,
+    capabilities,
+    send,
+    verify,
+    close,
+    toString: () => id,
+    [Symbol.for('nodejs.util.inspect.custom')]: () => `GmailTransport(${id})`,
+  });
+  return transport;
+}
+
+/** True for a 403 that says the token lacks the scope (insufficientPermissions). */
+function isScopeError(error: unknown): boolean {
+  return MailError.isInstance(error) && error.statusCode === 403 && error.providerCode === 'insufficientPermissions';
+}
+
+/** The failure googleapis (gaxios) reported, reduced to what the mapping needs, without the request. */
+function failureFrom(error: unknown, operation: GmailOperation, attempt: Attempt): GmailFailure {
+  const failure = error as {
+    message?: unknown;
+    code?: unknown;
+    response?: { status?: number; data?: unknown; headers?: { get?: (name: string) => string | null } };
+  };
+  const status = failure.response?.status;
+  const code = typeof failure.code === 'string' ? failure.code : undefined;
+  let body = failure.response?.data;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body) as unknown;
+    } catch {
+      // An HTML page from Google's front end: kept as text.
+    }
+  }
+  return {
+    operation,
+    status,
+    body: status === undefined ? undefined : body,
+    retryAfter: failure.response?.headers?.get?.('retry-after') ?? undefined,
+    code,
+    message: status === undefined ? String(failure.message ?? error) : (googleApiError(body).message ?? `HTTP ${status}`),
+    handedOver: attempt.handedOver && !(code !== undefined && notSent.has(code)),
+  };
+}
+
+/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,229 @@
+import { MailError, type MailErrorCode } from '@mailport/core';
+
+/** What a failed token request left to classify: no credentials, only what helps to explain it. */
+export interface GoogleTokenFailure {
+  /** HTTP status of the token endpoint's answer, when there was one. */
+  readonly status?: number | undefined;
+  /** OAuth error code (`invalid_grant`, `invalid_client`, `unauthorized_client`, ...). */
+  readonly error?: string | undefined;
+  readonly description?: string | undefined;
+  /** System or fetch error code when no answer came (`ECONNREFUSED`, `ENOTFOUND`, `TimeoutError`, ...). */
+  readonly code?: string | undefined;
+  /** Retry-After of a 429 or 503, as sent. */
+  readonly retryAfter?: string | undefined;
+  readonly message: string;
+}
+
+/** Who asked for the token, to word the remediation. */
+export interface GoogleTokenContext {
+  /** `user`: a refresh token (user OAuth); `service-account`: a signed JWT, maybe with domain-wide delegation. */
+  readonly kind: 'user' | 'service-account';
+  /** The token endpoint's host, for messages. */
+  readonly host: string;
+  /** For a service account: the user it acts for. */
+  readonly subject?: string | undefined;
+  /** For a service account: the OAuth client id the admin authorizes (its numeric id or email). */
+  readonly clientId?: string | undefined;
+  readonly scopes?: readonly string[] | undefined;
+}
+
+/** The remediation of a dead refresh token: the user has to consent again. */
+export const reconsentRemediation =
+  'The refresh token was revoked or has expired (or the user changed their password or removed access): the user must consent again; run `mailport auth google` to get a new refresh token.';
+
+/**
+ * Maps a failed request to Google's token endpoint to a `MailError`. Pure, so that every row can
+ * be tested without a server.
+ *
+ * | failure | code |
+ * | --- | --- |
+ * | `invalid_grant` with a refresh token | `auth`, the user must consent again |
+ * | `invalid_grant` with a service account | `auth` (key), or `configuration` (unknown user, clock) |
+ * | `invalid_client` | `auth` |
+ * | `unauthorized_client` | `configuration`: domain-wide delegation not granted for these scopes |
+ * | `invalid_scope`, `invalid_request`, `unsupported_grant_type` | `configuration` |
+ * | 429 | `rate-limited` |
+ * | 5xx, connection refused, DNS failing for now | `transient` |
+ * | timeout | `timeout` |
+ *
+ * @example
+ * ```ts
+ * mapGoogleTokenError({ status: 400, error: 'invalid_grant', message: 'HTTP 400' }, { kind: 'user', host: 'oauth2.googleapis.com' }).code; // 'auth'
+ * ```
+ */
+export function mapGoogleTokenError(failure: GoogleTokenFailure, context: GoogleTokenContext): MailError {
+  const cause = sanitizedCause(failure);
+  const make = (code: MailErrorCode, message: string, remediation: string, extra: { retryAfterMs?: number | undefined } = {}): MailError =>
+    new MailError(code, message, {
+      statusCode: failure.status,
+      providerCode: failure.error ?? failure.code,
+      remediation,
+      cause,
+      retryAfterMs: extra.retryAfterMs,
+    });
+  const said = failure.error === undefined ? failure.message : `${failure.error}${failure.description ? `: ${failure.description}` : ''}`;
+  const where = `Google's token endpoint (${context.host})`;
+  const subject = context.subject === undefined ? 'the user' : context.subject;
+
+  switch (failure.error) {
+    case 'invalid_grant': {
+      if (context.kind === 'user') return make('auth', `${where} refused the refresh token: ${said}`, reconsentRemediation);
+      const description = failure.description ?? '';
+      if (/email or user id/i.test(description)) {
+        return make(
+          'configuration',
+          `${where} does not know ${subject} as a user of the service account's domain: ${said}`,
+          'Set the subject (the gmail:// mailbox) to an existing Google Workspace user of the domain that granted domain-wide delegation.',
+        );
+      }
+      if (/iat|exp|timeframe|short-lived/i.test(description)) {
+        return make(
+          'configuration',
+          `${where} refused the service account assertion's time: ${said}`,
+          "Check this machine's clock: the assertion is only valid for an hour from when it was signed.",
+        );
+      }
+      return make(
+        'auth',
+        `${where} refused the service account credentials: ${said}`,
+        'Check the service account key: it may have been deleted or disabled; create a new key in the Google Cloud console (IAM > Service accounts > Keys).',
+      );
+    }
+    case 'invalid_client':
+      return make(
+        'auth',
+        `${where} refused the OAuth client: ${said}`,
+        'Check client_id and client_secret: they must be those of the OAuth client that issued the refresh token, and the client must still exist.',
+      );
+    case 'unauthorized_client':
+      return make(
+        'configuration',
+        `${where} refused to issue a token${context.kind === 'service-account' ? ` for ${subject}` : ''}: ${said}`,
+        context.kind === 'service-account'
+          ? `Grant domain-wide delegation: in the Google Admin console (Security > Access and data control > API controls > Domain-wide delegation), authorize client ${context.clientId ?? "the service account's client ID"} for ${(context.scopes ?? []).join(', ') || 'the Gmail scopes'}; it can take a while to apply.`
+          : 'This OAuth client may not use a refresh token this way: use the client (type "Desktop app" or "Web application") that issued it.',
+      );
+    case 'invalid_scope':
+      return make(
+        'configuration',
+        `${where} refused the scopes: ${said}`,
+        'Ask for Gmail scopes such as https://www.googleapis.com/auth/gmail.send or https://mail.google.com/.',
+      );
+    case 'invalid_request':
+    case 'unsupported_grant_type':
+      return make(
+        'configuration',
+        `${where} refused the request: ${said}`,
+        'Check the token_url: it must be a Google OAuth 2.0 token endpoint such as https://oauth2.googleapis.com/token.',
+      );
+  }
+  if (failure.status === 429) {
+    return make(
+      'rate-limited',
+      `${where} is rate limiting token requests: ${said}`,
+      'Too many token requests: reuse the transport (it caches tokens) instead of creating one per message.',
+      {
+        retryAfterMs: retryAfterMs(failure.retryAfter),
+      },
+    );
+  }
+  if (failure.status !== undefined && failure.status >= 500) {
+    return make(
+      'transient',
+      `${where} failed with ${failure.status}: ${said}`,
+      'A temporary failure at Google; mailport retries it by default.',
+      {
+        retryAfterMs: retryAfterMs(failure.retryAfter),
+      },
+    );
+  }
+  if (failure.status !== undefined) {
+    return make(
+      'auth',
+      `${where} refused the credentials with ${failure.status}: ${said}`,
+      'Check the OAuth credentials and the token_url.',
+    );
+  }
+  switch (failure.code) {
+    case 'TimeoutError':
+    case 'ETIMEDOUT':
+    case 'ECONNECT_TIMEOUT':
+      return make(
+        'timeout',
+        `${where} did not answer in time`,
+        'Check the network path to the token endpoint; mailport retries timeouts by default.',
+      );
+    case 'ENOTFOUND':
+      return make('configuration', `${where}: host not found`, 'Check the token_url host name.');
+    case 'ECONNREFUSED':
+    case 'ECONNRESET':
+    case 'EAI_AGAIN':
+    case 'EPIPE':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return make(
+        'transient',
+        `Could not reach ${where}: ${failure.message}`,
+        'Check the network and the token_url; mailport retries this by default.',
+      );
+  }
+  // The library threw before any request: an unusable key or missing field.
+  return make(
+    'configuration',
+    `Could not request a token from ${where}: ${failure.message}`,
+    context.kind === 'service-account'
+      ? 'Check the service account key file: client_email and private_key (a PEM "BEGIN PRIVATE KEY" block) are required.'
+      : 'Check client_id, client_secret and refresh_token.',
+  );
+}
+
+/** Milliseconds from a Retry-After header (seconds or an HTTP date), or undefined. */
+export function retryAfterMs(value: string | null | undefined, now: number = Date.now()): number | undefined {
+  if (value === undefined || value === null || value.trim() === '') return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * What a google-auth-library (gaxios) error says about a failed token request, without the
+ * request itself (its body holds the client secret, refresh token or signed assertion).
+ */
+export function tokenFailureFrom(error: unknown): GoogleTokenFailure {
+  const failure = error as {
+    message?: unknown;
+    code?: unknown;
+    status?: unknown;
+    response?: { status?: number; data?: unknown; headers?: { get?: (name: string) => string | null } };
+  };
+  const data = failure.response?.data;
+  const body = typeof data === 'object' && data !== null ? (data as { error?: unknown; error_description?: unknown }) : undefined;
+  const status = failure.response?.status ?? (typeof failure.status === 'number' ? failure.status : undefined);
+  return {
+    status,
+    error: typeof body?.error === 'string' ? body.error : undefined,
+    description: typeof body?.error_description === 'string' ? body.error_description : undefined,
+    code: typeof failure.code === 'string' ? failure.code : undefined,
+    retryAfter: failure.response?.headers?.get?.('retry-after') ?? undefined,
+    message: status === undefined ? firstLine(String(failure.message ?? error)) : `HTTP ${status}`,
+  };
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]?.slice(0, 300) ?? '';
+}
+
+function sanitizedCause(failure: GoogleTokenFailure): Error {
+  const error = new Error(failure.message);
+  error.name = 'GoogleTokenError';
+  for (const [key, value] of Object.entries({
+    status: failure.status,
+    error: failure.error,
+    description: failure.description,
+    code: failure.code,
+  })) {
+    if (value !== undefined) Object.defineProperty(error, key, { value, enumerable: true });
+  }
+  return error;
+}
