@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import { MailError, type Secret, type TokenProvider, type TransportFactoryContext, type TransportUrl, urlParams } from '@mailport/core';
+import {
+  MailError,
+  type Secret,
+  type TokenProvider,
+  type TransportFactoryContext,
+  type TransportUrl,
+  type UrlParams,
+  urlParams,
+} from '@mailport/core';
 
 /** User name and password (AUTH PLAIN or LOGIN, as the server offers). */
 export interface SmtpPasswordAuth {
@@ -153,20 +161,23 @@ export function resolveSmtpOptions(options: SmtpTransportOptions): ResolvedSmtpO
  * | `ca_file` | ca (read from the file) | system CAs |
  * | `require_tls` | requireTls | `true` except loopback and `smtps://` |
  * | `auth` | `xoauth2`: XOAUTH2 with the token provider given to `createTransport` | password from the URL |
+ * | `oauth` | `google` or `microsoft`: XOAUTH2 with tokens from that provider's OAuth (implies `auth=xoauth2`) | none |
  * | `max_size` | maxMessageSize (bytes) | none |
  * | `max_recipients` | maxRecipients | none |
  */
 export function smtpOptionsFromUrl(
   url: TransportUrl,
   context: Pick<TransportFactoryContext, 'tokenProvider' | 'options'>,
+  params: UrlParams = urlParams(url),
 ): SmtpTransportOptions {
-  const params = urlParams(url);
   if (url.host === '')
     throw new MailError('configuration', `Transport URL ${url.redacted} has no host`, {
       remediation: 'Write smtp://user:password@host:587.',
     });
   const secure = url.scheme === 'smtps';
-  const authMode = params.string('auth')?.toLowerCase();
+  // oauth= is read (and its provider loaded) by createTransportFromUrl; here it only implies XOAUTH2.
+  const oauth = params.string('oauth');
+  const authMode = params.string('auth')?.toLowerCase() ?? (oauth === undefined ? undefined : 'xoauth2');
   let auth: SmtpTransportOptions['auth'];
   if (authMode === 'xoauth2') {
     if (url.username === undefined)
@@ -176,7 +187,7 @@ export function smtpOptionsFromUrl(
     const tokenProvider = (context.options.tokenProvider as TokenProvider | undefined) ?? context.tokenProvider;
     if (tokenProvider === undefined) {
       throw new MailError('configuration', `Transport URL ${url.redacted}: auth=xoauth2 needs a token provider`, {
-        remediation: 'Pass createTransport(url, { tokenProvider }) with a TokenProvider.',
+        remediation: 'Add oauth=google or oauth=microsoft to the URL, or pass createTransport(url, { tokenProvider }).',
       });
     }
     auth = { user: url.username, tokenProvider };
