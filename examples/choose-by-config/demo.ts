@@ -1,47 +1,70 @@
 /**
- * The README's demo: the same sendWelcome() runs unchanged over three transports chosen by URL,
- * with no credentials and no network beyond 127.0.0.1. Set MAILPORT_URL to send through a
- * transport of your own instead (for example smtp://user:pass@smtp.example.com:587).
+ * The README's demo: the same sendWelcome() runs unchanged over SMTP, Amazon SES, the Gmail API
+ * and Microsoft Graph, then memory:// and file://, each chosen by a URL. Everything goes to the
+ * mailport sandbox started in this process: no credentials, no network beyond 127.0.0.1.
+ *
+ * MAILPORT_URL (and MAILPORT_FROM) send through a transport of your own instead.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMailer, MailError, memoryTransport } from '@mailport/core';
+import { startSandbox } from '@mailport/sandbox';
 import { simpleParser } from 'mailparser';
-import { startEmbeddedSmtp } from './embedded-smtp.ts';
 import { sendWelcome } from './send-welcome.ts';
 
-const smtp = await startEmbeddedSmtp();
+/** What configuration decides: the transport URL, and a From the provider lets this account use. */
+interface Destination {
+  readonly label: string;
+  readonly url: string;
+  readonly from: string;
+}
+
+await using sandbox = await startSandbox();
 const outbox = join(tmpdir(), `mailport-demo-outbox-${process.pid}`);
-const urls = process.env.MAILPORT_URL ? [process.env.MAILPORT_URL] : [smtp.url, 'memory://demo', `file://${outbox}`];
+const destinations: Destination[] = process.env.MAILPORT_URL
+  ? [{ label: 'MAILPORT_URL', url: process.env.MAILPORT_URL, from: process.env.MAILPORT_FROM ?? 'The Shop <hello@example.com>' }]
+  : [
+      { label: 'SMTP', url: sandbox.urls.smtp, from: 'The Shop <hello@example.com>' },
+      { label: 'Amazon SES', url: sandbox.urls.ses, from: 'The Shop <hello@example.com>' },
+      { label: 'Gmail API', url: sandbox.urls.gmail, from: 'The Shop <user@example.com>' },
+      { label: 'Microsoft Graph', url: sandbox.urls.graph, from: 'The Shop <sender@contoso.example>' },
+      { label: 'memory', url: 'memory://demo', from: 'The Shop <hello@example.com>' },
+      { label: 'file', url: `file://${outbox}`, from: 'The Shop <hello@example.com>' },
+    ];
 
 try {
-  for (const url of urls) {
-    await using mailer = createMailer({ transport: url, defaults: { from: 'The Shop <hello@shop.example>' } });
+  for (const destination of destinations) {
+    await using mailer = createMailer({ transport: destination.url, defaults: { from: destination.from } });
     try {
-      const receipt = await sendWelcome(mailer, { name: 'Ana Núñez', email: 'ana@example.com' });
-      console.log(`\n${url}`);
-      console.log(`  sent       ${receipt.messageId} via ${receipt.transport} in ${receipt.elapsedMs.toFixed(1)} ms`);
-      console.log(`  accepted   ${receipt.accepted.join(', ')}`);
-      console.log(`  provider   ${receipt.providerMessageId ?? '(none)'}`);
-      console.log(`  arrived    ${await describeArrival(url, receipt.providerMessageId)}`);
+      const receipt = await sendWelcome(mailer, { name: 'Ana Núñez', email: 'ana@example.org' });
+      console.log(`\n${destination.label}: ${receipt.transport}`);
+      console.log(`  Message-ID   ${receipt.messageId}`);
+      console.log(`  provider id  ${receipt.providerMessageId ?? '(none: the API returns none)'}`);
+      console.log(`  accepted     ${receipt.accepted.join(', ')}  in ${receipt.elapsedMs.toFixed(0)} ms, ${receipt.attempts} attempt(s)`);
+      console.log(`  arrived      ${await arrival(destination, receipt.providerMessageId)}`);
     } catch (error) {
       if (!MailError.isInstance(error)) throw error;
-      console.error(`\n${url}\n  failed     ${error.code}: ${error.message}\n  what to do ${error.remediation ?? '-'}`);
+      console.error(`\n${destination.label}: failed with ${error.code}: ${error.message}\n  what to do: ${error.remediation ?? '-'}`);
       process.exitCode = 1;
     }
   }
 } finally {
-  await smtp.close();
+  await rm(outbox, { recursive: true, force: true });
 }
 
-/** Reads what actually arrived at each destination, with an independent parser. */
-async function describeArrival(url: string, providerMessageId: string | undefined): Promise<string> {
+/** What actually arrived, read back from where it landed and parsed with an independent parser. */
+async function arrival(destination: Destination, providerMessageId: string | undefined): Promise<string> {
   let raw: Buffer | undefined;
-  if (url === smtp.url) raw = smtp.delivered.at(-1)?.raw;
-  else if (url.startsWith('memory://')) raw = memoryTransport('demo').last()?.mime;
-  else if (url.startsWith('file://') && providerMessageId !== undefined) raw = await readFile(providerMessageId);
+  let via = '';
+  if (destination.url.startsWith('memory://')) raw = memoryTransport('demo').last()?.mime;
+  else if (destination.url.startsWith('file://') && providerMessageId !== undefined) raw = await readFile(providerMessageId);
+  else {
+    const stored = sandbox.store.last();
+    raw = stored?.raw;
+    via = stored === undefined ? '' : ` (sandbox: ${stored.api}, ${stored.operation})`;
+  }
   if (raw === undefined) return '(not inspected for this URL)';
   const parsed = await simpleParser(raw);
-  return `"${parsed.subject}" for ${parsed.to && !Array.isArray(parsed.to) ? parsed.to.text : '?'}, ${raw.length} bytes`;
+  return `"${parsed.subject}" from ${parsed.from?.text} to ${parsed.to && !Array.isArray(parsed.to) ? parsed.to.text : '?'}, ${raw.length} bytes${via}`;
 }

@@ -89,9 +89,14 @@ export async function startSmtpEmulator(
       if (faulted('smtp.AUTH', session, callback, 454)) return;
       if (auth.method === 'XOAUTH2') {
         const token = context.tokens.find(auth.accessToken ?? '');
-        if (token !== undefined && token.subject.toLowerCase() === (auth.username ?? '').toLowerCase()) {
-          return callback(null, { user: auth.username });
-        }
+        const user = (auth.username ?? '').toLowerCase();
+        const forUser = token !== undefined && token.subject.toLowerCase() === user;
+        // Microsoft 365 app-only SMTP: the token is the app's, and the app may send as the tenant's mailboxes.
+        const appOnly =
+          token?.issuer === 'microsoft' &&
+          token.scopes.includes('https://outlook.office365.com/.default') &&
+          context.accounts.microsoft.mailboxes.some((mailbox) => mailbox.toLowerCase() === user);
+        if (forUser || appOnly) return callback(null, { user: auth.username });
         // As Gmail and Microsoft 365 do: a 334 challenge with the error, then 535 after the client's empty reply.
         return callback(null, { data: { status: '401', schemes: 'bearer', scope: 'https://mail.google.com/' } });
       }

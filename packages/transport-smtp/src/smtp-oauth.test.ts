@@ -64,3 +64,25 @@ describe('SMTP XOAUTH2 by URL: oauth=google', () => {
     await expect(createTransport(`${googleUrl()}&bogus=1`)).rejects.toMatchObject({ message: expect.stringContaining('"bogus"') });
   });
 });
+
+describe('SMTP XOAUTH2 by URL: oauth=microsoft', () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+  });
+  afterAll(() => sandbox.close());
+
+  it('sends as a mailbox with an app-only Microsoft token (Microsoft 365 SMTP with OAuth)', async () => {
+    const microsoft = sandbox.accounts.microsoft;
+    const url =
+      `smtp://sender%40contoso.example@127.0.0.1:${sandbox.smtpPort}?oauth=microsoft&tenant=${microsoft.tenantId}` +
+      `&client_id=${microsoft.clientId}&client_secret=${encodeURIComponent(microsoft.clientSecret)}` +
+      `&authority_host=${encodeURIComponent(sandbox.httpsUrl)}&ca_file=${encodeURIComponent(sandbox.caFile)}`;
+    await using mailer = createMailer({ transport: url, defaults: { from: 'sender@contoso.example' } });
+    const receipt = await mailer.send({ to: 'ana@example.org', subject: 'via M365 SMTP', text: 'x' });
+    expect(sandbox.store.last()?.metadata.user).toBe('sender@contoso.example');
+    expect(sandbox.requests.count('microsoft.token')).toBe(1);
+    expect(String(await createTransport(url))).not.toContain(microsoft.clientSecret);
+    expect(receipt.accepted).toEqual(['ana@example.org']);
+  });
+});

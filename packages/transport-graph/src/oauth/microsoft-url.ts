@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import {
+  MailError,
+  type Secret,
+  type TokenProvider,
+  type TransportFactoryContext,
+  type TransportUrl,
+  type UrlParams,
+  urlParams,
+} from '@mailport/core';
+import { type MicrosoftAppOnlyOptions, microsoftAppOnly, microsoftScopes } from './microsoft-app-only.js';
+import { type MicrosoftDelegatedOptions, microsoftDelegated } from './microsoft-delegated.js';
+
+/** Microsoft credentials read from a URL and the environment. */
+export interface MicrosoftUrlCredentials {
+  /** App-only options without scopes, when a tenant, client id and secret or certificate were found. */
+  readonly appOnly: Omit<MicrosoftAppOnlyOptions, 'scopes'> | undefined;
+  /** Delegated options without scopes, when a refresh token was given (URL `refresh_token` or `options.refreshToken`). */
+  readonly delegated: Omit<MicrosoftDelegatedOptions, 'scopes'> | undefined;
+  /** What was missing, for the error when neither is complete. */
+  readonly missing: readonly string[];
+}
+
+/**
+ * Reads Microsoft credentials: URL parameters first, then the environment variables
+ * @azure/identity's EnvironmentCredential reads.
+ *
+ * | parameter | environment variable |
+ * | --- | --- |
+ * | `tenant` | `AZURE_TENANT_ID` |
+ * | `client_id` | `AZURE_CLIENT_ID` |
+ * | `client_secret` | `AZURE_CLIENT_SECRET` |
+ * | `certificate_path` | `AZURE_CLIENT_CERTIFICATE_PATH` |
+ * | `certificate_password` | `AZURE_CLIENT_CERTIFICATE_PASSWORD` |
+ * | `authority_host` | `AZURE_AUTHORITY_HOST` |
+ * | `ca_file` | (none) |
+ * | `refresh_token` | (none; or `options.refreshToken`, with `options.onRefreshToken` required) |
+ */
+export function microsoftCredentialsFromUrl(
+  url: TransportUrl,
+  params: UrlParams,
+  context: Pick<TransportFactoryContext, 'env' | 'options'>,
+): MicrosoftUrlCredentials {
+  const env = context.env;
+  const pick = (name: string, variable: string | undefined): string | undefined => {
+    const value = params.string(name) ?? (variable === undefined ? undefined : env[variable]);
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const secretParam = (name: string, variable: string | undefined): Secret | string | undefined =>
+    params.secret(name) ??
+    (variable === undefined || env[variable] === undefined || env[variable] === '' ? undefined : (env[variable] as string));
+  const tenantId = pick('tenant', 'AZURE_TENANT_ID');
+  const clientId = pick('client_id', 'AZURE_CLIENT_ID');
+  const clientSecret = secretParam('client_secret', 'AZURE_CLIENT_SECRET');
+  const certificatePath = pick('certificate_path', 'AZURE_CLIENT_CERTIFICATE_PATH');
+  const certificatePassword = secretParam('certificate_password', 'AZURE_CLIENT_CERTIFICATE_PASSWORD');
+  const authorityHost = pick('authority_host', 'AZURE_AUTHORITY_HOST');
+  const caFile = params.string('ca_file');
+  const refreshToken = params.secret('refresh_token') ?? (context.options.refreshToken as string | Secret | undefined);
+  let ca: Buffer | undefined;
+  if (caFile !== undefined) {
+    try {
+      ca = readFileSync(caFile);
+    } catch (error) {
+      throw new MailError('configuration', `Transport URL ${url.redacted}: cannot read ca_file ${caFile}: ${(error as Error).message}`);
+    }
+  }
+  const missing: string[] = [];
+  if (clientId === undefined) missing.push('client_id (or AZURE_CLIENT_ID)');
+  let delegated: MicrosoftUrlCredentials['delegated'];
+  if (refreshToken !== undefined && clientId !== undefined) {
+    const onRefreshToken = context.options.onRefreshToken;
+    if (typeof onRefreshToken !== 'function') {
+      throw new MailError(
+        'configuration',
+        `Transport URL ${url.redacted}: a refresh token needs onRefreshToken to store the rotated ones`,
+        {
+          remediation: `Pass createTransport(url, { adapters: { ${url.scheme}: { onRefreshToken: (token) => store(token) } } }): Microsoft refresh tokens work once.`,
+        },
+      );
+    }
+    delegated = {
+      clientId,
+      tenantId,
+      refreshToken,
+      onRefreshToken: onRefreshToken as MicrosoftDelegatedOptions['onRefreshToken'],
+      clientSecret,
+      authorityHost,
+      ca,
+    };
+  }
+  let appOnly: MicrosoftUrlCredentials['appOnly'];
+  if (tenantId === undefined) missing.push('tenant (or AZURE_TENANT_ID)');
+  if (clientSecret === undefined && certificatePath === undefined)
+    missing.push('client_secret (or AZURE_CLIENT_SECRET, or AZURE_CLIENT_CERTIFICATE_PATH)');
+  if (tenantId !== undefined && clientId !== undefined && (clientSecret !== undefined || certificatePath !== undefined)) {
+    appOnly = {
+      tenantId,
+      clientId,
+      ...(clientSecret !== undefined ? { clientSecret } : { certificatePath, certificatePassword }),
+      authorityHost,
+      ca,
+    };
+  }
+  return { appOnly, delegated, missing };
+}
+
+/** Options of {@link tokenProviderFromUrl}. */
+export interface TokenProviderFromUrlOptions {
+  /** `smtp`: app-only scope `https://outlook.office365.com/.default` (delegated `https://outlook.office.com/SMTP.Send`); `api`: Graph. */
+  readonly purpose: 'smtp' | 'api';
+  /**
+   * The caller's reader of the URL's parameters, so that its `done()` knows the parameters read
+   * here. Without it a reader is made here (and its `done()` is not called).
+   */
+  readonly params?: UrlParams | undefined;
+}
+
+/**
+ * A Microsoft token provider from a transport URL and the environment, for SMTP XOAUTH2 with
+ * Microsoft 365 (`smtp://user%40contoso.com@smtp.office365.com:587?auth=xoauth2&oauth=microsoft&tenant=...`)
+ * or for the Graph API. App-only (client credentials) unless a refresh token is given; see
+ * {@link microsoftCredentialsFromUrl} for the parameters and environment variables.
+ *
+ * @example
+ * ```ts
+ * // In an SMTP adapter, with its own reader:
+ * const params = urlParams(url);
+ * const tokens = tokenProviderFromUrl(url, context, { purpose: 'smtp', params });
+ * params.done();
+ * ```
+ */
+export function tokenProviderFromUrl(
+  url: TransportUrl,
+  context: Pick<TransportFactoryContext, 'env' | 'options'>,
+  options: TokenProviderFromUrlOptions,
+): TokenProvider {
+  const params = options.params ?? urlParams(url);
+  const credentials = microsoftCredentialsFromUrl(url, params, context);
+  if (credentials.delegated !== undefined) {
+    return microsoftDelegated({
+      ...credentials.delegated,
+      scopes:
+        options.purpose === 'smtp'
+          ? ['https://outlook.office.com/SMTP.Send', 'offline_access']
+          : ['https://graph.microsoft.com/Mail.Send', 'offline_access'],
+    });
+  }
+  if (credentials.appOnly !== undefined) {
+    return microsoftAppOnly({ ...credentials.appOnly, scopes: options.purpose === 'smtp' ? microsoftScopes.smtp : microsoftScopes.graph });
+  }
+  throw new MailError('configuration', `Transport URL ${url.redacted}: Microsoft OAuth needs ${credentials.missing.join(', ')}`, {
+    remediation:
+      'Add tenant, client_id and client_secret to the URL, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH).',
+  });
+}
