@@ -17,6 +17,7 @@ export default defineConfig({
       { find: /^@mailport\/transport-graph$/, replacement: source('./packages/transport-graph/src/index.ts') },
       { find: /^@mailport\/sandbox$/, replacement: source('./packages/sandbox/src/index.ts') },
       { find: /^@mailport\/testkit$/, replacement: source('./packages/testkit/src/index.ts') },
+      { find: /^@mailport\/cli$/, replacement: source('./packages/cli/src/index.ts') },
     ],
   },
   test: {

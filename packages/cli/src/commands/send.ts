@@ -1,0 +1,95 @@
+import { parseArgs } from 'node:util';
+import { createMailer, createMessage, MailError, renderMime } from '@mailport/core';
+import { exitCodeFor, exitCodes, UsageError } from '../exit-codes.js';
+import type { CliIo } from '../io.js';
+import { messageFlagOptions, messageFromFlags } from '../message-options.js';
+import { describeReceipt, printError } from '../output.js';
+
+export const sendHelp = `mailport send: send one message, or one per row of a CSV file
+
+  mailport send --to ana@example.org --from app@example.com --subject Hi --text Hello [--url URL]
+  mailport send --csv recipients.csv --from app@example.com --subject "Hi {{name}}" --text-file body.txt
+
+Message:
+  --to ADDRESS          recipient (repeatable); "Name <address>" works, quoted
+  --cc, --bcc ADDRESS   (repeatable)
+  --from ADDRESS        sender (default: $MAILPORT_FROM)
+  --reply-to ADDRESS
+  --subject TEXT
+  --text TEXT | --text-file FILE
+  --html HTML | --html-file FILE
+  --attach FILE         attachment (repeatable)
+  --header "Name: value" custom header (repeatable)
+
+Transport:
+  --url URL             transport URL (default: $MAILPORT_URL), e.g. smtp://user:pass@host:587, ses://eu-west-1
+  --dry-run             print the message (MIME) and send nothing
+  --json                print the receipt (or error) as JSON
+
+Bulk (--csv): the subject, bodies and addresses may use {{column}} from each row; a "to" or
+"email" column is the recipient unless --to says otherwise. A journal records every row, so a
+re-run after a crash or Ctrl-C sends only what was not sent yet.
+  --csv FILE            one message per row (RFC 4180, a header row names the columns)
+  --concurrency N       sends in flight (default: what the transport suggests)
+  --journal FILE        default: FILE.journal next to the CSV
+  --retry-unknown       also resend rows whose outcome is unknown (they may arrive twice)
+  --retry-failed        also resend rows that failed permanently
+
+Exit codes: 0 sent, 2 usage, 3 invalid input, 4 configuration, 5 auth, 6 rejected,
+7 rate limited or quota, 8 temporary failure, 9 unknown outcome, 10 bulk run not all sent.
+`;
+
+/** `mailport send`. */
+export async function runSend(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      ...messageFlagOptions,
+      url: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      csv: { type: 'string' },
+      concurrency: { type: 'string' },
+      journal: { type: 'string' },
+      'retry-unknown': { type: 'boolean', default: false },
+      'retry-failed': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    io.stdout.write(sendHelp);
+    return exitCodes.ok;
+  }
+  if (values.csv !== undefined) {
+    const { runBulk } = await import('./bulk.js');
+    return runBulk(values, io);
+  }
+  const json = values.json;
+  try {
+    const input = await messageFromFlags(values, io);
+    const from = input.from ?? io.env.MAILPORT_FROM;
+    if (from === undefined) throw new UsageError('--from is required (or set MAILPORT_FROM)');
+    const message = createMessage({ ...input, from });
+    if (values['dry-run']) {
+      io.stdout.write((await renderMime(message)).toString('utf8'));
+      io.stderr.write(`# dry run: nothing sent; envelope from ${message.envelope.from} to ${message.envelope.to.join(', ')}\n`);
+      return exitCodes.ok;
+    }
+    const url = values.url ?? io.env.MAILPORT_URL;
+    if (url === undefined || url === '') {
+      throw new MailError('configuration', 'No transport: give --url or set MAILPORT_URL', {
+        remediation: 'For example --url smtp://user:password@smtp.example.com:587, or MAILPORT_URL=ses://eu-west-1.',
+      });
+    }
+    await using mailer = createMailer({ transport: url, transportOptions: { env: io.env } });
+    const receipt = await mailer.send(message, { signal: io.signal });
+    io.stdout.write(json ? `${JSON.stringify(receipt)}\n` : describeReceipt(receipt));
+    return exitCodes.ok;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    printError(io, error, json);
+    return exitCodeFor(error);
+  }
+}

@@ -1,0 +1,72 @@
+import { MailError, type MailErrorCode } from '@mailport/core';
+
+/**
+ * Exit codes, so scripts can tell what went wrong without parsing text:
+ *
+ * | code | meaning |
+ * | --- | --- |
+ * | 0 | everything sent (or checked) |
+ * | 1 | an unexpected error (a bug: please report it) |
+ * | 2 | wrong command-line usage |
+ * | 3 | invalid input: a message mailport refused before sending (`invalid-message`) |
+ * | 4 | configuration: transport URL, host, TLS, permissions, missing package (`configuration`, `unsupported`) |
+ * | 5 | authentication (`auth`) |
+ * | 6 | rejected by the provider: sender, recipients or message (`*-rejected`) |
+ * | 7 | rate limited or over quota (`rate-limited`, `quota-exceeded`): try later |
+ * | 8 | a temporary failure or timeout (`transient`, `timeout`): try again |
+ * | 9 | unknown outcome: the message may have been sent; check before sending again |
+ * | 10 | a bulk run finished with some messages not sent (see the summary and the journal) |
+ */
+/** The exit codes by name. */
+export interface ExitCodes {
+  readonly ok: 0;
+  readonly unexpected: 1;
+  readonly usage: 2;
+  readonly invalidInput: 3;
+  readonly configuration: 4;
+  readonly auth: 5;
+  readonly rejected: 6;
+  readonly rateLimited: 7;
+  readonly transient: 8;
+  readonly unknownOutcome: 9;
+  readonly partial: 10;
+}
+
+export const exitCodes: ExitCodes = Object.freeze({
+  ok: 0,
+  unexpected: 1,
+  usage: 2,
+  invalidInput: 3,
+  configuration: 4,
+  auth: 5,
+  rejected: 6,
+  rateLimited: 7,
+  transient: 8,
+  unknownOutcome: 9,
+  partial: 10,
+} as const);
+
+const byCode: Readonly<Record<MailErrorCode, number>> = {
+  'invalid-message': exitCodes.invalidInput,
+  configuration: exitCodes.configuration,
+  unsupported: exitCodes.configuration,
+  auth: exitCodes.auth,
+  'sender-rejected': exitCodes.rejected,
+  'recipient-rejected': exitCodes.rejected,
+  'message-rejected': exitCodes.rejected,
+  'rate-limited': exitCodes.rateLimited,
+  'quota-exceeded': exitCodes.rateLimited,
+  transient: exitCodes.transient,
+  timeout: exitCodes.transient,
+  'unknown-outcome': exitCodes.unknownOutcome,
+};
+
+/** The exit code for an error: by its `MailError` code, else "unexpected". */
+export function exitCodeFor(error: unknown): number {
+  return MailError.isInstance(error) ? byCode[error.code] : exitCodes.unexpected;
+}
+
+/** A command-line usage mistake: printed with the command's help, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
