@@ -8,6 +8,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import type { FaultInjector, FaultSpec } from './faults.js';
 import type { RequestLog } from './requests.js';
 
@@ -23,7 +24,7 @@ export interface HttpRequest {
   readonly secure: boolean;
 }
 
-/** What an emulator answers. A plain object or array `body` is sent as JSON. */
+/** What an emulator answers. A plain object or array `body` is sent as JSON; a `Readable` is streamed (Server-Sent Events). */
 export interface HttpResponse {
   readonly status: number;
   readonly headers?: Readonly<Record<string, string>> | undefined;
@@ -149,7 +150,9 @@ export async function startHttpFrontend(options: {
     const fault = route.endpoint === undefined ? undefined : options.faults.take(route.endpoint);
     if (fault === undefined) {
       const response = await route.handle(request);
-      if (!route.path.startsWith('/sandbox/')) options.log.record({ endpoint, method, path: url.pathname, outcome: response.status });
+      // The sandbox's own routes and the inbox page are not traffic a client under test sent.
+      if (!route.path.startsWith('/sandbox/') && route.path !== '/')
+        options.log.record({ endpoint, method, path: url.pathname, outcome: response.status });
       send(outgoing, response);
       return;
     }
@@ -202,7 +205,13 @@ export async function startHttpFrontend(options: {
   }
   http.listen(options.httpPort, options.host);
   https.listen(options.httpsPort, options.host);
-  await Promise.all([once(http, 'listening'), once(https, 'listening')]);
+  try {
+    await Promise.all([once(http, 'listening'), once(https, 'listening')]);
+  } catch (error) {
+    // One port was taken: free the other before reporting it.
+    await Promise.all([closeServer(http), closeServer(https)]);
+    throw error;
+  }
   return {
     httpPort: (http.address() as { port: number }).port,
     httpsPort: (https.address() as { port: number }).port,
@@ -233,6 +242,16 @@ async function readBody(incoming: IncomingMessage, limit: number): Promise<Buffe
 
 function send(outgoing: ServerResponse, response: HttpResponse, after?: () => void): void {
   const headers: Record<string, string> = { ...response.headers };
+  if (response.body instanceof Readable) {
+    const stream = response.body;
+    for (const name of Object.keys(headers)) if (name.toLowerCase() === 'content-length') delete headers[name];
+    outgoing.writeHead(response.status, headers);
+    outgoing.flushHeaders();
+    // The client left (or the sandbox closed its socket): stop producing.
+    outgoing.once('close', () => stream.destroy());
+    stream.pipe(outgoing);
+    return;
+  }
   let payload: Buffer | string | undefined;
   const body = response.body;
   if (body === undefined) payload = undefined;

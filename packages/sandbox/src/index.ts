@@ -3,6 +3,7 @@ export type { EmulatorContext } from './context.js';
 export { describeMessage } from './control.js';
 export { createFaultInjector, type FaultAction, type FaultInjector, type FaultSpec, faultEndpoints } from './faults.js';
 export type { Emulator, HttpRequest, HttpResponse, Route } from './http.js';
+export type { InboxAttachment, InboxMessage, InboxSummary } from './inbox/inbox-messages.js';
 export { createRequestLog, type LoggedRequest, type RequestLog } from './requests.js';
 export { type Sandbox, type SandboxOptions, type SandboxTransportUrls, startSandbox } from './sandbox.js';
 export { createMessageStore, type MessageStore, type NewMessage, type SandboxApi, type StoredMessage } from './store.js';

@@ -8,6 +8,7 @@ import { createFaultInjector, type FaultInjector } from './faults.js';
 import { createGmailEmulator } from './gmail/index.js';
 import { createGraphEmulator } from './graph/index.js';
 import { startHttpFrontend } from './http.js';
+import { createInbox } from './inbox/inbox-routes.js';
 import { createRequestLog, type RequestLog } from './requests.js';
 import { createSesEmulator } from './ses/index.js';
 import { startSmtpEmulator } from './smtp.js';
@@ -119,7 +120,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     context,
     faults,
     requests,
-  );
+  ).catch(async (error: unknown) => {
+    await rm(directory, { recursive: true, force: true });
+    throw error;
+  });
+  const inbox = createInbox({ store, host });
   const frontend = await startHttpFrontend({
     host,
     httpPort: options.httpPort ?? 0,
@@ -132,7 +137,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       createSesEmulator(context),
       createGmailEmulator(context),
       createGraphEmulator(context),
+      inbox,
     ],
+  }).catch(async (error: unknown) => {
+    // A taken HTTP port must not leave the SMTP server listening (the process would never exit).
+    inbox.close();
+    await smtp.close();
+    await rm(directory, { recursive: true, force: true });
+    throw error;
   });
   const urlHost = host.includes(':') ? `[${host}]` : host;
   urls.http = `http://${urlHost}:${frontend.httpPort}`;
@@ -141,6 +153,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
+    inbox.close();
     closed ??= Promise.all([smtp.close(), frontend.close()]).then(() => rm(directory, { recursive: true, force: true }));
     return closed;
   };

@@ -39,8 +39,8 @@ export interface MessageStore {
   clear(): void;
   /** Used by the emulators. */
   add(message: NewMessage): StoredMessage;
-  /** Calls `listener` for every new message; returns the unsubscribe function. */
-  subscribe(listener: (message: StoredMessage) => void): () => void;
+  /** Calls `listener` for every new message, and `onClear` whenever the store is cleared; returns the unsubscribe function. */
+  subscribe(listener: (message: StoredMessage) => void, onClear?: () => void): () => void;
   /** Resolves with the first message (already stored or arriving) that matches. */
   waitFor(predicate: (message: StoredMessage) => boolean, timeoutMs?: number): Promise<StoredMessage>;
 }
@@ -77,9 +77,13 @@ export function createMessageStore(): MessageStore {
       events.emit('message', stored);
       return stored;
     },
-    subscribe(listener) {
+    subscribe(listener, onClear) {
       events.on('message', listener);
-      return () => events.off('message', listener);
+      if (onClear !== undefined) events.on('clear', onClear);
+      return () => {
+        events.off('message', listener);
+        if (onClear !== undefined) events.off('clear', onClear);
+      };
     },
     waitFor(predicate, timeoutMs = 5_000) {
       const found = messages.find(predicate);

@@ -1,7 +1,148 @@
+import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { MailError } from '@mailport/core';
+import { type Sandbox, type StoredMessage, startSandbox } from '@mailport/sandbox';
+import { exitCodes, UsageError } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
+import { printError } from '../output.js';
 
-/** `mailport dev`: being written. */
-export async function runDev(_argv: readonly string[], io: CliIo): Promise<number> {
-  io.stderr.write('mailport: dev is not available yet\n');
-  return 1;
+export const devHelp = `mailport dev: a local sandbox for SMTP, Amazon SES, the Gmail API and Microsoft Graph, with a web inbox
+
+  mailport dev [--port 8025] [--smtp-port 2525] [--https-port 4443] [--open]
+
+  --port PORT         the inbox, and the SES, Gmail and Graph APIs over HTTP (default 8025)
+  --smtp-port PORT    SMTP submission with STARTTLS; AUTH accepted, not required (default 2525)
+  --https-port PORT   the HTTP routes over TLS: Microsoft's token endpoint needs it (default 4443)
+  --open              open the inbox in the default browser
+
+Everything listens on 127.0.0.1 only, and nothing sent to it leaves this machine. Port 0 lets the
+system choose one. It prints the inbox URL and a MAILPORT_URL for each transport, logs each message
+as it arrives, and runs until Ctrl-C; messages are kept in memory only.
+`;
+
+const defaults = { port: 8025, smtpPort: 2525, httpsPort: 4443 };
+
+/** `mailport dev`: starts the sandbox on loopback with the inbox on its HTTP listener, until Ctrl-C. */
+export async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      port: { type: 'string' },
+      'smtp-port': { type: 'string' },
+      'https-port': { type: 'string' },
+      open: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    io.stdout.write(devHelp);
+    return exitCodes.ok;
+  }
+  const ports = {
+    port: portOption('--port', values.port, defaults.port),
+    smtpPort: portOption('--smtp-port', values['smtp-port'], defaults.smtpPort),
+    httpsPort: portOption('--https-port', values['https-port'], defaults.httpsPort),
+  };
+
+  let sandbox: Sandbox;
+  try {
+    // Loopback only, and no option to change it: the inbox shows every message to whoever can reach it.
+    sandbox = await startSandbox({
+      host: '127.0.0.1',
+      httpPort: ports.port,
+      smtpPort: ports.smtpPort,
+      httpsPort: ports.httpsPort,
+      // Applications pointed at a dev inbox often send without credentials; AUTH is still offered and checked.
+      smtpAuthOptional: true,
+    });
+  } catch (error) {
+    printError(io, listenError(error, ports));
+    return exitCodes.configuration;
+  }
+
+  const inboxUrl = `${sandbox.httpUrl}/`;
+  io.stdout.write(banner(sandbox, inboxUrl));
+  const unsubscribe = sandbox.store.subscribe((message) => io.stdout.write(describeArrival(message)));
+  if (values.open) openInBrowser(inboxUrl, io);
+
+  await new Promise<void>((resolve) => {
+    if (io.signal.aborted) resolve();
+    else io.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  unsubscribe();
+  io.stderr.write('\nmailport dev: stopping\n');
+  await sandbox.close();
+  return exitCodes.ok;
+}
+
+function portOption(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (value.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new UsageError(`${flag} must be a port number from 0 to 65535 (0: any free port), not "${value}"`);
+  }
+  return port;
+}
+
+/** A port that could not be bound, as a configuration error naming the flag to change. */
+function listenError(error: unknown, ports: { port: number; smtpPort: number; httpsPort: number }): unknown {
+  const { code, port } = error as { code?: string; port?: number };
+  if (code !== 'EADDRINUSE' && code !== 'EACCES') return error;
+  const flag = port === ports.smtpPort ? '--smtp-port' : port === ports.httpsPort ? '--https-port' : '--port';
+  const problem = code === 'EADDRINUSE' ? 'is already in use' : 'may not be bound by this user';
+  return new MailError('configuration', `Port ${port ?? '?'} on 127.0.0.1 ${problem}`, {
+    remediation:
+      code === 'EADDRINUSE'
+        ? `Stop the program that holds it (another mailport dev?), or choose another port with ${flag} (0: any free port).`
+        : `Choose a port above 1023 with ${flag}.`,
+    cause: error,
+  });
+}
+
+function banner(sandbox: Sandbox, inboxUrl: string): string {
+  const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
+  return `mailport dev: nothing sent here leaves this machine
+
+  Inbox   ${inboxUrl}
+
+  SMTP    ${sandbox.host}:${sandbox.smtpPort}  (STARTTLS; AUTH accepted, not required)
+  HTTP    ${sandbox.httpUrl}  (SES v2, Gmail API, Microsoft Graph, /sandbox API)
+  HTTPS   ${sandbox.httpsUrl}  (the same; Microsoft's token endpoint needs it)
+  CA      ${sandbox.caFile}
+
+Send through any of them:
+  MAILPORT_URL=${quote(sandbox.urls.smtp)}
+  MAILPORT_URL=${quote(sandbox.urls.ses)}
+  MAILPORT_URL=${quote(sandbox.urls.gmail)}
+  MAILPORT_URL=${quote(sandbox.urls.graph)}
+
+Ctrl-C to stop.
+`;
+}
+
+function describeArrival(message: StoredMessage): string {
+  const time = message.receivedAt.slice(11, 19);
+  const size = message.size < 1024 ? `${message.size} B` : `${(message.size / 1024).toFixed(1)} kB`;
+  return `${time}  ${message.id}  ${message.api.padEnd(5)}  ${message.operation}  ${message.envelope.from || '<>'} -> ${message.envelope.to.join(', ')}  ${size}\n`;
+}
+
+function openInBrowser(url: string, io: CliIo): void {
+  const [command, args] =
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '""', url]]
+        : ['xdg-open', [url]];
+  const complain = (reason: string): void => {
+    io.stderr.write(`mailport dev: could not open a browser (${reason}); open ${url} yourself\n`);
+  };
+  try {
+    const child = spawn(command, args, { stdio: 'ignore', detached: true });
+    child.once('error', (error) => complain(error.message));
+    child.unref();
+  } catch (error) {
+    complain((error as Error).message);
+  }
 }
