@@ -52,6 +52,10 @@ export interface SandboxAccounts {
     readonly delegatedUser: string;
     /** PEM certificates registered on the app, for client-assertion (certificate) credentials. Default none. */
     readonly certificates: readonly string[];
+    /** The device code flow's polling `interval`, in seconds (Entra answers 5); a fraction makes tests fast. */
+    readonly deviceCodeIntervalSeconds: number;
+    /** How long a device code and its user code live, in seconds (Entra: 900). */
+    readonly deviceCodeLifetimeSeconds: number;
   };
 }
 
@@ -107,6 +111,8 @@ export function defaultAccounts(): SandboxAccounts {
       refreshToken: 'sandbox-microsoft-refresh-token-0',
       delegatedUser: 'sender@contoso.example',
       certificates: [],
+      deviceCodeIntervalSeconds: 5,
+      deviceCodeLifetimeSeconds: 900,
     },
   };
 }

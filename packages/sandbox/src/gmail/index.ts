@@ -1,5 +1,6 @@
 import type { EmulatorContext } from '../context.js';
 import type { Emulator, HttpRequest, HttpResponse } from '../http.js';
+import { authorizationErrorPage, googleAuthorizationRoutes } from './authorization.js';
 import { defaultGoogleError, googleError, oauthError, unauthenticated } from './google-errors.js';
 import { createMailboxes, type GmailMailboxes } from './mailbox.js';
 import { boundaryOf, parseMultipart } from './multipart.js';
@@ -38,13 +39,18 @@ const methodNames: Readonly<Record<string, string>> = {
  * `users.settings.sendAs.list`) and Google's OAuth token endpoint (`POST /token`), written from
  * Google's documentation and from what @googleapis/gmail and google-auth-library send.
  *
- * Fault endpoints: `gmail.messages.send`, `gmail.getProfile`, `gmail.sendAs.list`, `google.token`.
+ * Fault endpoints: `gmail.messages.send`, `gmail.getProfile`, `gmail.sendAs.list`, `google.token`,
+ * `google.authorize` (the authorization endpoint, `GET /o/oauth2/v2/auth`).
  */
 export function createGmailEmulator(context: EmulatorContext): Emulator {
   const mailboxes = createMailboxes(context);
   return {
     name: 'gmail',
     errorResponse: (fault) => {
+      // The authorization endpoint is a page in the user's browser: Google shows its error page there.
+      if (fault.endpoint === 'google.authorize') {
+        return authorizationErrorPage(fault.status, fault.code ?? 'access_denied', fault.message ?? 'Access blocked.');
+      }
       if (fault.endpoint === 'google.token') {
         return oauthError(
           fault.status,
@@ -68,6 +74,7 @@ export function createGmailEmulator(context: EmulatorContext): Emulator {
       };
     },
     routes: [
+      ...googleAuthorizationRoutes(context),
       {
         method: 'POST',
         path: '/token',

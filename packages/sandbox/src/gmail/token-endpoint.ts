@@ -2,6 +2,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import type { EmulatorContext } from '../context.js';
 import type { HttpRequest, HttpResponse } from '../http.js';
 import type { IssuedToken } from '../tokens.js';
+import { authorizationCodeGrant, gmailScopes, issuedGoogleRefreshToken } from './authorization.js';
 import { oauthError } from './google-errors.js';
 
 /** Scopes a refresh token of the sandbox was granted: full Gmail access, which SMTP XOAUTH2 needs too. */
@@ -18,19 +19,7 @@ const audiences = new Set([
  * Scopes the sandbox's domain-wide delegation grants the service account: every Gmail scope.
  * Asking for anything else with a `sub` is refused as an admin console without that scope would.
  */
-const delegatedScopes = new Set([
-  'https://mail.google.com/',
-  'https://www.googleapis.com/auth/gmail.send',
-  'https://www.googleapis.com/auth/gmail.compose',
-  'https://www.googleapis.com/auth/gmail.modify',
-  'https://www.googleapis.com/auth/gmail.readonly',
-  'https://www.googleapis.com/auth/gmail.metadata',
-  'https://www.googleapis.com/auth/gmail.insert',
-  'https://www.googleapis.com/auth/gmail.labels',
-  'https://www.googleapis.com/auth/gmail.settings.basic',
-  'https://www.googleapis.com/auth/gmail.settings.sharing',
-  'https://www.googleapis.com/auth/gmail.addons.current.action.compose',
-]);
+const delegatedScopes = gmailScopes;
 
 const jwtBearer = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 // Google's wording for assertions whose iat/exp it refuses.
@@ -41,8 +30,9 @@ const unauthorizedClient =
 
 /**
  * Google's OAuth 2.0 token endpoint (`POST https://oauth2.googleapis.com/token`), for the
- * refresh-token grant (user OAuth) and the JWT-bearer grant (service accounts, with `sub` for
- * domain-wide delegation). Tokens are issued by `context.tokens` with issuer `google`.
+ * authorization-code grant (installed apps, with PKCE; see `authorization.ts`), the refresh-token
+ * grant (user OAuth) and the JWT-bearer grant (service accounts, with `sub` for domain-wide
+ * delegation). Tokens are issued by `context.tokens` with issuer `google`.
  */
 export function handleTokenRequest(request: HttpRequest, context: EmulatorContext): HttpResponse {
   const params = formParams(request);
@@ -51,13 +41,21 @@ export function handleTokenRequest(request: HttpRequest, context: EmulatorContex
   const grantType = params.get('grant_type');
   if (grantType === undefined || grantType === '') return oauthError(400, 'invalid_request', 'Missing required parameter: grant_type');
   if (grantType === 'refresh_token') return refreshGrant(request, params, context);
+  if (grantType === 'authorization_code') {
+    const client = authenticateClient(request, params, context);
+    return 'response' in client ? client.response : authorizationCodeGrant(params, client.clientId, context);
+  }
   if (grantType === jwtBearer) return jwtGrant(params, context);
   return oauthError(400, 'unsupported_grant_type', `Invalid grant_type: ${grantType}`);
 }
 
-function refreshGrant(request: HttpRequest, params: Map<string, string>, context: EmulatorContext): HttpResponse {
+/** The client's id and secret, from the form (client_secret_post, google-auth-library's default) or a Basic header. */
+function authenticateClient(
+  request: HttpRequest,
+  params: Map<string, string>,
+  context: EmulatorContext,
+): { clientId: string } | { response: HttpResponse } {
   const google = context.accounts.google;
-  // client_secret_post (google-auth-library's default) or client_secret_basic.
   const basic = /^Basic\s+(\S+)$/i.exec(String(request.headers.authorization ?? ''));
   let clientId = params.get('client_id');
   let clientSecret = params.get('client_secret');
@@ -67,15 +65,31 @@ function refreshGrant(request: HttpRequest, params: Map<string, string>, context
     clientId = formDecode(decoded.slice(0, colon));
     clientSecret = formDecode(decoded.slice(colon + 1));
   }
-  if (clientId === undefined || clientId === '') return oauthError(400, 'invalid_request', 'Could not determine client ID from request.');
-  if (clientId !== google.clientId) return oauthError(401, 'invalid_client', 'The OAuth client was not found.');
-  if (clientSecret !== google.clientSecret) return oauthError(401, 'invalid_client', 'Unauthorized');
+  if (clientId === undefined || clientId === '')
+    return { response: oauthError(400, 'invalid_request', 'Could not determine client ID from request.') };
+  if (clientId !== google.clientId) return { response: oauthError(401, 'invalid_client', 'The OAuth client was not found.') };
+  if (clientSecret !== google.clientSecret) return { response: oauthError(401, 'invalid_client', 'Unauthorized') };
+  return { clientId };
+}
+
+function refreshGrant(request: HttpRequest, params: Map<string, string>, context: EmulatorContext): HttpResponse {
+  const google = context.accounts.google;
+  const client = authenticateClient(request, params, context);
+  if ('response' in client) return client.response;
+  const { clientId } = client;
   const refreshToken = params.get('refresh_token');
   if (refreshToken === undefined || refreshToken === '')
     return oauthError(400, 'invalid_request', 'Missing required parameter: refresh_token');
   const user = google.refreshTokens[refreshToken];
-  if (user === undefined) return oauthError(400, 'invalid_grant', 'Token has been expired or revoked.');
-  const issued = context.tokens.issue({ issuer: 'google', subject: user, clientId, scopes: refreshTokenScopes });
+  if (user !== undefined) {
+    const issued = context.tokens.issue({ issuer: 'google', subject: user, clientId, scopes: refreshTokenScopes });
+    return tokenResponse(issued, context, true);
+  }
+  // One issued by the authorization-code grant: it carries the scopes the user consented to.
+  const granted = issuedGoogleRefreshToken(context, refreshToken);
+  if (granted === undefined) return oauthError(400, 'invalid_grant', 'Token has been expired or revoked.');
+  if (granted.clientId !== clientId) return oauthError(401, 'unauthorized_client', 'Unauthorized');
+  const issued = context.tokens.issue({ issuer: 'google', subject: granted.user, clientId, scopes: granted.scopes });
   return tokenResponse(issued, context, true);
 }
 

@@ -1,6 +1,7 @@
 import { constants, randomBytes, verify, X509Certificate } from 'node:crypto';
 import type { EmulatorContext } from '../context.js';
 import type { HttpRequest, HttpResponse, Route } from '../http.js';
+import { deviceCodeGrantType, entraUserFlows } from './entra-user-flows.js';
 import { entraError, headerValue } from './errors.js';
 
 // The resources an app-only token can be asked for: Graph, and Exchange Online for SMTP XOAUTH2.
@@ -19,7 +20,8 @@ const jwtBearer = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
  * The Entra ID (Azure AD) v2.0 endpoints MSAL and @azure/identity use: OpenID discovery for a
  * custom authority, the signing keys document, and the token endpoint with the client credentials
  * grant (client secret, or a certificate-signed client assertion) and the refresh token grant,
- * whose refresh tokens rotate: each one works once.
+ * whose refresh tokens rotate: each one works once. The user sign-in flows (device code, and
+ * authorization code with PKCE) are in `entra-user-flows.ts`; their refresh tokens rotate too.
  */
 export function entraRoutes(context: EmulatorContext): Route[] {
   const microsoft = context.accounts.microsoft;
@@ -73,6 +75,13 @@ export function entraRoutes(context: EmulatorContext): Route[] {
   });
 
   const expiresIn = (expiresAt: number): number => Math.max(0, Math.round((expiresAt - context.now()) / 1000));
+
+  /** A new refresh token acting for `user`, for the refresh-token grant. */
+  const issueRefreshToken = (user: string): string => {
+    const token = `sandbox-microsoft-refresh-token-${randomBytes(12).toString('base64url')}`;
+    refreshTokens.set(token, user);
+    return token;
+  };
 
   /** Client authentication: a secret (form or HTTP Basic) or a signed client assertion. Undefined when it passes. */
   const authenticateClient = (form: URLSearchParams, request: HttpRequest, tenant: string, required: boolean): HttpResponse | undefined => {
@@ -267,8 +276,7 @@ export function entraRoutes(context: EmulatorContext): Route[] {
     // Rotation: the presented token stops working the moment a new one is issued.
     refreshTokens.delete(presented);
     revoked.add(presented);
-    const next = `sandbox-microsoft-refresh-token-${randomBytes(12).toString('base64url')}`;
-    refreshTokens.set(next, user);
+    const next = issueRefreshToken(user);
     const scopes = qualified.length > 0 ? qualified : ['https://graph.microsoft.com/.default'];
     const issued = context.tokens.issue({
       issuer: 'microsoft',
@@ -288,7 +296,15 @@ export function entraRoutes(context: EmulatorContext): Route[] {
     });
   };
 
+  const userFlows = entraUserFlows(context, {
+    authority,
+    checkTenant: (tenant) => (knownTenants.has(tenant) || multiTenant.has(tenant) ? undefined : unknownTenant(tenant)),
+    authenticateClient: (form, request, tenant) => authenticateClient(form, request, tenant, false),
+    issueRefreshToken,
+  });
+
   return [
+    ...userFlows.routes,
     {
       method: 'GET',
       path: '/:tenant/v2.0/.well-known/openid-configuration',
@@ -334,6 +350,8 @@ export function entraRoutes(context: EmulatorContext): Route[] {
         }
         if (grant === 'client_credentials') return clientCredentials(form, request, tenant);
         if (grant === 'refresh_token') return refreshGrant(form, request, tenant);
+        if (grant === deviceCodeGrantType) return userFlows.deviceCodeGrant(form, request, tenant);
+        if (grant === 'authorization_code') return userFlows.authorizationCodeGrant(form, request, tenant);
         return entraError({
           error: 'unsupported_grant_type',
           code: 70003,

@@ -18,7 +18,7 @@ export function createGraphEmulator(context: EmulatorContext): Emulator {
     name: 'graph',
     routes: [...entraRoutes(context), ...graphMailRoutes(context)],
     errorResponse: (fault) => {
-      if (fault.endpoint === 'microsoft.token') {
+      if (fault.endpoint === 'microsoft.token' || fault.endpoint === 'microsoft.devicecode') {
         // An injected token-endpoint fault speaks OAuth: `invalid_grant`, `temporarily_unavailable`, ...
         const error = fault.code ?? (fault.status >= 500 ? 'temporarily_unavailable' : 'invalid_request');
         const code = /^AADSTS(\d+)/.exec(fault.message ?? '')?.[1];
