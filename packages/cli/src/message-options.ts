@@ -55,7 +55,9 @@ export async function messageFromFlags(flags: MessageFlags, io: CliIo): Promise<
     const colon = header.indexOf(':');
     if (colon <= 0) throw new UsageError(`--header needs "Name: value", got ${JSON.stringify(header)}`);
     const name = header.slice(0, colon).trim();
-    (headers[name] ??= []).push(header.slice(colon + 1).trim());
+    const values = headers[name] ?? [];
+    values.push(header.slice(colon + 1).trim());
+    headers[name] = values;
   }
   return {
     from: flags.from,

@@ -349,8 +349,8 @@ async function authMicrosoft({ values, io, path, port, timeoutMs, ca }: Settings
       [
         'Nothing was saved. These lines hold secrets: keep them in a file only you can read (a .env), not in shell history or logs.',
         'The Graph transport reads AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_AUTHORITY_HOST from the environment, but not the',
-        'refresh token: pass it as refresh_token= (or the refreshToken option) with onRefreshToken, which must store each',
-        'new refresh token, since Microsoft rotates them.',
+        'refresh token: Microsoft rotates it on every use, so it needs a place to store the new one. Save it to a file instead',
+        '(mailport auth microsoft without --print-env) and use refresh_token_file=, or pass onRefreshToken in code.',
         '',
       ].join('\n'),
     );
@@ -370,17 +370,12 @@ async function authMicrosoft({ values, io, path, port, timeoutMs, ca }: Settings
     created: new Date().toISOString(),
   };
   await writePrivateFile(path, `${JSON.stringify(stored, null, 2)}\n`, values.force);
-  const query = [
-    `client_id=${encodeURIComponent(clientId)}`,
-    `tenant=${encodeURIComponent(tenant)}`,
-    ...(customAuthority === undefined ? [] : [`authority_host=${encodeURIComponent(customAuthority)}`]),
-    'refresh_token=<the refresh_token of the file, URL-encoded>',
-  ];
+  // The file carries the client id, tenant, authority and token; the transport writes each rotated token back to it.
+  const query = [`refresh_token_file=${encodeURIComponent(path)}`];
   const sender = account ?? 'YOU@YOUR-DOMAIN';
   const url = values.smtp
     ? `smtp://${encodeURIComponent(sender)}@smtp.office365.com:587${queryString(['oauth=microsoft', ...query])}`
     : `graph://${sender}${queryString(query)}`;
-  const adapter = values.smtp ? 'smtp' : 'graph';
   io.stdout.write(
     [
       `Saved the refresh token${account === undefined ? '' : ` for ${account}`} to ${path} (mode 0600: only you can read it).`,
@@ -389,9 +384,8 @@ async function authMicrosoft({ values, io, path, port, timeoutMs, ca }: Settings
         ? 'Use it for SMTP with XOAUTH2 (as the signed-in user):'
         : 'Use it with the Graph transport (delegated: it sends as the signed-in user, through /me):',
       `  ${url}`,
-      'Microsoft rotates refresh tokens (each refresh returns a new one and the old one stops working), so',
-      `the transport needs onRefreshToken to store each new one: createTransport(url, { adapters: { ${adapter}: { onRefreshToken } } }),`,
-      'or microsoftDelegated({ clientId, tenantId, refreshToken, onRefreshToken }) from @mailport/transport-graph/oauth.',
+      'Microsoft rotates refresh tokens (each refresh returns a new one and the old one stops working): the transport',
+      'writes every new one back to that file, so keep it writable. In code: microsoftDelegated({ ..., onRefreshToken }).',
       '',
     ].join('\n'),
   );

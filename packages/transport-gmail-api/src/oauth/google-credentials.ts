@@ -143,7 +143,7 @@ export function resolveGoogleCredentials(
       from: 'the URL',
     });
   }
-  if (file !== undefined) return credentialsFile(url, file, 'credentials_file');
+  if (file !== undefined) return credentialsFile(url, file, 'credentials_file', env);
   if (nonEmpty(env.GOOGLE_CLIENT_ID) || nonEmpty(env.GOOGLE_REFRESH_TOKEN)) {
     return userCredentials(url, {
       clientId: env.GOOGLE_CLIENT_ID,
@@ -153,7 +153,7 @@ export function resolveGoogleCredentials(
     });
   }
   if (nonEmpty(env.GOOGLE_APPLICATION_CREDENTIALS)) {
-    return credentialsFile(url, env.GOOGLE_APPLICATION_CREDENTIALS as string, 'GOOGLE_APPLICATION_CREDENTIALS');
+    return credentialsFile(url, env.GOOGLE_APPLICATION_CREDENTIALS as string, 'GOOGLE_APPLICATION_CREDENTIALS', env);
   }
   return undefined;
 }
@@ -183,7 +183,12 @@ function userCredentials(
 }
 
 /** Reads a service account key file or an `authorized_user` file (what `gcloud auth application-default login` writes). */
-function credentialsFile(url: TransportUrl, path: string, from: string): GoogleCredentialSource {
+function credentialsFile(
+  url: TransportUrl,
+  path: string,
+  from: string,
+  env: Readonly<Record<string, string | undefined>>,
+): GoogleCredentialSource {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -209,7 +214,8 @@ function credentialsFile(url: TransportUrl, path: string, from: string): GoogleC
   if (type === 'authorized_user') {
     return userCredentials(url, {
       clientId: stringField(json.client_id),
-      clientSecret: secretOrUndefined(stringField(json.client_secret)),
+      // `mailport auth google` leaves the client secret out of the file unless asked: take it from the environment then.
+      clientSecret: secretOrUndefined(stringField(json.client_secret)) ?? secretOrUndefined(env.GOOGLE_CLIENT_SECRET),
       refreshToken: secretOrUndefined(stringField(json.refresh_token)),
       from: path,
     });

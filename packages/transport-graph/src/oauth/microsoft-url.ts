@@ -10,6 +10,7 @@ import {
 } from '@mailport/core';
 import { type MicrosoftAppOnlyOptions, microsoftAppOnly, microsoftScopes } from './microsoft-app-only.js';
 import { type MicrosoftDelegatedOptions, microsoftDelegated } from './microsoft-delegated.js';
+import { readRefreshTokenFile } from './refresh-token-file.js';
 
 /** Microsoft credentials read from a URL and the environment. */
 export interface MicrosoftUrlCredentials {
@@ -35,6 +36,7 @@ export interface MicrosoftUrlCredentials {
  * | `authority_host` | `AZURE_AUTHORITY_HOST` |
  * | `ca_file` | (none) |
  * | `refresh_token` | (none; or `options.refreshToken`, with `options.onRefreshToken` required) |
+ * | `refresh_token_file` | (none) a file written by `mailport auth microsoft`: its client id, tenant, authority and refresh token, and every rotated token is written back to it |
  */
 export function microsoftCredentialsFromUrl(
   url: TransportUrl,
@@ -42,21 +44,26 @@ export function microsoftCredentialsFromUrl(
   context: Pick<TransportFactoryContext, 'env' | 'options'>,
 ): MicrosoftUrlCredentials {
   const env = context.env;
-  const pick = (name: string, variable: string | undefined): string | undefined => {
-    const value = params.string(name) ?? (variable === undefined ? undefined : env[variable]);
+  const tokenFilePath = params.string('refresh_token_file');
+  const tokenFile = tokenFilePath === undefined ? undefined : readRefreshTokenFile(tokenFilePath);
+  // URL parameters first, then the token file's own values, then the environment.
+  const pick = (name: string, variable: string | undefined, fromFile?: string | undefined): string | undefined => {
+    const value = params.string(name) ?? fromFile ?? (variable === undefined ? undefined : env[variable]);
     return value === undefined || value === '' ? undefined : value;
   };
-  const secretParam = (name: string, variable: string | undefined): Secret | string | undefined =>
+  const secretParam = (name: string, variable: string | undefined, fromFile?: Secret | undefined): Secret | string | undefined =>
     params.secret(name) ??
+    fromFile ??
     (variable === undefined || env[variable] === undefined || env[variable] === '' ? undefined : (env[variable] as string));
-  const tenantId = pick('tenant', 'AZURE_TENANT_ID');
-  const clientId = pick('client_id', 'AZURE_CLIENT_ID');
-  const clientSecret = secretParam('client_secret', 'AZURE_CLIENT_SECRET');
+  const tenantId = pick('tenant', 'AZURE_TENANT_ID', tokenFile?.tenant);
+  const clientId = pick('client_id', 'AZURE_CLIENT_ID', tokenFile?.clientId);
+  const clientSecret = secretParam('client_secret', 'AZURE_CLIENT_SECRET', tokenFile?.clientSecret);
   const certificatePath = pick('certificate_path', 'AZURE_CLIENT_CERTIFICATE_PATH');
   const certificatePassword = secretParam('certificate_password', 'AZURE_CLIENT_CERTIFICATE_PASSWORD');
-  const authorityHost = pick('authority_host', 'AZURE_AUTHORITY_HOST');
+  const authorityHost = pick('authority_host', 'AZURE_AUTHORITY_HOST', tokenFile?.authorityHost);
   const caFile = params.string('ca_file');
-  const refreshToken = params.secret('refresh_token') ?? (context.options.refreshToken as string | Secret | undefined);
+  const refreshToken =
+    params.secret('refresh_token') ?? tokenFile?.refreshToken ?? (context.options.refreshToken as string | Secret | undefined);
   let ca: Buffer | undefined;
   if (caFile !== undefined) {
     try {
@@ -69,13 +76,13 @@ export function microsoftCredentialsFromUrl(
   if (clientId === undefined) missing.push('client_id (or AZURE_CLIENT_ID)');
   let delegated: MicrosoftUrlCredentials['delegated'];
   if (refreshToken !== undefined && clientId !== undefined) {
-    const onRefreshToken = context.options.onRefreshToken;
+    const onRefreshToken = context.options.onRefreshToken ?? tokenFile?.store;
     if (typeof onRefreshToken !== 'function') {
       throw new MailError(
         'configuration',
         `Transport URL ${url.redacted}: a refresh token needs onRefreshToken to store the rotated ones`,
         {
-          remediation: `Pass createTransport(url, { adapters: { ${url.scheme}: { onRefreshToken: (token) => store(token) } } }): Microsoft refresh tokens work once.`,
+          remediation: `Use refresh_token_file= (a file from mailport auth microsoft, kept up to date), or pass createTransport(url, { adapters: { ${url.scheme}: { onRefreshToken: (token) => store(token) } } }): Microsoft refresh tokens work once.`,
         },
       );
     }
