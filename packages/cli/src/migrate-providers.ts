@@ -267,7 +267,7 @@ function microsoftPlan(
       : 'Entra admin center (https://entra.microsoft.com/): App registrations > New registration; under Authentication allow public client flows. Note the Application (client) ID.',
     'API permissions: Microsoft Graph > Delegated permissions > Mail.Send and offline_access.',
     `Run "mailport auth microsoft --client-id CLIENT_ID${consumer ? ' --tenant consumers' : ' --tenant TENANT_ID'}" and sign in as the sending user (device code) to obtain a refresh token.`,
-    'Microsoft rotates refresh tokens on every use: give the token to mailport in code with a place to store the next one, createTransport(url, { adapters: { graph: { onRefreshToken } } }) with refresh_token in the URL (see the Graph transport README).',
+    'Microsoft rotates refresh tokens on every use: mailport auth microsoft saves the token to a file, and graph://USER?refresh_token_file=PATH reads it and writes each new token back (in code: onRefreshToken, see the Graph transport README).',
   ];
   return {
     provider: match,

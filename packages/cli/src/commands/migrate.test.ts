@@ -64,9 +64,9 @@ describe('mailport migrate', () => {
         2. API permissions: Microsoft Graph > Delegated permissions > Mail.Send and offline_access.
         3. Run "mailport auth microsoft --client-id CLIENT_ID --tenant TENANT_ID" and sign in as the
            sending user (device code) to obtain a refresh token.
-        4. Microsoft rotates refresh tokens on every use: give the token to mailport in code with a place
-           to store the next one, createTransport(url, { adapters: { graph: { onRefreshToken } } }) with
-           refresh_token in the URL (see the Graph transport README).
+        4. Microsoft rotates refresh tokens on every use: mailport auth microsoft saves the token to a
+           file, and graph://USER?refresh_token_file=PATH reads it and writes each new token back (in
+           code: onRefreshToken, see the Graph transport README).
 
       What changes
         - The From must be the mailbox in the URL, or an address it has Send As rights on
