@@ -60,7 +60,7 @@ Transport URLs (MAILPORT_URL=...):
   ${sandbox.urls.gmail}
   ${sandbox.urls.graph}
 
-Messages: ${sandbox.httpUrl}/sandbox/messages   Faults: POST ${sandbox.httpUrl}/sandbox/faults
+Inbox: ${sandbox.httpUrl}/   Messages: ${sandbox.httpUrl}/sandbox/messages   Faults: POST ${sandbox.httpUrl}/sandbox/faults
 Ctrl-C to stop.`);
 
 const stop = (): void => {
