@@ -19,16 +19,25 @@ export interface BenchChild<Ready, Request, Reply> {
 
 /**
  * Forks `file` (a .ts file run by Node's type stripping) and waits for its first message.
- * The child's stdout and stderr go to ours, so a crash shows its stack trace.
+ * The child's stdout and stderr go to ours, so a crash shows its stack trace. `execArgv` adds
+ * Node flags to the child's (default: none beyond this process's own).
  *
  * @example
  * ```ts
  * const sink = await startChild<{ port: number }, 'counters', SinkCounters>(new URL('./smtp-sink.ts', import.meta.url), []);
  * ```
  */
-export async function startChild<Ready, Request, Reply>(file: URL, args: readonly string[]): Promise<BenchChild<Ready, Request, Reply>> {
+export async function startChild<Ready, Request, Reply>(
+  file: URL,
+  args: readonly string[],
+  options: { readonly execArgv?: readonly string[] | undefined } = {},
+): Promise<BenchChild<Ready, Request, Reply>> {
   const name = fileURLToPath(file).split('/').at(-1) ?? String(file);
-  const child = fork(fileURLToPath(file), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(file), args, {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Node flags for the child (`--expose-gc`, `--cpu-prof`), after this process's own.
+    execArgv: [...process.execArgv, ...(options.execArgv ?? [])],
+  });
   let waiting: { resolve: (reply: unknown) => void; reject: (error: Error) => void } | undefined;
   let exited = false;
 

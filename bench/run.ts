@@ -4,14 +4,18 @@
  *   smtp    SMTP throughput (mailport vs nodemailer) and the large-message memory benchmark;
  *           writes bench/results/smtp.json
  *   memory  the large-message memory benchmark alone (prints only)
+ *   http    SES, Gmail and Graph throughput against the sandbox (mailport vs the raw SDKs);
+ *           writes bench/results/http.json
  *
- * This process only orchestrates and prints: the SMTP sink and every sender run in child
- * processes, so none of their work or memory is counted here.
+ * This process only orchestrates and prints: the SMTP sink, the sandbox and every sender run in
+ * child processes, so none of their work or memory is counted here.
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { concurrency, largeMessageRuns, measuredRounds, messagesPerRound, warmUpRounds } from './bench-content.ts';
 import { describeMachine, formatMachine, type MachineInfo, megabytes } from './bench-report.ts';
+import { httpConcurrency, httpMeasuredRounds, httpMessagesPerRound, httpWarmUpRounds } from './http-content.ts';
+import { formatHttpGoals, formatHttpProvider, type HttpResult, httpResultsJson, runHttp } from './http-throughput.ts';
 import { formatMemory, type MemoryResult, memoryGoal, runMemory } from './smtp-memory.ts';
 import { formatThroughput, runThroughput, type ThroughputResult, throughputGoal } from './smtp-throughput.ts';
 
@@ -19,7 +23,9 @@ const usage = `usage: npm run bench -- <benchmark>
 
   smtp    SMTP throughput against nodemailer, then the 40 MB memory benchmark;
           saves the numbers to bench/results/smtp.json
-  memory  only the 40 MB memory benchmark`;
+  memory  only the 40 MB memory benchmark
+  http    SES, Gmail and Graph throughput against the sandbox, mailport against the raw SDKs;
+          saves the numbers to bench/results/http.json`;
 
 /** Prints the heading every report starts with: what ran, where and when. */
 function printHeading(title: string, machine: MachineInfo, date: Date): void {
@@ -55,18 +61,31 @@ async function smtpBenchmark(): Promise<void> {
   console.log('Saved to bench/results/smtp.json');
 }
 
+async function httpBenchmark(): Promise<void> {
+  const machine = describeMachine();
+  const date = new Date();
+  printHeading('mailport HTTP transports benchmark', machine, date);
+  console.log(
+    `Throughput: ${httpMessagesPerRound.toLocaleString('en-US')} messages of about 5 KB (text + HTML) per round and variant, through ` +
+      'SES v2, the Gmail API and Microsoft Graph to the mailport sandbox in its own process; mailport (sendMany) against the raw SDK ' +
+      `at the same concurrency (SES ${httpConcurrency.ses}, Gmail ${httpConcurrency.gmail}, Graph ${httpConcurrency.graph} in flight) ` +
+      `and one message at a time; ${httpWarmUpRounds} warm-up rounds, then ${httpMeasuredRounds} rounds with the order rotated`,
+  );
+  const result: HttpResult = await runHttp((line) => console.log(`  ${line}`));
+  for (const provider of result.providers) {
+    console.log('');
+    console.log(formatHttpProvider(provider));
+  }
+  console.log('');
+  console.log(formatHttpGoals(result));
+  await writeResults('http', machine, date, httpResultsJson(result));
+  console.log('');
+  console.log('Saved to bench/results/http.json');
+}
+
 /** Writes the run's numbers for the docs to quote, replacing the file only once it is complete. */
 async function saveResults(machine: MachineInfo, date: Date, throughput: ThroughputResult, memory: MemoryResult): Promise<void> {
-  const results = {
-    benchmark: 'smtp',
-    date: date.toISOString(),
-    machine: {
-      cpu: machine.cpu,
-      cores: machine.cores,
-      memoryMb: megabytes(machine.memoryBytes),
-      node: machine.node,
-      platform: machine.platform,
-    },
+  await writeResults('smtp', machine, date, {
     throughput: {
       messagesPerRound: throughput.messagesPerRound,
       concurrency: throughput.concurrency,
@@ -104,9 +123,28 @@ async function saveResults(machine: MachineInfo, date: Date, throughput: Through
       },
       goal: { description: `growth <= ${memoryGoal}x the message size`, pass: memory.pass },
     },
+  });
+}
+
+/**
+ * Writes `results/<benchmark>.json`: the benchmark's name, date and machine, then `numbers`.
+ * The file is replaced only once it is complete.
+ */
+async function writeResults(benchmark: string, machine: MachineInfo, date: Date, numbers: Record<string, unknown>): Promise<void> {
+  const results = {
+    benchmark,
+    date: date.toISOString(),
+    machine: {
+      cpu: machine.cpu,
+      cores: machine.cores,
+      memoryMb: megabytes(machine.memoryBytes),
+      node: machine.node,
+      platform: machine.platform,
+    },
+    ...numbers,
   };
-  const file = new URL('./results/smtp.json', import.meta.url);
-  const temporary = new URL('./results/smtp.json.tmp', import.meta.url);
+  const file = new URL(`./results/${benchmark}.json`, import.meta.url);
+  const temporary = new URL(`./results/${benchmark}.json.tmp`, import.meta.url);
   await mkdir(new URL('./results/', import.meta.url), { recursive: true });
   await writeFile(temporary, toJson(results));
   // An interrupted run leaves the previous results in place rather than half a file.
@@ -132,6 +170,8 @@ const benchmark = process.argv[2];
 try {
   if (benchmark === 'smtp') {
     await smtpBenchmark();
+  } else if (benchmark === 'http') {
+    await httpBenchmark();
   } else if (benchmark === 'memory') {
     printHeading('mailport memory benchmark', describeMachine(), new Date());
     await memoryBenchmark();

@@ -73,6 +73,7 @@ export {
   capabilityMismatch,
   formatBytes,
   type GetAccessTokenOptions,
+  mimeSizeBound,
   type RouteStep,
   type SendOptions,
   type SendReceipt,

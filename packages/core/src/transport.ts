@@ -130,12 +130,52 @@ export async function capabilityMismatch(message: EmailMessage, transport: Trans
     return `a separate envelope, which ${transport.id} cannot set`;
   }
   if (capabilities.maxMessageSize !== undefined) {
+    // Rendering only to learn the size costs more than some transports' whole send: skip it when
+    // even a generous upper bound fits.
+    const bound = mimeSizeBound(message);
+    if (bound !== undefined && bound <= capabilities.maxMessageSize) return undefined;
     const size = (await renderMimeParts(message)).size;
     if (size > capabilities.maxMessageSize) {
       return `${formatBytes(size)}, more than the ${formatBytes(capabilities.maxMessageSize)} ${transport.id} accepts`;
     }
   }
   return undefined;
+}
+
+/**
+ * An upper bound of the rendered size of `message`, without rendering it; undefined when an
+ * attachment's length is not known before it is read (a stream, a file, a URL). Text is counted
+ * at four times its UTF-8 length (quoted-printable or encoded-words at worst triple it, folding
+ * adds a little), attachments at their base64 size with line breaks, plus room for the headers,
+ * boundaries and part headers mailport writes.
+ */
+export function mimeSizeBound(message: EmailMessage): number | undefined {
+  let attachments = 0;
+  for (const attachment of message.attachments) {
+    if (attachment.source.kind !== 'bytes') return undefined;
+    // base64: 4 bytes per 3, and CRLF after every 76 characters; plus the part's own headers.
+    attachments += Math.ceil(attachment.source.bytes.length / 3) * 4 * (78 / 76) + 1024 + 4 * Buffer.byteLength(attachment.filename ?? '');
+  }
+  const addresses = [
+    message.from,
+    ...(message.sender === undefined ? [] : [message.sender]),
+    ...message.to,
+    ...message.cc,
+    ...message.bcc,
+    ...message.replyTo,
+  ];
+  const text = [
+    message.subject,
+    message.text ?? '',
+    message.html ?? '',
+    ...message.headers.flatMap((header) => [header.name, header.value]),
+    ...addresses.flatMap((address) => [address.name ?? '', address.address]),
+    message.inReplyTo ?? '',
+    ...message.references,
+    message.listUnsubscribe?.url ?? '',
+    message.listUnsubscribe?.mailto ?? '',
+  ].reduce((sum, part) => sum + Buffer.byteLength(part) + 8, 0);
+  return Math.ceil(4 * text + attachments + 64 * 1024);
 }
 
 /**

@@ -87,3 +87,42 @@ describe('renderMimeParts', () => {
     expect(Buffer.concat(streamed).equals(joined)).toBe(true);
   });
 });
+
+describe('mimeSizeBound', () => {
+  it('is never below the rendered size, for text, UTF-8, many headers and attachments', async () => {
+    const { mimeSizeBound } = await import('./transport.js');
+    const cases = [
+      createMessage({ from: 'a@example.com', to: 'b@example.org', text: 'hi' }),
+      createMessage({
+        from: { name: 'Ünïcödé Ñame', address: 'a@example.com' },
+        to: Array.from({ length: 40 }, (_, index) => ({ name: `Ö ${index} 你好`, address: `r${index}@example.org` })),
+        subject: '你好 '.repeat(200),
+        text: '€'.repeat(5000),
+        html: `<p>${'ü\n'.repeat(3000)}</p>`,
+        headers: Object.fromEntries(Array.from({ length: 20 }, (_, index) => [`X-H${index}`, 'é '.repeat(50)])),
+        attachments: [
+          { filename: 'ä.bin', content: Buffer.alloc(100_001, 7) },
+          { filename: 'b.txt', content: 'x'.repeat(3) },
+        ],
+      }),
+    ];
+    for (const message of cases) {
+      const bound = mimeSizeBound(message);
+      const size = (await renderMime(message)).length;
+      expect(bound).toBeGreaterThanOrEqual(size);
+      // And not absurdly loose for attachments, which dominate large messages.
+      expect(bound).toBeLessThan(size * 4 + 100_000);
+    }
+  });
+
+  it('is unknown when an attachment has to be read first', async () => {
+    const { mimeSizeBound } = await import('./transport.js');
+    const { Readable } = await import('node:stream');
+    const message = createMessage({
+      from: 'a@example.com',
+      to: 'b@example.org',
+      attachments: [{ filename: 'x', content: Readable.from([Buffer.from('x')]) }],
+    });
+    expect(mimeSizeBound(message)).toBeUndefined();
+  });
+});
