@@ -6,6 +6,8 @@
  *   memory  the large-message memory benchmark alone (prints only)
  *   http    SES, Gmail and Graph throughput against the sandbox (mailport vs the raw SDKs);
  *           writes bench/results/http.json
+ *   docs    docs/benchmarks.md from the saved results, without running anything (smtp and
+ *           http also rewrite it once their results are saved)
  *
  * This process only orchestrates and prints: the SMTP sink, the sandbox and every sender run in
  * child processes, so none of their work or memory is counted here.
@@ -14,6 +16,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { concurrency, largeMessageRuns, measuredRounds, messagesPerRound, warmUpRounds } from './bench-content.ts';
 import { describeMachine, formatMachine, type MachineInfo, megabytes } from './bench-report.ts';
+import { writeDocsPage } from './docs-page.ts';
 import { httpConcurrency, httpMeasuredRounds, httpMessagesPerRound, httpWarmUpRounds } from './http-content.ts';
 import { formatHttpGoals, formatHttpProvider, type HttpResult, httpResultsJson, runHttp } from './http-throughput.ts';
 import { formatMemory, type MemoryResult, memoryGoal, runMemory } from './smtp-memory.ts';
@@ -25,7 +28,8 @@ const usage = `usage: npm run bench -- <benchmark>
           saves the numbers to bench/results/smtp.json
   memory  only the 40 MB memory benchmark
   http    SES, Gmail and Graph throughput against the sandbox, mailport against the raw SDKs;
-          saves the numbers to bench/results/http.json`;
+          saves the numbers to bench/results/http.json
+  docs    writes docs/benchmarks.md from the saved results; runs nothing`;
 
 /** Prints the heading every report starts with: what ran, where and when. */
 function printHeading(title: string, machine: MachineInfo, date: Date): void {
@@ -59,6 +63,7 @@ async function smtpBenchmark(): Promise<void> {
   await saveResults(machine, date, throughput, memory);
   console.log('');
   console.log('Saved to bench/results/smtp.json');
+  console.log(`Wrote ${await writeDocsPage()}`);
 }
 
 async function httpBenchmark(): Promise<void> {
@@ -81,6 +86,7 @@ async function httpBenchmark(): Promise<void> {
   await writeResults('http', machine, date, httpResultsJson(result));
   console.log('');
   console.log('Saved to bench/results/http.json');
+  console.log(`Wrote ${await writeDocsPage()}`);
 }
 
 /** Writes the run's numbers for the docs to quote, replacing the file only once it is complete. */
@@ -172,6 +178,8 @@ try {
     await smtpBenchmark();
   } else if (benchmark === 'http') {
     await httpBenchmark();
+  } else if (benchmark === 'docs') {
+    console.log(`Wrote ${await writeDocsPage()} from bench/results/smtp.json and bench/results/http.json`);
   } else if (benchmark === 'memory') {
     printHeading('mailport memory benchmark', describeMachine(), new Date());
     await memoryBenchmark();

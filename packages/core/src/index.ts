@@ -64,7 +64,7 @@ export {
 } from './message.js';
 export { type RenderedMime, type RenderMimeOptions, readAttachment, renderMime, renderMimeParts } from './mime.js';
 export { toMailError } from './normalize-error.js';
-export { type RetryOptions, type RetryPolicy, retryDelay, retryPolicy, sleep } from './retry.js';
+export { type RetryOptions, type RetryPolicy, raceAbort, retryDelay, retryPolicy, sleep } from './retry.js';
 export { isSecretParameter, redactUrl, Secret } from './secret.js';
 export { createTokenCache, type TokenCacheOptions } from './token.js';
 export {

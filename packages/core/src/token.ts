@@ -1,3 +1,4 @@
+import { raceAbort } from './retry.js';
 import type { AccessToken, GetAccessTokenOptions, TokenProvider } from './transport.js';
 
 /** Options of {@link createTokenCache}. */
@@ -56,38 +57,18 @@ export function createTokenCache(
     async getAccessToken(request: GetAccessTokenOptions = {}): Promise<AccessToken> {
       if (request.forceRefresh === true) {
         // Several sends may learn that the same token was refused: one refresh serves them all.
-        if (inFlight !== undefined) return waitFor(inFlight, request.signal);
+        if (inFlight !== undefined) return raceAbort(inFlight, request.signal);
         if (request.refusedToken !== undefined && current !== undefined && current.token !== request.refusedToken) {
           return current;
         }
-        return waitFor(refresh(), request.signal);
+        return raceAbort(refresh(), request.signal);
       }
       if (current !== undefined && fresh(current)) return current;
-      return waitFor(refresh(), request.signal);
+      return raceAbort(refresh(), request.signal);
     },
   };
   return Object.defineProperties(provider, {
     toString: { value: () => '[TokenProvider]' },
     [Symbol.for('nodejs.util.inspect.custom')]: { value: () => '[TokenProvider]' },
-  });
-}
-
-/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
-function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
   });
 }

@@ -6,6 +6,7 @@ import {
   type EmailMessage,
   formatBytes,
   MailError,
+  raceAbort,
   renderMimeParts,
   type SendOptions,
   type SendReceipt,
@@ -198,7 +199,7 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
         throw error;
       },
     );
-    return raceSignal(loadingSendAs, signal);
+    return raceAbort(loadingSendAs, signal);
   };
 
   const assertSender = async (from: string, signal: AbortSignal | undefined): Promise<void> => {
@@ -383,24 +384,4 @@ function failureFrom(error: unknown, operation: GmailOperation, attempt: Attempt
     message: status === undefined ? String(failure.message ?? error) : (googleApiError(body).message ?? `HTTP ${status}`),
     handedOver: attempt.handedOver && !(code !== undefined && notSent.has(code)),
   };
-}
-
-/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

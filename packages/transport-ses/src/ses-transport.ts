@@ -12,6 +12,7 @@ import {
   type EmailMessage,
   isAbortFrom,
   MailError,
+  raceAbort,
   renderMimeParts,
   type SendOptions,
   type SendReceipt,
@@ -71,26 +72,6 @@ class TrackingHttpsAgent extends HttpsAgent {
     track(request);
     (HttpsAgent.prototype as unknown as { addRequest: AddRequest }).addRequest.call(this, request, options);
   }
-}
-
-/** `promise`, or a rejection with the signal's reason as soon as it aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /**
@@ -205,7 +186,7 @@ export function createSesTransport(input: SesTransportOptions = {}): SesTranspor
         throw error;
       },
     );
-    return untilAborted(limiter, signal);
+    return raceAbort(limiter, signal);
   };
 
   const send = async (message: EmailMessage, sendOptions: SendOptions = {}): Promise<SendReceipt> => {
