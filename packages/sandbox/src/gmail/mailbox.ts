@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { EmulatorContext } from '../context.js';
 import type { HttpResponse } from '../http.js';
-import { googleError } from './google-errors.js';
 import {
   addressesOf,
   fieldsNamed,
@@ -11,7 +10,8 @@ import {
   type RawMessage,
   splitMessage,
   threadSubject,
-} from './raw-message.js';
+} from '../raw-message.js';
+import { googleError } from './google-errors.js';
 
 /** Most recipients (To, Cc and Bcc together) Gmail takes in one message. */
 export const maxRecipients = 100;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import addressparser from 'nodemailer/lib/addressparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import MimeNode from 'nodemailer/lib/mime-node';
+import { splitMessage as splitRawMessage } from '../raw-message.js';
 
 /** A Graph `recipient`: `{ emailAddress: { address, name } }`. */
 export interface GraphRecipient {
@@ -40,34 +41,21 @@ export interface MimeHeader {
   readonly raw: string;
 }
 
-/** Splits a message into its header fields and the body that follows the first empty line. */
+/** Splits a message into its header fields (with their values unfolded) and the body after the first empty line. */
 export function splitMessage(raw: Buffer): { headers: MimeHeader[]; body: Buffer } {
-  const crlf = raw.indexOf('\r\n\r\n');
-  const lf = raw.indexOf('\n\n');
-  let headerEnd: number;
-  let bodyStart: number;
-  if (crlf !== -1 && (lf === -1 || crlf < lf)) {
-    headerEnd = crlf;
-    bodyStart = crlf + 4;
-  } else if (lf !== -1) {
-    headerEnd = lf;
-    bodyStart = lf + 2;
-  } else {
-    headerEnd = raw.length;
-    bodyStart = raw.length;
-  }
-  const headers: MimeHeader[] = [];
-  for (const line of raw.subarray(0, headerEnd).toString('latin1').split(/\r?\n/)) {
-    const last = headers.at(-1);
-    if (/^[ \t]/.test(line) && last !== undefined) {
-      headers[headers.length - 1] = { name: last.name, value: `${last.value} ${line.trim()}`, raw: `${last.raw}\r\n${line}` };
-      continue;
-    }
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    headers.push({ name: line.slice(0, colon).trim(), value: line.slice(colon + 1).trim(), raw: line });
-  }
-  return { headers, body: raw.subarray(bodyStart) };
+  const message = splitRawMessage(raw);
+  const headers = message.fields.map((field) => ({
+    name: field.name,
+    // Folded lines joined by one space, as Graph reads a field.
+    value: field.raw
+      .slice(field.raw.indexOf(':') + 1)
+      .split('\r\n')
+      .map((line) => line.trim())
+      .join(' ')
+      .trim(),
+    raw: field.raw,
+  }));
+  return { headers, body: message.body };
 }
 
 /** The first value of a header field, case-insensitively. */

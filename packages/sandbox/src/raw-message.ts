@@ -43,7 +43,7 @@ export function splitMessage(bytes: Buffer): RawMessage {
       continue;
     }
     const colon = line.indexOf(':');
-    if (colon <= 0) continue; // Not a header field: Gmail ignores such a line, and so does the sandbox.
+    if (colon <= 0) continue; // Not a header field: providers ignore such a line, and so does the sandbox.
     fields.push({ name: line.slice(0, colon).trim(), raw: line });
   }
   return { fields, body: bytes.subarray(bodyStart) };
