@@ -38,8 +38,18 @@ interface SmtpResults {
   readonly memory: {
     readonly messageBytes: number;
     readonly attachmentBytes: number;
-    readonly runs: readonly { readonly baselineRssMb: number; readonly peakRssMb: number; readonly growthMb: number; readonly growthPerMessageSize: number }[];
-    readonly median: { readonly baselineRssMb: number; readonly peakRssMb: number; readonly growthMb: number; readonly growthPerMessageSize: number };
+    readonly runs: readonly {
+      readonly baselineRssMb: number;
+      readonly peakRssMb: number;
+      readonly growthMb: number;
+      readonly growthPerMessageSize: number;
+    }[];
+    readonly median: {
+      readonly baselineRssMb: number;
+      readonly peakRssMb: number;
+      readonly growthMb: number;
+      readonly growthPerMessageSize: number;
+    };
     readonly goal: { readonly description: string; readonly pass: boolean };
   };
 }
@@ -88,7 +98,11 @@ async function readResults<T>(name: string): Promise<T | undefined> {
  * A Markdown table with padded columns, so the source reads as a table too. Columns listed in
  * `rightAligned` are numbers: right-aligned in the source and when rendered.
  */
-export function markdownTable(headers: readonly string[], rows: readonly (readonly string[])[], rightAligned: readonly number[] = []): string {
+export function markdownTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  rightAligned: readonly number[] = [],
+): string {
   const widths = headers.map((header, column) => Math.max(3, header.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     `| ${cells.map((cell, column) => (rightAligned.includes(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0))).join(' | ')} |`;
@@ -113,11 +127,26 @@ const verdict = (pass: boolean): string => (pass ? '**PASS**' : '**FAIL**');
 function goalsSection(smtp: SmtpResults | undefined, http: HttpResults | undefined): string {
   const rows: string[][] = [];
   if (smtp !== undefined) {
-    rows.push(['SMTP throughput', smtp.throughput.goal.description, ratio(smtp.throughput.ratios.mailportToNodemailerPooled), verdict(smtp.throughput.goal.pass)]);
-    rows.push(['SMTP memory, one large message', smtp.memory.goal.description, ratio(smtp.memory.median.growthPerMessageSize), verdict(smtp.memory.goal.pass)]);
+    rows.push([
+      'SMTP throughput',
+      smtp.throughput.goal.description,
+      ratio(smtp.throughput.ratios.mailportToNodemailerPooled),
+      verdict(smtp.throughput.goal.pass),
+    ]);
+    rows.push([
+      'SMTP memory, one large message',
+      smtp.memory.goal.description,
+      ratio(smtp.memory.median.growthPerMessageSize),
+      verdict(smtp.memory.goal.pass),
+    ]);
   }
   for (const provider of http?.providers ?? []) {
-    rows.push([`${provider.title} throughput`, `${http?.goal} (${provider.concurrency} in flight)`, ratio(provider.ratios.mailportToSdkConcurrent), verdict(provider.pass)]);
+    rows.push([
+      `${provider.title} throughput`,
+      `${http?.goal} (${provider.concurrency} in flight)`,
+      ratio(provider.ratios.mailportToSdkConcurrent),
+      verdict(provider.pass),
+    ]);
   }
   if (rows.length === 0) return 'No results saved yet: run `npm run bench -- smtp` and `npm run bench -- http`.';
   return markdownTable(['Benchmark', 'Goal', 'Measured', 'Result'], rows, [2]);
@@ -246,7 +275,7 @@ npm run bench -- http       # SES, Gmail and Graph against the sandbox, about 4 
 npm run bench -- docs       # this page again, from the saved results, without running anything
 \`\`\`
 
-Node 22.18 or newer (the benchmarks run as TypeScript through Node's type stripping). Close everything else on the machine first: the sender and the sandbox share its cores. The \`smtp\` and \`http\` runs rewrite this page when they finish. A missed goal prints FAIL but does not change the exit status; a lost or failed message aborts the run.
+Node 24 or later (the benchmarks run as TypeScript through Node's type stripping). Close everything else on the machine first: the sender and the sandbox share its cores. The \`smtp\` and \`http\` runs rewrite this page when they finish. A missed goal prints FAIL but does not change the exit status; a lost or failed message aborts the run.
 `;
 }
 

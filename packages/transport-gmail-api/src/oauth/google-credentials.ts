@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import {
   MailError,
   Secret,
@@ -190,8 +192,10 @@ function credentialsFile(
   env: Readonly<Record<string, string | undefined>>,
 ): GoogleCredentialSource {
   let text: string;
+  // No shell expands a path inside a URL: accept ~/ as the home directory, as refresh_token_file does.
+  const file = path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new MailError(
       'configuration',

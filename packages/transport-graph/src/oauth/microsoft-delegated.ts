@@ -22,7 +22,11 @@ export interface MicrosoftDelegatedOptions {
   clientSecret?: string | Secret | undefined;
   /** Entra ID host: default `https://login.microsoftonline.com`. */
   authorityHost?: string | undefined;
-  /** Delegated scopes. Default `['https://graph.microsoft.com/Mail.Send', 'offline_access']`; for SMTP `https://outlook.office.com/SMTP.Send`. */
+  /**
+   * Delegated scopes. Default `['https://graph.microsoft.com/.default', 'offline_access']`: every
+   * Graph permission the user consented to, so Mail.ReadWrite (needed for the draft path of
+   * messages over about 3 MB) is used when granted. For SMTP `https://outlook.office.com/SMTP.Send`.
+   */
   scopes?: readonly string[] | undefined;
   /** CA certificates (PEM) to trust besides the system's. */
   ca?: CaInput | undefined;
@@ -73,7 +77,7 @@ export function microsoftDelegated(options: MicrosoftDelegatedOptions): TokenPro
   const authorityHost = (options.authorityHost ?? microsoftAuthorityHosts.public).replace(/\/+$/, '');
   const tenant = options.tenantId ?? 'organizations';
   const endpoint = new URL(`${authorityHost}/${encodeURIComponent(tenant)}/oauth2/v2.0/token`);
-  const scope = (options.scopes ?? ['https://graph.microsoft.com/Mail.Send', 'offline_access']).join(' ');
+  const scope = (options.scopes ?? ['https://graph.microsoft.com/.default', 'offline_access']).join(' ');
   const clientSecret = options.clientSecret instanceof Secret ? options.clientSecret.reveal() : options.clientSecret;
   const agents = createAgents({ ca: options.ca });
   const onRefreshToken = options.onRefreshToken;
