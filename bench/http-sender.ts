@@ -10,6 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { createMailer } from '@mailport/core';
+import { emptyCounts, keepInFlight, type SendCounts } from './bench-load.ts';
 import { peakRssBytes, serveParent } from './bench-process.ts';
 import { type HttpProvider, httpMessage, httpProviders } from './http-content.ts';
 import {
@@ -21,13 +22,6 @@ import {
   type SandboxTarget,
 } from './http-protocol.ts';
 
-interface SendCounts {
-  sent: number;
-  failed: number;
-  firstError: string | undefined;
-  retried: number;
-}
-
 const sdkModules: Record<HttpProvider, () => Promise<CreateSdkSender>> = {
   ses: async () => (await import('./http-sdk-ses.ts')).createSesSdkSender,
   gmail: async () => (await import('./http-sdk-gmail.ts')).createGmailSdkSender,
@@ -36,7 +30,7 @@ const sdkModules: Record<HttpProvider, () => Promise<CreateSdkSender>> = {
 
 /** mailport as the issue describes it: the sandbox's transport URL, `sendMany` with `concurrency` in flight. */
 async function sendWithMailport(url: string, message: PlainMessage, messages: number, concurrency: number): Promise<SendCounts> {
-  const counts: SendCounts = { sent: 0, failed: 0, firstError: undefined, retried: 0 };
+  const counts: SendCounts = emptyCounts();
   const mailer = createMailer({ transport: url });
   try {
     // Plain inputs, not prebuilt messages: validating and rendering each message is part of mailport's cost.
@@ -70,26 +64,6 @@ async function sendWithSdk(
   } finally {
     await sender.close();
   }
-}
-
-/** Runs `send` `total` times with `concurrency` calls in flight, as `sendMany` does. */
-async function keepInFlight(total: number, concurrency: number, send: () => Promise<void>): Promise<SendCounts> {
-  const counts: SendCounts = { sent: 0, failed: 0, firstError: undefined, retried: 0 };
-  let started = 0;
-  const worker = async (): Promise<void> => {
-    while (started < total) {
-      started++;
-      try {
-        await send();
-        counts.sent++;
-      } catch (error) {
-        counts.failed++;
-        counts.firstError ??= error instanceof Error ? error.message : String(error);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return counts;
 }
 
 const [providerArgument, variantArgument] = process.argv.slice(2);

@@ -11,20 +11,15 @@ import { createMailer } from '@mailport/core';
 import { createSmtpTransport } from '@mailport/transport-smtp';
 import nodemailer from 'nodemailer';
 import { benchMessage } from './bench-content.ts';
+import { emptyCounts, keepInFlight, type SendCounts } from './bench-load.ts';
 import { peakRssBytes, serveParent } from './bench-process.ts';
 import { type RoundReply, type RoundRequest, senderVariants } from './bench-protocol.ts';
-
-interface SendCounts {
-  sent: number;
-  failed: number;
-  firstError: string | undefined;
-}
 
 const host = '127.0.0.1';
 
 /** mailport as the issue describes it: one pooled SMTP transport, `sendMany` with `concurrency` in flight. */
 async function sendWithMailport(port: number, messages: number, concurrency: number): Promise<SendCounts> {
-  const counts: SendCounts = { sent: 0, failed: 0, firstError: undefined };
+  const counts: SendCounts = emptyCounts();
   const mailer = createMailer({ transport: createSmtpTransport({ host, port, maxConnections: concurrency }) });
   try {
     // Plain inputs, not prebuilt messages: validating and rendering each message is part of mailport's cost.
@@ -58,30 +53,6 @@ async function sendWithNodemailer(port: number, messages: number, concurrency: n
   } finally {
     transporter.close();
   }
-}
-
-/**
- * Runs `send` `total` times with `concurrency` calls in flight, as `sendMany` does: without this a
- * pooled nodemailer would queue all of them at once, and the unpooled one would open `total`
- * connections at once.
- */
-async function keepInFlight(total: number, concurrency: number, send: () => Promise<void>): Promise<SendCounts> {
-  const counts: SendCounts = { sent: 0, failed: 0, firstError: undefined };
-  let started = 0;
-  const worker = async (): Promise<void> => {
-    while (started < total) {
-      started++;
-      try {
-        await send();
-        counts.sent++;
-      } catch (error) {
-        counts.failed++;
-        counts.firstError ??= error instanceof Error ? error.message : String(error);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return counts;
 }
 
 const [variantArgument, portArgument] = process.argv.slice(2);
