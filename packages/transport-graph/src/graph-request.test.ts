@@ -5,7 +5,6 @@ import {
   planSend,
   type ReadAttachment,
   toGraphJsonMessage,
-  uploadRanges,
   uploadSessionRequest,
   withAttachments,
 } from './graph-request.js';
@@ -149,15 +148,6 @@ describe('uploads', () => {
         },
       }
     `);
-  });
-
-  it('cuts an upload into ranges of at most 4 MB', () => {
-    expect(uploadRanges(10, 4)).toEqual([
-      [0, 3],
-      [4, 7],
-      [8, 9],
-    ]);
-    expect(uploadRanges(20 * 1024 * 1024)).toHaveLength(5);
   });
 });
 

@@ -146,13 +146,6 @@ export function uploadSessionRequest({ attachment, bytes }: ReadAttachment, inde
   };
 }
 
-/** The ranges of one upload, each at most `chunkBytes`: `[start, end]` inclusive, as Content-Range counts. */
-export function uploadRanges(size: number, chunkBytes: number = graphLimits.chunkBytes): [number, number][] {
-  const ranges: [number, number][] = [];
-  for (let start = 0; start < size; start += chunkBytes) ranges.push([start, Math.min(size, start + chunkBytes) - 1]);
-  return ranges;
-}
-
 /** How a message travels: in one request, or as a draft with attachments added separately and then sent. */
 export type SendPlan =
   | { readonly kind: 'single' }
