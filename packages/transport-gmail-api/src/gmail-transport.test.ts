@@ -5,7 +5,7 @@ import { simpleParser } from 'mailparser';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { GmailTransportOptions } from './gmail-options.js';
 import { createGmailTransport, type GmailTransport } from './gmail-transport.js';
-import { gmailSettingsScope } from './oauth/index.js';
+import { gmailSettingsScope } from './oauth/google-oauth.js';
 
 const base: MessageInput = { from: 'user@example.com', to: 'ana@example.org', subject: 'Order 42', text: 'Shipped.' };
 

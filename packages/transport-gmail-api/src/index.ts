@@ -2,45 +2,9 @@ import type { Transport, TransportFactory } from '@mailport/core';
 import { gmailOptionsFromUrl } from './gmail-options.js';
 import { createGmailTransport } from './gmail-transport.js';
 
-export {
-  type GmailErrorContext,
-  type GmailFailure,
-  type GmailOperation,
-  type GoogleApiError,
-  googleApiError,
-  mapGmailError,
-} from './gmail-errors.js';
-export {
-  type GmailServiceAccountAuth,
-  type GmailTransportOptions,
-  gmailMaxMessageSize,
-  gmailMaxRecipients,
-  gmailOptionsFromUrl,
-  gmailRootUrl,
-  type ResolvedGmailOptions,
-  resolveGmailOptions,
-} from './gmail-options.js';
-export {
-  base64urlLength,
-  type GmailSendRequest,
-  type GmailSendRequestOptions,
-  type GmailUploadType,
-  gmailSendRequest,
-  jsonChunks,
-  matchSendAs,
-  threadIdKey,
-  threadIdOf,
-} from './gmail-request.js';
+export type { GmailServiceAccountAuth, GmailTransportOptions } from './gmail-options.js';
 export { createGmailTransport, type GmailTransport } from './gmail-transport.js';
-export {
-  type GoogleServiceAccountKey,
-  type GoogleServiceAccountOptions,
-  type GoogleUserOAuthOptions,
-  googleServiceAccount,
-  googleUserOAuth,
-  type TokenProviderFromUrlOptions,
-  tokenProviderFromUrl,
-} from './oauth/index.js';
+export type { GoogleServiceAccountKey, GoogleUserOAuthOptions } from './oauth/google-oauth.js';
 
 /**
  * Builds a Gmail API transport from a `gmail://user@example.com?...` URL; `@mailport/core`'s

@@ -52,8 +52,8 @@ export interface GraphTransportOptions {
   maxConcurrency?: number | undefined;
   /**
    * A Graph client to use instead of the one built here (auth middleware plus a node:http
-   * handler, no RetryHandler). Its middleware then decides auth, TLS and retries; without
-   * `NodeHttpHandler` a lost connection cannot be told apart before and after the body.
+   * handler, no RetryHandler). Its middleware then decides auth, TLS and retries, and a lost
+   * connection cannot be told apart before and after the body (so it is `unknown-outcome`).
    */
   client?: Client | undefined;
   /** The transport id. Default `graph://{sender}`. */

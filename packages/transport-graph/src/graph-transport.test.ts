@@ -13,7 +13,8 @@ import {
 import { type Sandbox, startSandbox } from '@mailport/sandbox';
 import { simpleParser } from 'mailparser';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createGraphTransport, createTransportFromUrl, microsoftAppOnly } from './index.js';
+import { createGraphTransport, createTransportFromUrl } from './index.js';
+import { microsoftAppOnly } from './oauth/microsoft-app-only.js';
 
 let sandbox: Sandbox;
 const opened: Transport[] = [];

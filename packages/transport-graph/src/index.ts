@@ -2,35 +2,13 @@ import type { Transport, TransportFactory } from '@mailport/core';
 import { graphOptionsFromUrl } from './graph-options.js';
 import { createGraphTransport } from './graph-transport.js';
 
-export { type GraphErrorContext, type GraphFailure, type GraphOperation, mapGraphError, parseRetryAfter } from './graph-errors.js';
-export { GraphAuthMiddleware, GraphCallState, NodeHttpHandler } from './graph-middleware.js';
 export {
   type GraphAppOnlyAuth,
   type GraphDelegatedAuth,
   type GraphTransportOptions,
   graphBaseUrls,
-  graphOptionsFromUrl,
-  type ResolvedGraphOptions,
-  resolveGraphOptions,
 } from './graph-options.js';
-export {
-  type GraphFileAttachment,
-  type GraphJsonMessage,
-  type GraphRecipient,
-  graphLimits,
-  jsonModeProblem,
-  planSend,
-  type ReadAttachment,
-  type SendPlan,
-  toFileAttachment,
-  toGraphJsonMessage,
-  uploadRanges,
-  uploadSessionRequest,
-  withAttachments,
-} from './graph-request.js';
-export { createGraphClient, createGraphTransport, type GraphTransport } from './graph-transport.js';
-export { type CaInput, createAgents, type HttpAgents } from './http-request.js';
-export * from './oauth/index.js';
+export { createGraphTransport, type GraphTransport } from './graph-transport.js';
 
 /**
  * Builds a Graph transport from `graph://sender@contoso.com?...` URLs; `@mailport/core`'s

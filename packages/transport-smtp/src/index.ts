@@ -10,21 +10,11 @@ import {
 import { smtpOptionsFromUrl } from './smtp-options.js';
 import { createSmtpTransport } from './smtp-transport.js';
 
-export { enhancedStatus, mapSmtpError, type SmtpErrorContext, type SmtpFailure } from './smtp-errors.js';
-export {
-  isLoopback,
-  type ResolvedSmtpOptions,
-  resolveSmtpOptions,
-  type SmtpOAuthAuth,
-  type SmtpPasswordAuth,
-  type SmtpTransportOptions,
-  smtpOptionsFromUrl,
-} from './smtp-options.js';
-export { featuresFromEhlo, type ServerFeatures } from './smtp-probe.js';
+export type { SmtpOAuthAuth, SmtpPasswordAuth, SmtpTransportOptions } from './smtp-options.js';
 export { createSmtpTransport, type SmtpTransport } from './smtp-transport.js';
 
 /** The packages whose `./oauth` entry serves `oauth=NAME`; loaded only when the URL asks for it. */
-export const oauthPackages: Readonly<Record<string, string>> = Object.freeze({
+const oauthPackages: Readonly<Record<string, string>> = Object.freeze({
   google: '@mailport/transport-gmail-api',
   microsoft: '@mailport/transport-graph',
 });

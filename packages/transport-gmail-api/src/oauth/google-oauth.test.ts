@@ -7,7 +7,8 @@ import { createMessage, MailError, parseTransportUrl, urlParams } from '@mailpor
 import { type Sandbox, startSandbox } from '@mailport/sandbox';
 import { createSmtpTransport } from '@mailport/transport-smtp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { gmailSettingsScope, googleServiceAccount, googleUserOAuth, tokenProviderFromUrl } from './index.js';
+import { gmailSettingsScope } from './google-oauth.js';
+import { googleServiceAccount, googleUserOAuth, tokenProviderFromUrl } from './index.js';
 
 describe('Google OAuth token providers against the sandbox', () => {
   let sandbox: Sandbox;
