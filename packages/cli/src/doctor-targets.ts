@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { MailError, parseTransportUrl, type TransportUrl } from '@mailport/core';
 import type { ProbeKind, ProbeTarget } from './doctor-probe.js';
 import { defaultApiHosts, identifySmtpHost, type SmtpHostMatch } from './migrate-providers.js';
+import providerHosts from './provider-hosts.json' with { type: 'json' };
 import { splitCompositeUrl, withoutWeight } from './verify-report.js';
 
 /** The ports the doctor probes on a host when not told otherwise. */
@@ -47,13 +48,10 @@ export function kindForPort(port: number): ProbeKind {
   return 'smtp';
 }
 
-const apiLabels: ReadonlyArray<[RegExp, string]> = [
-  [/^gmail\.googleapis\.com$/, 'the Gmail API'],
-  [/^oauth2\.googleapis\.com$/, "Google's OAuth token endpoint"],
-  [/^graph\.microsoft\.(com|us)$|^(dod-graph\.microsoft\.us|microsoftgraph\.chinacloudapi\.cn)$/, 'Microsoft Graph'],
-  [/^login\.(microsoftonline\.(com|us)|chinacloudapi\.cn)$/, 'the Microsoft Entra token endpoint'],
-  [/^email(-fips)?\.[a-z0-9-]+\.amazonaws\.com$/, 'the Amazon SES API'],
-];
+const apiLabels: ReadonlyArray<[RegExp, string]> = providerHosts.apiLabels.map(({ hostPattern, label }) => [
+  new RegExp(hostPattern),
+  label,
+]);
 
 /** What an HTTPS API host is, or undefined. */
 export function apiLabel(host: string): string | undefined {

@@ -1,4 +1,5 @@
-import { isSecretParameter, redactUrl, type TransportUrl } from '@mailport/core';
+import { adapterPackages, isSecretParameter, redactUrl, type TransportUrl } from '@mailport/core';
+import providerHosts from './provider-hosts.json' with { type: 'json' };
 
 /** The HTTPS transport a known SMTP host moves to. */
 export type MigrationScheme = 'gmail' | 'graph' | 'ses';
@@ -23,72 +24,54 @@ export interface SmtpHostMatch {
   readonly packageName: string;
 }
 
-/** The HTTPS hosts each API transport needs by default: the API, then its token endpoint. */
-export function defaultApiHosts(scheme: MigrationScheme, region = 'us-east-1'): readonly string[] {
-  switch (scheme) {
-    case 'gmail':
-      return ['gmail.googleapis.com', 'oauth2.googleapis.com'];
-    case 'graph':
-      return ['graph.microsoft.com', 'login.microsoftonline.com'];
-    case 'ses':
-      // SES v2's regional endpoint; credentials come from the AWS SDK's chain, often without a network call.
-      return [`email.${region}.amazonaws.com`];
-  }
+interface SmtpHostEntry {
+  readonly provider: SmtpHostMatch['provider'];
+  readonly service: SmtpHostMatch['service'];
+  readonly name: string;
+  readonly hosts?: readonly string[];
+  readonly hostSuffix?: string;
+  readonly hostPattern?: string;
+  readonly ports: readonly number[];
+  readonly scheme: MigrationScheme;
+  readonly apiHosts?: readonly string[];
 }
 
-const packages: Readonly<Record<MigrationScheme, string>> = {
-  gmail: '@mailport/transport-gmail-api',
-  graph: '@mailport/transport-graph',
-  ses: '@mailport/transport-ses',
-};
+// Data, not code (as nodemailer keeps lib/well-known/services.json): one entry per provider host.
+const smtpHosts = providerHosts.smtpHosts as readonly SmtpHostEntry[];
+const apiHosts: Readonly<Record<MigrationScheme, readonly string[]>> = providerHosts.apiHosts;
+
+/** `{region}` and `{fips}` in a name or host, from a host pattern's named groups. */
+function fill(template: string, groups: Readonly<Record<string, string | undefined>>): string {
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => groups[name] ?? '');
+}
+
+/** The HTTPS hosts each API transport needs by default: the API, then its token endpoint. */
+export function defaultApiHosts(scheme: MigrationScheme, region = 'us-east-1'): readonly string[] {
+  // SES's credentials come from the AWS SDK's chain, often without a network call: its API host only.
+  return apiHosts[scheme].map((host) => fill(host, { region }));
+}
 
 /**
- * Recognises the SMTP hosts of Google, Microsoft and Amazon SES. Ports are the ones each
- * provider documents: Gmail 465 and 587 (and 25), Google's relay 25, 465 and 587, Microsoft 365
- * 587 and 25, SES 25, 587 and 2587 (STARTTLS) and 465 and 2465 (implicit TLS).
+ * Recognises the SMTP hosts of Google, Microsoft and Amazon SES (provider-hosts.json), with the
+ * ports each provider documents.
  */
 export function identifySmtpHost(host: string): SmtpHostMatch | undefined {
   const name = host.toLowerCase().replace(/\.$/, '');
-  const google = (service: 'gmail' | 'gmail-relay', title: string): SmtpHostMatch => ({
-    provider: 'google',
-    service,
-    name: title,
-    host: name,
-    smtpPorts: [25, 465, 587],
-    apiHosts: defaultApiHosts('gmail'),
-    scheme: 'gmail',
-    packageName: packages.gmail,
-  });
-  const microsoft = (service: 'office365' | 'outlook-com' | 'exchange-direct-send', title: string, ports: number[]): SmtpHostMatch => ({
-    provider: 'microsoft',
-    service,
-    name: title,
-    host: name,
-    smtpPorts: ports,
-    apiHosts: defaultApiHosts('graph'),
-    scheme: 'graph',
-    packageName: packages.graph,
-  });
-  if (name === 'smtp.gmail.com' || name === 'smtp.googlemail.com') return google('gmail', 'Gmail / Google Workspace SMTP');
-  if (name === 'smtp-relay.gmail.com') return google('gmail-relay', 'the Google Workspace SMTP relay');
-  if (name === 'smtp.office365.com') return microsoft('office365', 'Microsoft 365 (Exchange Online) SMTP AUTH', [587, 25]);
-  if (name === 'smtp-mail.outlook.com') return microsoft('outlook-com', 'Outlook.com SMTP', [587]);
-  if (name.endsWith('.mail.protection.outlook.com')) {
-    return microsoft('exchange-direct-send', 'Microsoft 365 direct send / connector relay (the MX endpoint)', [25]);
-  }
-  const ses = /^email-smtp(-fips)?\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com$/.exec(name);
-  if (ses !== null) {
-    const region = ses[2] as string;
+  for (const entry of smtpHosts) {
+    let groups: Readonly<Record<string, string | undefined>> | undefined;
+    if (entry.hosts?.includes(name) === true || (entry.hostSuffix !== undefined && name.endsWith(entry.hostSuffix))) groups = {};
+    else if (entry.hostPattern !== undefined) groups = new RegExp(entry.hostPattern).exec(name)?.groups ?? undefined;
+    if (groups === undefined) continue;
     return {
-      provider: 'amazon-ses',
-      service: 'ses',
-      name: `Amazon SES SMTP in ${region}`,
+      provider: entry.provider,
+      service: entry.service,
+      name: fill(entry.name, groups),
       host: name,
-      region,
-      smtpPorts: [25, 465, 587, 2465, 2587],
-      apiHosts: [ses[1] === undefined ? `email.${region}.amazonaws.com` : `email-fips.${region}.amazonaws.com`],
-      scheme: 'ses',
-      packageName: packages.ses,
+      region: groups.region,
+      smtpPorts: entry.ports,
+      apiHosts: entry.apiHosts === undefined ? defaultApiHosts(entry.scheme) : entry.apiHosts.map((api) => fill(api, groups)),
+      scheme: entry.scheme,
+      packageName: adapterPackages[entry.scheme] as string,
     };
   }
   return undefined;
