@@ -6,7 +6,7 @@
  * `users.messages.send({ userId: 'me', requestBody: { raw } })` with `raw` in base64url.
  *
  * `rootUrl` goes on every call: googleapis ignores a client-level rootUrl for media uploads and
- * `google.options` entirely (/work/shared/PROVIDERS.md). So does a keep-alive `agent` of the
+ * `google.options` entirely (observed; docs/provider-facts.md). So does a keep-alive `agent` of the
  * round's own, as mailport's transport does; gaxios sends through node-fetch, which takes it.
  */
 import { Agent } from 'node:http';

@@ -81,7 +81,7 @@ const certificateCodes = new Set([
 ]);
 
 /**
- * Maps a failed Gmail API call to a `MailError`, as PROVIDERS.md lists. Pure, so that every row
+ * Maps a failed Gmail API call to a `MailError` (the answers are in docs/provider-facts.md). Pure, so that every row
  * can be tested without a server.
  *
  * | failure | code |

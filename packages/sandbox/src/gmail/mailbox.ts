@@ -82,7 +82,7 @@ export function createMailboxes(context: EmulatorContext): GmailMailboxes {
         }
       }
       if (recipients.length === 0) return googleError(400, 'invalidArgument', 'Recipient address required');
-      // 100 recipients per message outside the Gmail web UI (Google Workspace sending limits, as PROVIDERS.md records them).
+      // 100 recipients per message outside the Gmail web UI (Google Workspace sending limits; docs/provider-facts.md).
       if (recipients.length > maxRecipients) {
         return googleError(400, 'invalidArgument', `Too many recipients: at most ${maxRecipients} per message (To, Cc and Bcc together)`);
       }
