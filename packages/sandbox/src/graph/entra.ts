@@ -150,6 +150,15 @@ export function entraRoutes(context: EmulatorContext): Route[] {
         `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${(sha1 ?? sha256 ?? '').toUpperCase()}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '${microsoft.clientId}'.]`,
       );
     }
+    // Entra ID keeps a registered certificate's validity as the key's end date and refuses the key after it.
+    const validFrom = Date.parse(certificate.validFrom);
+    const validTo = Date.parse(certificate.validTo);
+    if (context.now() > validTo || context.now() < validFrom) {
+      return assertionError(
+        700027,
+        `Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of key used by client: '${(sha1 ?? sha256 ?? '').toUpperCase()}', Found key 'Start=${new Date(validFrom).toISOString()}, End=${new Date(validTo).toISOString()}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '${microsoft.clientId}'.]`,
+      );
+    }
     const pss = header.alg === 'PS256';
     if (header.alg !== 'RS256' && !pss)
       return assertionError(

@@ -39,12 +39,13 @@ export const reconsentRemediation =
  * | --- | --- |
  * | `invalid_grant` with a refresh token | `auth`, the user must consent again |
  * | `invalid_grant` with a service account | `auth` (key), or `configuration` (unknown user, clock) |
- * | `invalid_client` | `auth` |
+ * | `invalid_client` | `auth`; `configuration` when the client does not exist ("not found", `deleted_client`) |
  * | `unauthorized_client` | `configuration`: domain-wide delegation not granted for these scopes |
  * | `invalid_scope`, `invalid_request`, `unsupported_grant_type` | `configuration` |
  * | 429 | `rate-limited` |
  * | 5xx, connection refused, DNS failing for now | `transient` |
  * | timeout | `timeout` |
+ * | an untrusted TLS certificate, host not found | `configuration` |
  *
  * @example
  * ```ts
@@ -89,7 +90,17 @@ export function mapGoogleTokenError(failure: GoogleTokenFailure, context: Google
         'Check the service account key: it may have been deleted or disabled; create a new key in the Google Cloud console (IAM > Service accounts > Keys).',
       );
     }
+    case 'deleted_client':
     case 'invalid_client':
+      // Google says "The OAuth client was not found." (or `deleted_client`) for a client that does not
+      // exist: like Entra's unknown app (AADSTS700016), a setup to fix, not credentials to renew.
+      if (failure.error === 'deleted_client' || /client was (not found|deleted)/i.test(failure.description ?? '')) {
+        return make(
+          'configuration',
+          `${where} does not know the OAuth client: ${said}`,
+          'Check client_id: it must be an OAuth client of a Google Cloud project that still exists (APIs & Services > Credentials).',
+        );
+      }
       return make(
         'auth',
         `${where} refused the OAuth client: ${said}`,
@@ -144,6 +155,13 @@ export function mapGoogleTokenError(failure: GoogleTokenFailure, context: Google
       'Check the OAuth credentials and the token_url.',
     );
   }
+  if (isCertificateFailure(failure)) {
+    return make(
+      'configuration',
+      `${where}: its TLS certificate is not trusted (${failure.message})`,
+      'Check token_url; for an endpoint behind a private CA, trust that CA (NODE_EXTRA_CA_CERTS). Never turn verification off.',
+    );
+  }
   switch (failure.code) {
     case 'TimeoutError':
     case 'ETIMEDOUT':
@@ -174,6 +192,31 @@ export function mapGoogleTokenError(failure: GoogleTokenFailure, context: Google
     context.kind === 'service-account'
       ? 'Check the service account key file: client_email and private_key (a PEM "BEGIN PRIVATE KEY" block) are required.'
       : 'Check client_id, client_secret and refresh_token.',
+  );
+}
+
+// TLS failures to verify the endpoint's certificate: a change of trust or host fixes them, a retry does not.
+const certificateCodes: ReadonlySet<string> = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Whether no answer came because the endpoint's certificate could not be verified (gaxios keeps the code, or only the words). */
+function isCertificateFailure(failure: GoogleTokenFailure): boolean {
+  if (failure.code !== undefined && certificateCodes.has(failure.code)) return true;
+  return (
+    failure.status === undefined &&
+    /self[- ]signed certificate|unable to verify the first certificate|unable to get (local )?issuer certificate|certificate has expired|altnames/i.test(
+      failure.message,
+    )
   );
 }
 

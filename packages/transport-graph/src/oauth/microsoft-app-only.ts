@@ -6,7 +6,7 @@ import {
 } from '@azure/identity';
 import { type AccessToken, createTokenCache, MailError, Secret, type TokenProvider } from '@mailport/core';
 import { type CaInput, trustedCas } from '../http-request.js';
-import { mapMicrosoftTokenError, tokenFailureFromIdentityError } from './microsoft-errors.js';
+import { identityWitness, mapMicrosoftTokenError, tokenFailureFromIdentityError } from './microsoft-errors.js';
 
 /** Entra ID authority hosts of the public and national clouds. */
 export const microsoftAuthorityHosts: Readonly<{ public: string; usGovernment: string; china: string }> = Object.freeze({
@@ -64,8 +64,10 @@ export interface MicrosoftAppOnlyOptions {
  * request in flight however many sends wait, refreshed ahead of expiry. A `forceRefresh` (after
  * a 401) really fetches a new token, past MSAL's own cache.
  *
- * Errors are `MailError`s: a refused secret or certificate is `auth`, an unknown tenant, app or
- * scope `configuration`, an unreachable authority `transient`.
+ * Errors are `MailError`s: a refused secret or certificate is `auth`; an unknown tenant, app or
+ * scope, and an authority whose TLS certificate is not trusted, `configuration`; an authority
+ * that cannot be reached `transient`. An unknown tenant is known as such also when Entra ID says
+ * so at OpenID discovery (`invalid_tenant`, which MSAL reports only as `endpoints_resolution_error`).
  *
  * @example
  * ```ts
@@ -101,12 +103,15 @@ export function microsoftAppOnly(options: MicrosoftAppOnlyOptions): TokenProvide
   const secret = reveal(options.clientSecret);
   const certificate = reveal(options.certificate);
   const password = reveal(options.certificatePassword);
+  // MSAL reports an unknown tenant and an unreachable authority alike; the witness saw which it was.
+  const witness = identityWitness();
   const credentialOptions = {
     authorityHost,
     disableInstanceDiscovery: options.disableInstanceDiscovery ?? !knownAuthorityHosts.has(host),
     ...(options.ca === undefined ? {} : { tlsOptions: { ca: trustedCas(options.ca) } }),
     // Core owns retries; a token request that fails is reported at once.
     retryOptions: { maxRetries: 0 },
+    additionalPolicies: [{ policy: witness.policy, position: 'perCall' as const }],
   };
   const create = (): TokenCredential => {
     if (secret !== undefined) return new ClientSecretCredential(tenantId, clientId, secret, credentialOptions);
@@ -124,6 +129,7 @@ export function microsoftAppOnly(options: MicrosoftAppOnlyOptions): TokenProvide
   let credential = create();
   let last: string | undefined;
   const getToken = async (): Promise<AzureAccessToken> => {
+    witness.reset();
     try {
       const token = await credential.getToken(scopes);
       if (token === null) throw new Error('the credential returned no token');
@@ -132,7 +138,7 @@ export function microsoftAppOnly(options: MicrosoftAppOnlyOptions): TokenProvide
       // MSAL remembers a 429 or 5xx and refuses the next requests for up to a minute without asking
       // Entra ID again; retries are core's decision, so the next attempt gets a credential without that memory.
       credential = create();
-      throw mapMicrosoftTokenError(tokenFailureFromIdentityError(error), { authority: `${authorityHost}/${tenantId}` });
+      throw mapMicrosoftTokenError(tokenFailureFromIdentityError(error, witness.seen), { authority: `${authorityHost}/${tenantId}` });
     }
   };
   return createTokenCache(

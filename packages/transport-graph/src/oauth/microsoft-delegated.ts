@@ -101,7 +101,8 @@ export function microsoftDelegated(options: MicrosoftDelegatedOptions): TokenPro
       );
     } catch (error) {
       const message = error instanceof HttpFailure ? error.message : String(error);
-      throw mapMicrosoftTokenError({ description: message, unreachable: true }, { authority: endpoint.origin });
+      const networkCode = error instanceof HttpFailure ? error.code : undefined;
+      throw mapMicrosoftTokenError({ description: message, unreachable: true, networkCode }, { authority: endpoint.origin });
     }
     const body = parseJson(answer.body);
     if (answer.status !== 200 || typeof body.access_token !== 'string') {

@@ -1,4 +1,8 @@
+import type { TokenCredentialOptions } from '@azure/identity';
 import { MailError, type MailErrorCode } from '@mailport/core';
+
+/** @azure/core-rest-pipeline's policy, as @azure/identity's options take it. */
+type PipelinePolicy = NonNullable<TokenCredentialOptions['additionalPolicies']>[number]['policy'];
 
 /** What the mapping reads from a failed token request (MSAL, @azure/identity, or the plain refresh POST). */
 export interface MicrosoftTokenFailure {
@@ -9,9 +13,31 @@ export interface MicrosoftTokenFailure {
   /** The HTTP status of the token endpoint, when it answered. */
   readonly status?: number | undefined;
   readonly description: string;
-  /** No answer came (connection refused, DNS, timeout) or the authority's metadata could not be read. */
+  /** No answer came (connection refused, DNS, timeout, TLS) or the authority's metadata could not be read. */
   readonly unreachable?: boolean | undefined;
+  /**
+   * Why no answer came, when known: the system or TLS error code (`ECONNREFUSED`, `ENOTFOUND`,
+   * `ETIMEDOUT`, `SELF_SIGNED_CERT_IN_CHAIN`, `CERT_HAS_EXPIRED`, ...).
+   */
+  readonly networkCode?: string | undefined;
 }
+
+// TLS failures to verify the authority's certificate: no retry fixes them, a change of trust or host does.
+const certificateCodes: ReadonlySet<string> = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+const networkCodePattern = new RegExp(
+  `\\b(${[...certificateCodes, 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET'].join('|')})\\b`,
+);
 
 /** The remediation for a dead refresh token: the user has to sign in and consent again. */
 export const reconsentRemediation: string =
@@ -44,6 +70,18 @@ export function mapMicrosoftTokenError(
     });
   const where = `Microsoft token request to ${context.authority}`;
   if (failure.unreachable === true) {
+    const networkCode = failure.networkCode;
+    if (networkCode !== undefined && certificateCodes.has(networkCode)) {
+      return make(
+        'configuration',
+        `${where} failed: the authority's TLS certificate is not trusted (${networkCode}: ${said})`,
+        'Check authority_host; for an authority behind a private CA give that CA with ca_file (or NODE_EXTRA_CA_CERTS). Never turn verification off.',
+        false,
+      );
+    }
+    if (networkCode === 'ENOTFOUND') {
+      return make('configuration', `${where} failed: host not found (${said})`, 'Check authority_host.', false);
+    }
     return make(
       'transient',
       `${where} failed: ${said}`,
@@ -117,9 +155,11 @@ export function mapMicrosoftTokenError(
  * Reads what MSAL and @azure/identity put in their errors: `AuthenticationRequiredError` with a
  * `ServerError` cause (`errorCode`, `status`), `AuthenticationError` (`statusCode`,
  * `errorResponse`), or `CredentialUnavailableError` when the authority's metadata could not be
- * read.
+ * read. MSAL reduces both a refused discovery request and a failed connection to
+ * `endpoints_resolution_error`, so `seen` (what the credential's own HTTP pipeline saw, see
+ * {@link IdentityWitness}) tells them apart.
  */
-export function tokenFailureFromIdentityError(error: unknown): MicrosoftTokenFailure {
+export function tokenFailureFromIdentityError(error: unknown, seen: IdentityWitness['seen'] = {}): MicrosoftTokenFailure {
   const value = (error ?? {}) as {
     name?: string;
     message?: string;
@@ -136,11 +176,101 @@ export function tokenFailureFromIdentityError(error: unknown): MicrosoftTokenFai
     errorCode === 'network_error' ||
     errorCode === 'endpoints_resolution_error' ||
     /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|certificate|self.signed/i.test(description);
+  const status = cause?.status ?? value.statusCode;
+  if (unreachable && status === undefined && seen.refused !== undefined) {
+    // The authority answered, with an error MSAL did not pass on: that answer is the failure.
+    return { ...seen.refused, unreachable: false };
+  }
   return {
     error: errorCode,
     aadsts: aadsts === undefined ? undefined : Number(aadsts),
-    status: cause?.status ?? value.statusCode,
-    description: description.replace(/^[a-z_]+: Error\(s\): \d+ - Timestamp: [^-]+ - Description: /, ''),
-    unreachable: unreachable && cause?.status === undefined,
+    status,
+    description: (seen.network?.message ?? description).replace(/^[a-z_]+: Error\(s\): \d+ - Timestamp: [^-]+ - Description: /, ''),
+    unreachable: unreachable && status === undefined,
+    networkCode: seen.network?.code ?? networkCodePattern.exec(description)?.[1],
+  };
+}
+
+/** What {@link IdentityWitness} saw of the last token request. */
+export interface IdentityWitnessRecord {
+  /** An error answer (OpenID discovery, instance discovery or token endpoint), read as Entra ID words it. */
+  refused?: Pick<MicrosoftTokenFailure, 'error' | 'aadsts' | 'status' | 'description'> | undefined;
+  /** A request that got no answer: its system or TLS error code and message. */
+  network?: { readonly code: string | undefined; readonly message: string } | undefined;
+}
+
+/** A pipeline policy for an @azure/identity credential, and the last failure it saw since `reset()`. */
+export interface IdentityWitness {
+  /** For `additionalPolicies` of the credential's options (position `perCall`). */
+  readonly policy: PipelinePolicy;
+  readonly seen: IdentityWitnessRecord;
+  reset(): void;
+}
+
+/**
+ * Watches the HTTP requests an @azure/identity credential makes (through `additionalPolicies`, its
+ * public option) and keeps the last error answer and the last network failure. MSAL turns a 400
+ * `invalid_tenant` from OpenID discovery and an untrusted certificate alike into
+ * `endpoints_resolution_error`; what the witness saw tells an unknown tenant (`configuration`)
+ * from an authority that cannot be reached (`transient`).
+ *
+ * @example
+ * ```ts
+ * const witness = identityWitness();
+ * const credential = new ClientSecretCredential(tenant, client, secret, { additionalPolicies: [{ policy: witness.policy, position: 'perCall' }] });
+ * try { await credential.getToken(scope); } catch (error) { throw mapMicrosoftTokenError(tokenFailureFromIdentityError(error, witness.seen), { authority }); }
+ * ```
+ */
+export function identityWitness(): IdentityWitness {
+  const seen: IdentityWitnessRecord = {};
+  return {
+    seen,
+    reset() {
+      seen.refused = undefined;
+      seen.network = undefined;
+    },
+    policy: {
+      name: 'mailportIdentityWitness',
+      async sendRequest(request, next) {
+        let response: Awaited<ReturnType<typeof next>>;
+        try {
+          response = await next(request);
+        } catch (error) {
+          const failure = error as { code?: unknown; message?: unknown };
+          // Only the last failure counts: the one that ended the token request.
+          seen.refused = undefined;
+          seen.network = {
+            code: typeof failure.code === 'string' ? failure.code : undefined,
+            message: String(failure.message ?? error),
+          };
+          throw error;
+        }
+        if (response.status >= 400) {
+          seen.network = undefined;
+          seen.refused = entraAnswer(response.status, response.bodyAsText ?? '');
+        }
+        return response;
+      },
+    },
+  };
+}
+
+/** Entra ID's error body (`{ error, error_description, error_codes }`), or the bare status when it is not one. */
+export function entraAnswer(status: number, body: string): NonNullable<IdentityWitnessRecord['refused']> {
+  let parsed: { error?: unknown; error_description?: unknown; error_codes?: unknown } = {};
+  try {
+    const value = JSON.parse(body) as unknown;
+    if (typeof value === 'object' && value !== null) parsed = value as typeof parsed;
+  } catch {
+    // An HTML page from a proxy or gateway: only the status says anything.
+  }
+  const description = typeof parsed.error_description === 'string' ? parsed.error_description : `HTTP ${status}`;
+  const codes = Array.isArray(parsed.error_codes) ? parsed.error_codes : [];
+  const aadsts = typeof codes[0] === 'number' ? codes[0] : Number(/AADSTS(\d+)/.exec(description)?.[1] ?? Number.NaN);
+  return {
+    error: typeof parsed.error === 'string' ? parsed.error : undefined,
+    aadsts: Number.isFinite(aadsts) ? aadsts : undefined,
+    status,
+    description,
   };
 }

@@ -236,6 +236,24 @@ describe('mapMicrosoftTokenError', () => {
     ['throttled', { error: 'request_throttled', status: 429, description: 'slow down' }, 'rate-limited', true],
     ['down', { error: 'temporarily_unavailable', status: 503, description: 'AADSTS90033: transient' }, 'transient', true],
     ['unreachable', { description: 'connect ECONNREFUSED', unreachable: true }, 'transient', true],
+    [
+      'untrusted certificate',
+      { description: 'self-signed certificate', unreachable: true, networkCode: 'DEPTH_ZERO_SELF_SIGNED_CERT' },
+      'configuration',
+      false,
+    ],
+    [
+      'host not found',
+      { description: 'getaddrinfo ENOTFOUND login.example', unreachable: true, networkCode: 'ENOTFOUND' },
+      'configuration',
+      false,
+    ],
+    [
+      'unknown tenant at discovery',
+      { error: 'invalid_tenant', aadsts: 90002, status: 400, description: "AADSTS90002: Tenant 'x' not found." },
+      'configuration',
+      false,
+    ],
   ];
   it.each(rows)('%s', (_name, failure, code, retryable) => {
     const error = mapMicrosoftTokenError(failure, { authority: 'https://login.microsoftonline.com/t' });
