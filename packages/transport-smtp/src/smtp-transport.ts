@@ -1,4 +1,5 @@
 import { PassThrough, type Readable } from 'node:stream';
+import { domainToASCII } from 'node:url';
 import {
   type EmailMessage,
   isAbortFrom,
@@ -389,9 +390,10 @@ function assertEnvelopeSurvives(message: EmailMessage, id: string): void {
   });
   const parsed = envelopeParser.getEnvelope() as { from: string | false; to: string[] };
   const same =
-    parsed.from === message.envelope.from &&
+    parsed.from !== false &&
+    sameMailbox(parsed.from, message.envelope.from) &&
     parsed.to.length === message.envelope.to.length &&
-    parsed.to.every((address, index) => address === message.envelope.to[index]);
+    parsed.to.every((address, index) => sameMailbox(address, message.envelope.to[index] as string));
   if (!same) {
     throw new MailError(
       'invalid-message',
@@ -403,4 +405,19 @@ function assertEnvelopeSurvives(message: EmailMessage, id: string): void {
       },
     );
   }
+}
+
+/**
+ * Whether nodemailer's form of an address is the address mailport holds. The model keeps domains
+ * as A-labels; nodemailer writes the domain as U-labels when the local part is non-ASCII (the
+ * address needs SMTPUTF8 anyway, and RFC 6531 allows either form there). The same local part at
+ * the same domain, in either form, is the same mailbox.
+ */
+function sameMailbox(written: string, held: string): boolean {
+  if (written === held) return true;
+  const writtenAt = written.lastIndexOf('@');
+  const heldAt = held.lastIndexOf('@');
+  if (writtenAt < 1 || heldAt < 1 || written.slice(0, writtenAt) !== held.slice(0, heldAt)) return false;
+  const domain = domainToASCII(written.slice(writtenAt + 1));
+  return domain !== '' && domain === domainToASCII(held.slice(heldAt + 1));
 }
