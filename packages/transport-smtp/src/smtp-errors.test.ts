@@ -16,6 +16,32 @@ interface Row {
 
 const rows: Row[] = [
   {
+    name: 'AUTH sent to a server that offers none (502 command not recognized)',
+    failure: {
+      message: 'Invalid login',
+      code: 'EAUTH',
+      responseCode: 502,
+      command: 'AUTH PLAIN',
+      response: '502 5.5.2 Error: command not recognized',
+    },
+    code: 'auth',
+    retryable: false,
+    remediation: /remove the credentials/,
+  },
+  {
+    name: 'AUTH sent to Postfix without SASL (503 authentication not enabled)',
+    failure: {
+      message: 'Invalid login',
+      code: 'EAUTH',
+      responseCode: 503,
+      command: 'AUTH PLAIN',
+      response: '503 5.5.1 Error: authentication not enabled',
+    },
+    code: 'auth',
+    retryable: false,
+    remediation: /submission port/,
+  },
+  {
     name: 'Exchange Online with basic auth off (535 5.7.139)',
     failure: {
       message: 'Invalid login',

@@ -146,6 +146,18 @@ export function mapSmtpError(failure: SmtpFailure, context: SmtpErrorContext): M
     }
     if (command.startsWith('AUTH') || replyCode === 535 || replyCode === 534) {
       if (replyCode >= 400 && replyCode < 500) return make('transient', `Authentication temporarily failed: ${said}`);
+      if (command.startsWith('AUTH') && offersNoAuth(replyCode, response)) {
+        // mailport sends AUTH whenever credentials are given, offered or not: this is the server saying it has none.
+        return make(
+          'auth',
+          `${where} offers no authentication mailport can use, so the credentials given cannot be used and nothing was sent: ${said}`,
+          {
+            retryable: false,
+            remediation:
+              "Use the server's submission port, where it offers AUTH (587 with STARTTLS, or 465 with smtps://); if this server takes mail without authentication, remove the credentials from the URL. mailport never sends unauthenticated when credentials are given.",
+          },
+        );
+      }
       const gmail = /gmail|google|gsmtp/i.test(`${host} ${response}`);
       const oauth = command.includes('XOAUTH2');
       return make('auth', `Authentication failed: ${said}`, {
@@ -299,6 +311,20 @@ export function mapSmtpError(failure: SmtpFailure, context: SmtpErrorContext): M
         return unknownOutcome(failure, context, `sending to ${where} failed after the message was sent: ${failure.message}`);
       return make('transient', `Sending to ${where} failed: ${failure.message}`);
   }
+}
+
+/**
+ * Whether a 5yz reply to AUTH says the server has no authentication at all (rather than refusing
+ * the credentials): 500/502 (command not recognized or not implemented), 503 "authentication not
+ * enabled" (Postfix) or "AUTH not available" (Sendmail), 504 "Unrecognized authentication type"
+ * (Exchange on a connector without AUTH).
+ */
+function offersNoAuth(replyCode: number, response: string | undefined): boolean {
+  if (replyCode === 500 || replyCode === 502) return true;
+  if (replyCode === 503 || replyCode === 504) {
+    return /not (enabled|available|supported|offered|allowed)|unrecognized authentication|no (authentication|auth)\b/i.test(response ?? '');
+  }
+  return false;
 }
 
 function unknownOutcome(failure: SmtpFailure, context: SmtpErrorContext, what: string): MailError {

@@ -119,6 +119,10 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
       maxMessages: options.maxMessagesPerConnection,
       // Core owns retries: nodemailer must not resend a message on its own.
       maxRequeues: 0,
+      // Credentials given are used or the send fails: nodemailer would skip AUTH, and send
+      // unauthenticated, on a connection whose EHLO does not offer it (a server without AUTH, or an
+      // advertisement stripped on the way). Forced, the server's refusal of AUTH fails the send.
+      forceAuth: options.auth !== undefined,
       disableFileAccess: true,
       disableUrlAccess: true,
     } as Parameters<typeof nodemailer.createTransport>[0]);

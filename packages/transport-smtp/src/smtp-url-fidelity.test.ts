@@ -28,9 +28,9 @@ async function server(options: Parameters<typeof startTestSmtpServer>[0] = {}): 
   return started;
 }
 
-/** An smtp:// URL for `target`, trusting its certificate. */
-const urlFor = (target: TestSmtpServer): string =>
-  `smtp://${target.host}:${target.port}?ca_file=${encodeURIComponent(caFile)}&connect_timeout=2s&greeting_timeout=1s&socket_timeout=2s`;
+/** An smtp:// URL for `target`, trusting its certificate, with `credentials` (`user:pass`) when given. */
+const urlFor = (target: TestSmtpServer, credentials?: string): string =>
+  `smtp://${credentials === undefined ? '' : `${credentials}@`}${target.host}:${target.port}?ca_file=${encodeURIComponent(caFile)}&connect_timeout=2s&greeting_timeout=1s&socket_timeout=2s`;
 
 function mailerFor(url: string, events: SendErrorEvent[] = []) {
   const mailer = createMailer({ transport: url, hooks: { onError: (event) => void events.push(event) } });
@@ -82,5 +82,45 @@ describe('SMTPUTF8 to an internationalised domain', () => {
     );
     expect(error.code).toBe('invalid-message');
     expect(target.received).toHaveLength(0);
+  });
+});
+
+describe('credentials in the URL and a server that offers no AUTH', () => {
+  it('fails with auth, not retried, and nothing is delivered', async () => {
+    // No password configured: the test server disables AUTH and takes mail without it.
+    const target = await server();
+    const events: SendErrorEvent[] = [];
+    const error = await failure(
+      mailerFor(urlFor(target, 'app:secret-password'), events).send({
+        from: 'app@shop.example',
+        to: 'ana@example.com',
+        subject: 'Hi',
+        text: 'Hi',
+      }),
+    );
+    expect(error).toMatchObject({ code: 'auth', retryable: false });
+    expect(error.message).toMatch(/offers no authentication/);
+    expect(error.remediation).toMatch(/remove the credentials/);
+    expect(JSON.stringify(error)).not.toContain('secret-password');
+    expect(events.map((event) => event.willRetry)).toEqual([false]);
+    expect(target.received).toHaveLength(0);
+  });
+
+  it('the same server without credentials in the URL takes the message', async () => {
+    const target = await server();
+    await mailerFor(urlFor(target)).send({ from: 'app@shop.example', to: 'ana@example.com', subject: 'Hi', text: 'Hi' });
+    expect(target.received).toHaveLength(1);
+    expect(target.received[0]?.user).toBeUndefined();
+  });
+
+  it('a server that offers AUTH still authenticates as before', async () => {
+    const target = await server({ password: { user: 'app', pass: 'secret-password' } });
+    await mailerFor(urlFor(target, 'app:secret-password')).send({
+      from: 'app@shop.example',
+      to: 'ana@example.com',
+      subject: 'Hi',
+      text: 'Hi',
+    });
+    expect(target.received[0]?.user).toBe('app');
   });
 });
