@@ -142,6 +142,44 @@ describe('urlParams', () => {
     expect(error.message).toContain('unknown parameter "poool"');
     expect(error.remediation).toContain('pool');
   });
+
+  describe('with known parameters and aliases', () => {
+    const options = { known: ['endpoint', 'pool', 'client_id'], aliases: { base_url: 'endpoint' } } as const;
+
+    it('reads an old spelling as its current name, and lists every known parameter for an unknown one', () => {
+      const params = urlParams(url('base_url=https://api.example&poool=1'), options);
+      expect(params.string('endpoint')).toBe('https://api.example');
+      const error = mailErrorFrom(() => params.done());
+      expect(error.message).toContain('unknown parameter "poool"');
+      expect(error.remediation).toBe('Known parameters for smtp://: client_id, endpoint, pool.');
+    });
+
+    it('refuses a URL that gives a parameter under both names', () => {
+      const error = mailErrorFrom(() => urlParams(url('base_url=https://a.example&endpoint=https://b.example'), options));
+      expect(error.message).toContain('base_url is the old name of endpoint');
+    });
+
+    it('names an old spelling as written when its value is malformed', () => {
+      const error = mailErrorFrom(() =>
+        urlParams(url('max_concurrency=many'), { known: ['concurrency'], aliases: { max_concurrency: 'concurrency' } }).integer(
+          'concurrency',
+        ),
+      );
+      expect(error.message).toContain('max_concurrency=many');
+    });
+
+    it('says when a known parameter does not go with the others', () => {
+      const params = urlParams(url('pool=true&client_id=abc'), options);
+      params.boolean('pool');
+      const error = mailErrorFrom(() => params.done());
+      expect(error.message).toContain('"client_id" does not apply');
+    });
+
+    it('refuses to read a parameter it was not told about: a programming error', () => {
+      const params = urlParams(url('pool=true'), options) as ReturnType<typeof urlParams>;
+      expect(() => params.string('poool')).toThrow(TypeError);
+    });
+  });
 });
 
 describe('parseDuration', () => {

@@ -24,18 +24,46 @@ export interface TransportUrl {
   readonly redacted: string;
 }
 
+/**
+ * The options each adapter takes in `createTransport(url, { adapters: { [scheme]: ... } })`, by
+ * scheme. Empty here: each adapter package adds its schemes by declaration merging, so that
+ * these options are type-checked as soon as the adapter package is imported somewhere.
+ *
+ * @example
+ * ```ts
+ * declare module '@mailport/core' {
+ *   interface AdapterOptions {
+ *     postbox: Partial<PostboxTransportOptions>;
+ *   }
+ * }
+ * ```
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: adapter packages add their schemes to it by declaration merging.
+export interface AdapterOptions {}
+
+/** Options of the adapter for `scheme`: its {@link AdapterOptions} entry, or any options for a scheme no adapter declared. */
+export type AdapterOptionsFor<Scheme extends string> = Scheme extends keyof AdapterOptions
+  ? AdapterOptions[Scheme]
+  : Readonly<Record<string, unknown>>;
+
 /** What a transport factory gets besides the URL. */
-export interface TransportFactoryContext {
+export interface TransportFactoryContext<Options extends object = Readonly<Record<string, unknown>>> {
   /** Environment variables (default `process.env`), for credentials the URL leaves out. */
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Options for this scheme from `createTransport(url, { adapters: { [scheme]: ... } })`. */
-  readonly options: Readonly<Record<string, unknown>>;
+  /** Options for this scheme from `createTransport(url, { adapters: { [scheme]: ... } })`, typed by {@link AdapterOptions}. */
+  readonly options: Options;
   /** The token provider given to `createTransport`, for OAuth (SMTP XOAUTH2 and the HTTPS APIs). */
   readonly tokenProvider: TokenProvider | undefined;
 }
 
-/** Builds a transport from a parsed URL. Adapter packages export one as `createTransportFromUrl`. */
-export type TransportFactory = (url: TransportUrl, context: TransportFactoryContext) => Transport | Promise<Transport>;
+/**
+ * Builds a transport from a parsed URL. Adapter packages export one as `createTransportFromUrl`,
+ * typed with their own options: `TransportFactory<AdapterOptions['ses']>`.
+ */
+export type TransportFactory<Options extends object = Readonly<Record<string, unknown>>> = (
+  url: TransportUrl,
+  context: TransportFactoryContext<Options>,
+) => Transport | Promise<Transport>;
 
 /** Options of {@link createTransport}. */
 export interface CreateTransportOptions {
@@ -43,8 +71,13 @@ export interface CreateTransportOptions {
   env?: Readonly<Record<string, string | undefined>> | undefined;
   /** OAuth tokens for every transport in the URL that authenticates with OAuth. */
   tokenProvider?: TokenProvider | undefined;
-  /** Adapter options by scheme, merged over what the URL says: `{ smtp: { logger } }`. */
-  adapters?: Readonly<Record<string, Readonly<Record<string, unknown>>>> | undefined;
+  /**
+   * Adapter options by scheme, merged over what the URL says: `{ ses: { client } }`. Typed per
+   * scheme by {@link AdapterOptions} for the adapter packages the program imports.
+   */
+  adapters?:
+    | ({ readonly [Scheme in keyof AdapterOptions]?: AdapterOptions[Scheme] } & { readonly [scheme: string]: object | undefined })
+    | undefined;
 }
 
 /** The package that serves each built-in scheme; imported only when the scheme is used. */
@@ -56,7 +89,7 @@ export const adapterPackages: Readonly<Record<string, string>> = Object.freeze({
   graph: '@mailport/transport-graph',
 });
 
-const registered = new Map<string, TransportFactory>();
+const registered = new Map<string, TransportFactory<object>>();
 const packages = new Map<string, string>(Object.entries(adapterPackages));
 
 /**
@@ -81,8 +114,8 @@ export function registerTransportPackage(scheme: string, packageName: string): v
  * registerTransport('postmark', (url, { env }) => createPostmarkTransport({ token: env.POSTMARK_TOKEN }));
  * ```
  */
-export function registerTransport(scheme: string, factory: TransportFactory): void {
-  registered.set(scheme.toLowerCase(), factory);
+export function registerTransport<Scheme extends string>(scheme: Scheme, factory: TransportFactory<AdapterOptionsFor<Scheme>>): void {
+  registered.set(scheme.toLowerCase(), factory as TransportFactory<object>);
 }
 
 const compositePattern = /^(failover|roundrobin)\(([\s\S]*)\)(?:\?(.*))?$/i;
@@ -133,8 +166,9 @@ export async function createTransport(config: string | URL | Transport, options:
     return kind === 'failover' ? failover(transports, { cooldownMs }) : roundRobin(transports, { cooldownMs, weights });
   }
   const url = parseTransportUrl(text);
-  const context: TransportFactoryContext = {
+  const context: TransportFactoryContext<object> = {
     env: options.env ?? process.env,
+    // Typed per scheme for the caller by AdapterOptions; each adapter's own options parser validates them.
     options: options.adapters?.[url.scheme] ?? {},
     tokenProvider: options.tokenProvider,
   };
@@ -178,8 +212,8 @@ export async function transportFromEnv(options: CreateTransportOptions = {}): Pr
   return createTransport(url, { ...options, env });
 }
 
-async function loadAdapter(packageName: string, url: TransportUrl): Promise<TransportFactory> {
-  let module: { createTransportFromUrl?: TransportFactory };
+async function loadAdapter(packageName: string, url: TransportUrl): Promise<TransportFactory<object>> {
+  let module: { createTransportFromUrl?: TransportFactory<object> };
   try {
     // A variable specifier: bundlers and TypeScript must not pull every adapter into core.
     const specifier: string = packageName;
@@ -322,38 +356,73 @@ export function parseDuration(value: string, name: string, redacted: string): nu
 }
 
 /** Typed readers for a URL's query parameters, used by adapters; `done()` rejects unknown names. */
-export interface UrlParams {
-  string(name: string): string | undefined;
+export interface UrlParams<Name extends string = string> {
+  string(name: Name): string | undefined;
   /** `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`. */
-  boolean(name: string): boolean | undefined;
-  integer(name: string, bounds?: { min?: number; max?: number }): number | undefined;
+  boolean(name: Name): boolean | undefined;
+  integer(name: Name, bounds?: { min?: number; max?: number }): number | undefined;
   /** See {@link parseDuration}; returns milliseconds. */
-  duration(name: string): number | undefined;
+  duration(name: Name): number | undefined;
   /** A credential parameter, wrapped so it cannot be printed. */
-  secret(name: string): Secret | undefined;
+  secret(name: Name): Secret | undefined;
   /** Throws a `configuration` error naming any parameter nobody read. */
   done(): void;
 }
 
+/** The parameters an adapter's URLs take, for {@link urlParams}. */
+export interface UrlParamsOptions<Name extends string> {
+  /**
+   * Every parameter the adapter reads (its own and those of an OAuth layer it hands the reader
+   * to). Reading another name is a programming error; an unknown parameter's error lists these.
+   */
+  readonly known: readonly Name[];
+  /**
+   * Old spellings still accepted, each to its current name: `{ root_url: 'endpoint' }`. The
+   * adapter reads the current name only; a URL that gives both is refused.
+   */
+  readonly aliases?: Readonly<Record<string, Name>> | undefined;
+}
+
 /**
- * Reads a URL's parameters with types and clear errors.
+ * Reads a URL's parameters with types and clear errors. With `known`, only those names can be
+ * read (checked by TypeScript, and at run time), unknown parameters are answered with the
+ * list, and `aliases` keeps old spellings working.
  *
  * @example
  * ```ts
- * const params = urlParams(url);
+ * const params = urlParams(url, { known: ['pool', 'endpoint'], aliases: { base_url: 'endpoint' } });
  * const pool = params.boolean('pool') ?? true;
- * params.done(); // "unknown parameter poool (known: pool)"
+ * params.done(); // "unknown parameter poool" (known: endpoint, pool)
  * ```
  */
-export function urlParams(url: TransportUrl): UrlParams {
+export function urlParams<Name extends string = string>(url: TransportUrl, options?: UrlParamsOptions<Name>): UrlParams<Name> {
+  const known = options === undefined ? undefined : new Set<string>(options.known);
+  const values = new Map(url.params);
+  const renamed = new Map<string, string>();
+  for (const [old, current] of Object.entries(options?.aliases ?? {})) {
+    const value = values.get(old);
+    if (value === undefined) continue;
+    if (values.has(current)) {
+      throw new MailError('configuration', `Transport URL ${url.redacted}: ${old} is the old name of ${current}; give one of them`, {
+        remediation: `Keep ${current}=... only.`,
+      });
+    }
+    values.delete(old);
+    values.set(current, value);
+    renamed.set(current, old);
+  }
   const read = new Set<string>();
   const raw = (name: string): string | undefined => {
+    if (known !== undefined && !known.has(name))
+      throw new TypeError(`urlParams: "${name}" is not among the known parameters of ${url.scheme}://`);
     read.add(name);
-    return url.params.get(name);
+    return values.get(name);
   };
+  // Errors name the parameter as the URL wrote it.
+  const written = (name: string): string => renamed.get(name) ?? name;
   const invalid = (name: string, value: string, expected: string): MailError =>
-    new MailError('configuration', `Transport URL ${url.redacted}: ${name}=${value} is not ${expected}`, {
-      remediation: `Set ${name} to ${expected}.`,
+    new MailError('configuration', `Transport URL ${url.redacted}: ${written(name)}=${value} is not ${expected}`, {
+      remediation: `Set ${written(name)} to ${expected}.`,
     });
   return {
     string: (name) => raw(name),
@@ -375,22 +444,29 @@ export function urlParams(url: TransportUrl): UrlParams {
     },
     duration(name) {
       const value = raw(name);
-      return value === undefined ? undefined : parseDuration(value, name, url.redacted);
+      return value === undefined ? undefined : parseDuration(value, written(name), url.redacted);
     },
     secret(name) {
       const value = raw(name);
       return value === undefined ? undefined : new Secret(value);
     },
     done() {
-      const unknown = [...url.params.keys()].filter((name) => !read.has(name));
+      const unread = [...values.keys()].filter((name) => !read.has(name));
+      const unknown = unread.filter((name) => known === undefined || !known.has(name));
       if (unknown.length > 0) {
         throw new MailError(
           'configuration',
           `Transport URL ${url.redacted}: unknown parameter ${unknown.map((name) => `"${name}"`).join(', ')}`,
           {
-            remediation: `Known parameters for ${url.scheme}://: ${[...read].sort().join(', ') || 'none'}.`,
+            remediation: `Known parameters for ${url.scheme}://: ${[...(known ?? read)].sort().join(', ') || 'none'}.`,
           },
         );
+      }
+      if (unread.length > 0) {
+        const names = unread.map((name) => `"${written(name)}"`).join(', ');
+        throw new MailError('configuration', `Transport URL ${url.redacted}: ${names} does not apply with the URL's other settings`, {
+          remediation: `Remove ${names}, or see the ${url.scheme}:// parameters in its README for what it goes with.`,
+        });
       }
     },
   };

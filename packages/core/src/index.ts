@@ -1,6 +1,8 @@
 export { type Address, type AddressInput, formatAddress, parseAddress, parseAddressList, requiresSmtpUtf8 } from './address.js';
 export { type FailoverOptions, failover, isFailoverError, type RoundRobinOptions, roundRobin } from './composite.js';
 export {
+  type AdapterOptions,
+  type AdapterOptionsFor,
   adapterPackages,
   type CreateTransportOptions,
   createTransport,
@@ -13,6 +15,7 @@ export {
   type TransportUrl,
   transportFromEnv,
   type UrlParams,
+  type UrlParamsOptions,
   urlParams,
 } from './config.js';
 export {
@@ -27,6 +30,7 @@ export {
   withTransport,
 } from './errors.js';
 export { createFileTransport, type FileTransportOptions } from './file-transport.js';
+export { isLoopback } from './loopback.js';
 export {
   type AfterSendEvent,
   type BeforeSendEvent,
