@@ -2,8 +2,15 @@
  * Options of the Postbox transport: the type, the defaults, validation, and the reader of
  * `postbox://` URLs. Pure: no I/O, so every rule can be tested without a server.
  */
-import { isIP } from 'node:net';
-import { MailError, Secret, type TokenProvider, type TransportFactoryContext, type TransportUrl, urlParams } from '@mailport/core';
+import {
+  isLoopback,
+  MailError,
+  Secret,
+  type TokenProvider,
+  type TransportFactoryContext,
+  type TransportUrl,
+  urlParams,
+} from '@mailport/core';
 
 /** Postbox's public API, the default `endpoint`. (Postbox is fictional: `.example` never resolves.) */
 export const postboxEndpoint = 'https://api.postbox.example';
@@ -44,12 +51,6 @@ export interface ResolvedPostboxOptions {
 
 function configError(message: string, remediation: string): MailError {
   return new MailError('configuration', `Postbox transport: ${message}`, { remediation });
-}
-
-/** True for `localhost`, 127.0.0.0/8 and ::1. */
-function isLoopback(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return bare === 'localhost' || bare === '::1' || (isIP(bare) === 4 && bare.startsWith('127.'));
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { MailErrorCode } from '@mailport/core';
+import { isLoopback, type MailErrorCode } from '@mailport/core';
 import type { ProbeOutcome, ProbeResult } from './doctor-probe.js';
 import type { ConfiguredTransport, DoctorTarget, TargetRole } from './doctor-targets.js';
 import { exitCodes } from './exit-codes.js';
@@ -40,10 +40,6 @@ const httpsSwitch =
 function opensslReason(message: string | undefined): string | undefined {
   if (message === undefined) return undefined;
   return /routines:[^:]*:([^:]+)/.exec(message)?.[1] ?? message.slice(0, 120);
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 function isSmtpKind(result: { kind: string }): boolean {

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
-import { MailError, parseTransportUrl, type TransportUrl } from '@mailport/core';
+import { isLoopback, MailError, parseTransportUrl, type TransportUrl } from '@mailport/core';
 import type { ProbeKind, ProbeTarget } from './doctor-probe.js';
 import { defaultApiHosts, identifySmtpHost, type SmtpHostMatch } from './migrate-providers.js';
 import providerHosts from './provider-hosts.json' with { type: 'json' };
@@ -56,11 +55,6 @@ const apiLabels: ReadonlyArray<[RegExp, string]> = providerHosts.apiLabels.map((
 /** What an HTTPS API host is, or undefined. */
 export function apiLabel(host: string): string | undefined {
   return apiLabels.find(([pattern]) => pattern.test(host.toLowerCase()))?.[1];
-}
-
-function isLoopbackHost(host: string): boolean {
-  const bare = host.toLowerCase();
-  return bare === 'localhost' || bare === '::1' || (isIP(bare) === 4 && bare.startsWith('127.'));
 }
 
 /** Targets for a provider's SMTP host: its documented ports (the others marked not served) and its API hosts. */
@@ -201,7 +195,7 @@ export function targetsFromUrl(text: string, env: Readonly<Record<string, string
         served: provider === undefined ? true : provider.smtpPorts.includes(port) || undefined,
         label: provider?.name,
       });
-      if (!isLoopbackHost(url.host)) {
+      if (!isLoopback(url.host)) {
         if (provider !== undefined) targets.push(...providerTargets(provider, 'alternative', standardPorts));
         else {
           for (const other of standardPorts.filter((candidate) => candidate !== port && candidate !== 443)) {

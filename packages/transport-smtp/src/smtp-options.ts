@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import {
+  isLoopback,
   MailError,
   type Secret,
   type TokenProvider,
@@ -84,12 +85,6 @@ export interface ResolvedSmtpOptions {
   readonly maxMessageSize: number | undefined;
   readonly maxRecipients: number | undefined;
   readonly id: string;
-}
-
-/** True for `localhost`, 127.0.0.0/8 and ::1. */
-export function isLoopback(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return bare === 'localhost' || bare === '::1' || (isIP(bare) === 4 && bare.startsWith('127.'));
 }
 
 /** Validates options and fills in defaults; throws `configuration` errors. */
