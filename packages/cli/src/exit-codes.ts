@@ -1,4 +1,14 @@
-import { MailError, type MailErrorCode } from '@mailport/core';
+import type { MailError, MailErrorCode } from '@mailport/core';
+
+// `@mailport/core` is imported for its types only: `mailport --help`, `--version` and usage
+// errors must not pay for loading it. Core brands every MailError with this registered symbol
+// (what `MailError.isInstance` checks), so the check needs no copy of the module.
+const mailErrorBrand: symbol = Symbol.for('mailport.MailError');
+
+/** `MailError.isInstance` without loading `@mailport/core`. */
+export function isMailError(value: unknown): value is MailError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[mailErrorBrand] === true;
+}
 
 /**
  * Exit codes, so scripts can tell what went wrong without parsing text:
@@ -63,7 +73,7 @@ const byCode: Readonly<Record<MailErrorCode, number>> = {
 
 /** The exit code for an error: by its `MailError` code, else "unexpected". */
 export function exitCodeFor(error: unknown): number {
-  return MailError.isInstance(error) ? byCode[error.code] : exitCodes.unexpected;
+  return isMailError(error) ? byCode[error.code] : exitCodes.unexpected;
 }
 
 /** A command-line usage mistake: printed with the command's help, exit code 2. */

@@ -1,14 +1,15 @@
-import { MailError, type SendReceipt } from '@mailport/core';
+import type { SendReceipt } from '@mailport/core';
+import { isMailError } from './exit-codes.js';
 import type { CliIo } from './io.js';
 
 /** Prints a failure the way every command does: what happened, then what to do. */
 export function printError(io: CliIo, error: unknown, json = false): void {
   if (json) {
-    const body = MailError.isInstance(error) ? error.toJSON() : { name: 'Error', message: (error as Error)?.message ?? String(error) };
+    const body = isMailError(error) ? error.toJSON() : { name: 'Error', message: (error as Error)?.message ?? String(error) };
     io.stderr.write(`${JSON.stringify({ error: body })}\n`);
     return;
   }
-  if (MailError.isInstance(error)) {
+  if (isMailError(error)) {
     io.stderr.write(`mailport: ${error.code}: ${error.message}\n`);
     if (error.remediation !== undefined) io.stderr.write(`  what to do: ${error.remediation}\n`);
     for (const recipient of error.recipients) io.stderr.write(`  ${recipient.address}: ${recipient.message}\n`);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Readable, Writable } from 'node:stream';
-import MailComposer from 'nodemailer/lib/mail-composer';
+import type MailComposer from 'nodemailer/lib/mail-composer';
 import type { Address } from './address.js';
 import { MailError } from './errors.js';
 import type { Attachment, EmailMessage } from './message.js';
@@ -33,6 +33,19 @@ const attachmentSlice = 256 * 1024;
 const rendered = new WeakMap<EmailMessage, Map<boolean, Promise<RenderedMime>>>();
 const joinedBuffers = new WeakMap<Promise<RenderedMime>, Promise<Buffer>>();
 const attachmentBytes = new WeakMap<Attachment, Promise<Buffer>>();
+
+// Loaded on the first render, not with the package: nodemailer's MIME modules pull in its HTTP,
+// TLS and DNS code, several times the cost of importing the rest of core, which a program
+// (the CLI's `--help`, say) pays even when it never renders a message.
+let composerClass: typeof MailComposer | undefined;
+let composerLoading: Promise<typeof MailComposer> | undefined;
+function loadComposer(): Promise<typeof MailComposer> {
+  composerLoading ??= import('nodemailer/lib/mail-composer').then((module) => {
+    composerClass = module.default;
+    return module.default;
+  });
+  return composerLoading;
+}
 
 /**
  * Renders the message as RFC 5322 bytes with nodemailer's MailComposer: CRLF line breaks only,
@@ -111,7 +124,8 @@ async function build(message: EmailMessage, keepBcc: boolean): Promise<RenderedM
       { key: 'Importance', value: high ? 'High' : 'Low' },
     );
   }
-  const composer = new MailComposer({
+  const Composer = composerClass ?? (await loadComposer());
+  const composer = new Composer({
     from: mailbox(message.from),
     sender: message.sender === undefined ? undefined : mailbox(message.sender),
     to: message.to.map(mailbox),

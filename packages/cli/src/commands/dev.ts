@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { MailError } from '@mailport/core';
-import { type Sandbox, type StoredMessage, startSandbox } from '@mailport/sandbox';
+import type { Sandbox, StoredMessage } from '@mailport/sandbox';
 import { exitCodes, UsageError } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { printError } from '../output.js';
@@ -48,6 +48,9 @@ export async function runDev(argv: readonly string[], io: CliIo): Promise<number
 
   let sandbox: Sandbox;
   try {
+    // Imported here, not with the module: the sandbox's certificate code is most of the CLI's
+    // startup time, and `mailport dev --help` and usage errors need none of it.
+    const { startSandbox } = await import('@mailport/sandbox');
     // Loopback only, and no option to change it: the inbox shows every message to whoever can reach it.
     sandbox = await startSandbox({
       host: '127.0.0.1',
