@@ -1,4 +1,4 @@
-import type { Transport, TransportFactory } from '@mailport/core';
+import type { AdapterOptions, Transport, TransportFactory } from '@mailport/core';
 import { sesOptionsFromUrl } from './ses-options.js';
 import { createSesTransport } from './ses-transport.js';
 
@@ -6,12 +6,13 @@ export type { SesCredentialIdentity, SesCredentials, SesTransportOptions } from 
 export { createSesTransport, type SesTransport } from './ses-transport.js';
 
 /**
- * Builds an SES transport from `ses://` URLs; `@mailport/core`'s `createTransport` calls it. See
- * {@link sesOptionsFromUrl} for the URL forms and parameters.
+ * Builds an SES transport from `ses://` URLs; `@mailport/core`'s `createTransport` calls it. The
+ * URL forms and parameters are in the README.
  *
  * @example
  * ```ts
  * const transport = await createTransport('ses://eu-west-1?configuration_set=transactional');
  * ```
  */
-export const createTransportFromUrl: TransportFactory = (url, context): Transport => createSesTransport(sesOptionsFromUrl(url, context));
+export const createTransportFromUrl: TransportFactory<AdapterOptions['ses']> = (url, context): Transport =>
+  createSesTransport(sesOptionsFromUrl(url, context));

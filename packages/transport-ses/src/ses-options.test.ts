@@ -1,10 +1,24 @@
+import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { MailError, parseTransportUrl, Secret } from '@mailport/core';
+import { type AdapterOptions, type CreateTransportOptions, MailError, parseTransportUrl, Secret } from '@mailport/core';
 import { describe, expect, it } from 'vitest';
 import { createTransportFromUrl } from './index.js';
-import { resolveSesOptions, revealCredentials, sesOptionsFromUrl } from './ses-options.js';
+import { resolveSesOptions, revealCredentials, sesOptionsFromUrl, sesUrlParameters } from './ses-options.js';
 
-const fromUrl = (url: string, options: Record<string, unknown> = {}) => sesOptionsFromUrl(parseTransportUrl(url), { options });
+const fromUrl = (url: string, options: AdapterOptions['ses'] = {}) => sesOptionsFromUrl(parseTransportUrl(url), { options });
+
+/** The parameter names, in backticks, in the first column of the tables of one section of a markdown file. */
+function documentedParameters(file: URL, heading: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf(`\n${heading}\n`);
+  const end = text.indexOf('\n## ', start + 1);
+  const rows = text
+    .slice(start, end === -1 ? undefined : end)
+    .split('\n')
+    .filter((line) => line.startsWith('|'));
+  const names = rows.flatMap((row) => [...(row.split('|')[1] ?? '').matchAll(/`([a-z_]+)`/g)].map(([, name = '']) => name));
+  return [...new Set(names)].sort();
+}
 
 function configurationError(run: () => unknown): MailError {
   try {
@@ -17,6 +31,12 @@ function configurationError(run: () => unknown): MailError {
 }
 
 describe('ses:// URLs', () => {
+  it('has every parameter it reads in the README table, and no other', () => {
+    expect(documentedParameters(new URL('../README.md', import.meta.url), '## URL parameters and options')).toEqual(
+      [...sesUrlParameters].sort(),
+    );
+  });
+
   it('reads the region, and leaves credentials to the default chain', () => {
     expect(fromUrl('ses://eu-west-1')).toMatchObject({ region: 'eu-west-1', credentials: undefined });
     expect(fromUrl('ses://')).toMatchObject({ region: undefined, credentials: undefined });
@@ -50,6 +70,13 @@ describe('ses:// URLs', () => {
       concurrency: 4,
     });
     expect(fromUrl('ses://eu-west-1?rate_limit=12.5').rateLimit).toBe(12.5);
+  });
+
+  it('types the options createTransport passes for ses://', () => {
+    const typed: CreateTransportOptions = { adapters: { ses: { concurrency: 4, configurationSet: 'transactional' } } };
+    // @ts-expect-error: concurrency is a number
+    const mistyped: CreateTransportOptions = { adapters: { ses: { concurrency: 'four' } } };
+    expect([typed, mistyped]).toHaveLength(2);
   });
 
   it('lets adapter options override the URL', () => {

@@ -1,5 +1,13 @@
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
-import { MailError, redactUrl, type Secret, type TransportFactoryContext, type TransportUrl, urlParams } from '@mailport/core';
+import {
+  type AdapterOptions,
+  MailError,
+  redactUrl,
+  type Secret,
+  type TransportFactoryContext,
+  type TransportUrl,
+  urlParams,
+} from '@mailport/core';
 
 /** Static AWS keys. Prefer the SDK's default chain (leave `credentials` out) outside development. */
 export interface SesCredentials {
@@ -61,6 +69,26 @@ export interface SesTransportOptions {
   /** The transport id. Default `ses://REGION` (`ses://` when the region comes from the SDK's chain). */
   id?: string | undefined;
 }
+
+declare module '@mailport/core' {
+  interface AdapterOptions {
+    /** `createTransport(url, { adapters: { ses: ... } })`: options a URL cannot hold (a `client`, a credential provider), merged over the URL's. */
+    ses: Partial<SesTransportOptions>;
+  }
+}
+
+/** The query parameters of `ses://` URLs: the README's parameter table lists each one (a test checks it). */
+export const sesUrlParameters = [
+  'session_token',
+  'configuration_set',
+  'endpoint',
+  'rate_limit',
+  'content',
+  'message_id_domain',
+  'connect_timeout',
+  'socket_timeout',
+  'concurrency',
+] as const;
 
 /** Options with every default filled in. */
 export interface ResolvedSesOptions {
@@ -182,31 +210,20 @@ function defaultId(region: string | undefined, endpoint: string | undefined): st
 }
 
 /**
- * Reads `ses://` URLs:
- *
- * - `ses://eu-west-1`: region, credentials from the AWS SDK's default chain;
- * - `ses://ACCESS_KEY_ID:SECRET_ACCESS_KEY@eu-west-1`: explicit keys (percent-encode `/` and `+` in the secret);
- * - `ses://`: region and credentials from the default chain.
- *
- * | parameter | option | default |
- * | --- | --- | --- |
- * | `configuration_set` | configurationSet | none |
- * | `endpoint` | endpoint | SES's regional endpoint |
- * | `rate_limit` | rateLimit: `auto` or recipients per second | no limit |
- * | `session_token` | credentials.sessionToken (with keys in the URL) | none |
- * | `content` | content: `auto` or `raw` | `auto` |
- * | `message_id_domain` | messageIdDomain | `email.amazonses.com` (us-east-1), else `REGION.amazonses.com` |
- * | `connect_timeout` | connectionTimeoutMs | `5s` |
- * | `socket_timeout` | socketTimeoutMs | `60s` |
- * | `concurrency` | concurrency | `10` |
+ * Reads `ses://` URLs: `ses://eu-west-1` (region; credentials from the AWS SDK's default chain),
+ * `ses://ACCESS_KEY_ID:SECRET_ACCESS_KEY@eu-west-1` (explicit keys), `ses://` (both from the
+ * default chain). The parameters ({@link sesUrlParameters}) are in the package README's table.
  *
  * @example
  * ```ts
  * sesOptionsFromUrl(parseTransportUrl('ses://eu-west-1?rate_limit=auto'), { options: {} }).rateLimit; // 'auto'
  * ```
  */
-export function sesOptionsFromUrl(url: TransportUrl, context: Pick<TransportFactoryContext, 'options'>): SesTransportOptions {
-  const params = urlParams(url);
+export function sesOptionsFromUrl(
+  url: TransportUrl,
+  context: Pick<TransportFactoryContext<AdapterOptions['ses']>, 'options'>,
+): SesTransportOptions {
+  const params = urlParams(url, { known: sesUrlParameters });
   if (url.port !== undefined || (url.path !== '' && url.path !== '/')) {
     throw new MailError('configuration', `Transport URL ${url.redacted}: the host is the AWS region, with no port or path`, {
       remediation: 'Write ses://eu-west-1, ses://KEY:SECRET@eu-west-1, or put a custom endpoint in ?endpoint=https://host.',
@@ -256,7 +273,7 @@ export function sesOptionsFromUrl(url: TransportUrl, context: Pick<TransportFact
     concurrency: params.integer('concurrency', { min: 1 }),
   };
   params.done();
-  return { ...options, ...(context.options as Partial<SesTransportOptions>) };
+  return { ...options, ...context.options };
 }
 
 /** The secret of static credentials, revealed at the one place the SDK needs it. */
