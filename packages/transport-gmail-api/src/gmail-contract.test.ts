@@ -43,7 +43,9 @@ describeTransportContract({
           case 'rate-limit':
             return sandbox.faults.inject({ endpoint, count, status: 429, code: 'rateLimitExceeded', retryAfter: fault.retryAfterSeconds });
           case 'transient':
-            return sandbox.faults.inject({ endpoint, count, status: 503, code: 'backendError' });
+            // Gmail may have sent a message it answers 5xx to (unknown-outcome); a 5xx that provably
+            // sent nothing is the one to the send-as list, read before each new transport's first send.
+            return sandbox.faults.inject({ endpoint: 'gmail.sendAs.list', count, status: 503, code: 'backendError' });
           case 'permanent':
             return sandbox.faults.inject({ endpoint, count, status: 400, code: 'badRequest', message: 'Message rejected' });
           case 'stall':

@@ -92,7 +92,8 @@ const certificateCodes = new Set([
  * | other 400, 404 (thread), 413 | `message-rejected` |
  * | 429, 403 `rateLimitExceeded` / `userRateLimitExceeded` | `rate-limited`, `retryAfterMs` from Retry-After |
  * | 403 `dailyLimitExceeded` / `quotaExceeded`, 429 "(Mail sending)" | `quota-exceeded` |
- * | 5xx | `transient` |
+ * | 5xx to `messages.send` after its body went out | `unknown-outcome` (never retried) |
+ * | other 5xx (reads, or before the body went out) | `transient` |
  * | connection refused, DNS failing for now | `transient` |
  * | connection lost or timeout after the request body went out | `unknown-outcome` (never retried) |
  * | timeout before that | `timeout` |
@@ -216,7 +217,7 @@ export function mapGmailError(failure: GmailFailure, context: GmailErrorContext)
     return make(
       'message-rejected',
       `${call}: the request is too large: ${said}`,
-      'Messages over a few MB must go through the upload endpoint: lower uploadThreshold (default 5 MB); the upload endpoint takes up to 35 MB.',
+      'Messages over a few MB must go through the upload endpoint (mailport sends there after a 413 from the JSON endpoint); the upload endpoint takes up to 35 MB.',
       { retryable: false },
     );
   }
@@ -249,6 +250,24 @@ export function mapGmailError(failure: GmailFailure, context: GmailErrorContext)
     );
   }
   if (status >= 500) {
+    // A 5xx to messages.send after its body went out says Google failed "while processing the
+    // request" (backendError), not that it sent nothing: Gmail has no idempotency key, and
+    // googleapis itself never retries a POST. Retrying could send the message twice, so it is an
+    // unknown outcome, as a 5xx to Graph's sendMail is (docs/errors.md, "5xx after hand-over").
+    if (failure.operation === 'messages.send' && failure.handedOver) {
+      return new MailError(
+        'unknown-outcome',
+        `Unknown outcome: Gmail messages.send failed at Google with ${status} after the message was sent: ${said}; it may have been delivered`,
+        {
+          transport,
+          statusCode: status,
+          providerCode: reason ?? failure.code,
+          retryable: false,
+          remediation: "Check the mailbox's Sent folder before sending it again; mailport does not retry it, to avoid a duplicate.",
+          cause,
+        },
+      );
+    }
     return make(
       'transient',
       `${call} failed at Google with ${status}: ${said}`,

@@ -36,7 +36,12 @@ export interface GmailTransportOptions {
   auth?: GoogleUserOAuthOptions | GmailServiceAccountAuth | undefined;
   /** The API root, for tests and the sandbox. Default `https://gmail.googleapis.com/`. */
   rootUrl?: string | undefined;
-  /** Messages over this many bytes take the upload endpoint instead of JSON. Default 5 000 000. */
+  /**
+   * The largest JSON request body, in bytes, sent to the JSON endpoint: a message whose JSON body
+   * (base64url, a third larger than the message) is bigger takes the upload endpoint. Default
+   * 5 000 000, a message of about 3.7 MB. Whatever it is set to, a 413 from the JSON endpoint
+   * sends the message once more through the upload endpoint.
+   */
   uploadThreshold?: number | undefined;
   /** The largest message to send, in bytes. Default 36 700 160 (35 MiB, Gmail's limit). */
   maxMessageSize?: number | undefined;
@@ -139,7 +144,7 @@ const credentialParameters = ['client_id', 'client_secret', 'refresh_token', 'cr
  * | `scopes` | service account scopes (comma-separated) | `https://www.googleapis.com/auth/gmail.send` |
  * | `token_url` | token endpoint | `https://oauth2.googleapis.com/token` |
  * | `root_url` | rootUrl | `https://gmail.googleapis.com/` |
- * | `upload_threshold` | uploadThreshold (bytes) | `5000000` |
+ * | `upload_threshold` | uploadThreshold (bytes of JSON body) | `5000000` |
  * | `max_size` | maxMessageSize (bytes) | `36700160` |
  * | `timeout` | timeoutMs | `120s` |
  * | `connect_timeout` | connectTimeoutMs | `10s` |

@@ -26,8 +26,13 @@ export interface GmailSendRequest {
 
 /** Options of {@link gmailSendRequest}. */
 export interface GmailSendRequestOptions {
-  /** Messages larger than this (rendered, in bytes) take the upload endpoint. */
+  /**
+   * The largest JSON request body (the message base64url-encoded in `raw`, with the JSON around
+   * it) sent to the JSON endpoint; a larger one takes the upload endpoint.
+   */
   readonly uploadThreshold: number;
+  /** `upload`: take the upload endpoint whatever the size (after the JSON endpoint answered 413). */
+  readonly endpoint?: 'auto' | 'upload' | undefined;
 }
 
 /**
@@ -53,10 +58,12 @@ export function threadIdOf(message: EmailMessage): string | undefined {
 }
 
 /**
- * Chooses the endpoint for a rendered message and describes the request. Up to
- * `uploadThreshold` bytes the JSON endpoint takes the message base64url-encoded in `raw`
- * (Google answers 413 to JSON bodies of a few MB); above it the upload endpoint takes the bytes
- * as they are, `uploadType=media`, or `multipart` when a `threadId` must go along.
+ * Chooses the endpoint for a rendered message and describes the request. The choice is made on
+ * what would go over the wire: when the JSON body (the message base64url-encoded, a third larger,
+ * in `raw`) is at most `uploadThreshold` bytes, the JSON endpoint takes it (Google's front end
+ * answers 413 to JSON bodies of a few MB, a figure it does not document); otherwise the upload
+ * endpoint takes the bytes as they are, `uploadType=media`, or `multipart` when a `threadId` must
+ * go along.
  *
  * @example
  * ```ts
@@ -66,14 +73,15 @@ export function threadIdOf(message: EmailMessage): string | undefined {
  * ```
  */
 export function gmailSendRequest(mime: RenderedMime, threadId: string | undefined, options: GmailSendRequestOptions): GmailSendRequest {
-  if (mime.size <= options.uploadThreshold) {
-    const prefix = Buffer.from(threadId === undefined ? '{"raw":"' : `{"threadId":${JSON.stringify(threadId)},"raw":"`, 'latin1');
-    const suffix = Buffer.from('"}', 'latin1');
+  const prefix = Buffer.from(threadId === undefined ? '{"raw":"' : `{"threadId":${JSON.stringify(threadId)},"raw":"`, 'latin1');
+  const suffix = Buffer.from('"}', 'latin1');
+  const jsonLength = prefix.length + base64urlLength(mime.size) + suffix.length;
+  if (options.endpoint !== 'upload' && jsonLength <= options.uploadThreshold) {
     return {
       uploadType: 'json',
       threadId,
       contentType: 'application/json',
-      length: prefix.length + base64urlLength(mime.size) + suffix.length,
+      length: jsonLength,
       body: () => Readable.from(jsonChunks(prefix, mime.chunks, suffix), { objectMode: false }),
     };
   }

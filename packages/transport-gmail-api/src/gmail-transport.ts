@@ -19,7 +19,7 @@ import {
 import { createGmailAgents } from './gmail-agent.js';
 import { type GmailFailure, type GmailOperation, googleApiError, mapGmailError } from './gmail-errors.js';
 import { type GmailTransportOptions, gmailMaxRecipients, resolveGmailOptions } from './gmail-options.js';
-import { gmailSendRequest, matchSendAs, threadIdOf } from './gmail-request.js';
+import { type GmailSendRequest, gmailSendRequest, matchSendAs, threadIdOf } from './gmail-request.js';
 
 /** The Gmail API transport: a {@link Transport} whose `verify` reads the profile and the send-as addresses. */
 export interface GmailTransport extends Transport {
@@ -50,7 +50,9 @@ const notSent = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH
  * Creates a Gmail API transport over @googleapis/gmail. Every message is rendered once by
  * `@mailport/core` with its Bcc header kept (Gmail reads the recipients from To, Cc and Bcc, and
  * delivers no Bcc header), then sent as base64url `raw` JSON, or through the upload endpoint
- * above `uploadThreshold` (5 MB), up to 35 MB.
+ * when that JSON body would be over `uploadThreshold` (5 MB), up to 35 MB. A 413 from the JSON
+ * endpoint (Google refused the body before reading it) sends it once more through the upload
+ * endpoint.
  *
  * Before the first send the From is checked against the account's send-as addresses, because
  * Gmail would otherwise silently send from the primary address. googleapis' own retries are off;
@@ -244,22 +246,36 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
     }
     signal?.throwIfAborted();
     if (options.checkSendAs) await assertSender(message.from.address, signal);
-    const request = gmailSendRequest(mime, threadId, { uploadThreshold: options.uploadThreshold });
-    const sent = await call<gmail_v1.Schema$Message>('messages.send', signal, (token, attempt) => {
-      const body = tracked(request.body(), attempt);
-      if (request.uploadType === 'json') {
-        // The JSON body streams from the rendered chunks; googleapis passes a stream through as it is.
-        return api().users.messages.send(
-          { userId, requestBody: body as unknown as gmail_v1.Schema$Message },
-          callOptions(token, signal, { 'content-type': 'application/json', 'content-length': String(request.length) }),
-        );
-      }
-      const media = { mimeType: request.contentType, body };
-      if (request.uploadType === 'media') {
-        return api().users.messages.send({ userId, media }, callOptions(token, signal, { 'content-length': String(request.length) }));
-      }
-      return api().users.messages.send({ userId, requestBody: { threadId: request.threadId }, media }, callOptions(token, signal));
-    });
+    let request = gmailSendRequest(mime, threadId, { uploadThreshold: options.uploadThreshold });
+    const sendBy = (plan: GmailSendRequest): Promise<gmail_v1.Schema$Message> =>
+      call<gmail_v1.Schema$Message>('messages.send', signal, (token, attempt) => {
+        const body = tracked(plan.body(), attempt);
+        if (plan.uploadType === 'json') {
+          // The JSON body streams from the rendered chunks; googleapis passes a stream through as it is.
+          return api().users.messages.send(
+            { userId, requestBody: body as unknown as gmail_v1.Schema$Message },
+            callOptions(token, signal, { 'content-type': 'application/json', 'content-length': String(plan.length) }),
+          );
+        }
+        const media = { mimeType: plan.contentType, body };
+        if (plan.uploadType === 'media') {
+          return api().users.messages.send({ userId, media }, callOptions(token, signal, { 'content-length': String(plan.length) }));
+        }
+        return api().users.messages.send({ userId, requestBody: { threadId: plan.threadId }, media }, callOptions(token, signal));
+      });
+    let sent: gmail_v1.Schema$Message;
+    let jsonRefused = false;
+    try {
+      sent = await sendBy(request);
+    } catch (error) {
+      // Google's front end answers 413 to a JSON body it will not read, whatever uploadThreshold
+      // says: the request was refused whole, nothing was accepted, so the upload endpoint (up to
+      // 35 MB) takes it, once.
+      if (request.uploadType !== 'json' || !MailError.isInstance(error) || error.statusCode !== 413) throw error;
+      jsonRefused = true;
+      request = gmailSendRequest(mime, threadId, { uploadThreshold: options.uploadThreshold, endpoint: 'upload' });
+      sent = await sendBy(request);
+    }
     return Object.freeze({
       // Gmail keeps a well-formed Message-ID, and core always writes one.
       messageId: message.messageId,
@@ -274,6 +290,7 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
         threadId: sent.threadId ?? undefined,
         labelIds: sent.labelIds ?? undefined,
         uploadType: request.uploadType,
+        ...(jsonRefused ? { jsonRefused: true } : {}),
       }),
     });
   };
