@@ -8,6 +8,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@mailport\/core\/testing$/, replacement: source('./packages/core/src/testing/index.ts') },
+      { find: /^@mailport\/core\/http$/, replacement: source('./packages/core/src/http/index.ts') },
       { find: /^@mailport\/core$/, replacement: source('./packages/core/src/index.ts') },
       { find: /^@mailport\/transport-smtp$/, replacement: source('./packages/transport-smtp/src/index.ts') },
       { find: /^@mailport\/transport-ses$/, replacement: source('./packages/transport-ses/src/index.ts') },

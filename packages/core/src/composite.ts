@@ -1,16 +1,9 @@
+import { type CapabilityName, type CapabilityProblem, checkCapabilities } from './capabilities.js';
+import { defineTransport, type SendResult } from './define-transport.js';
 import { isAbortFrom, MailError, type MailErrorCode, mailErrorOptions } from './errors.js';
 import type { EmailMessage } from './message.js';
 import { toMailError } from './normalize-error.js';
-import {
-  capabilityMismatch,
-  type RouteStep,
-  type SendOptions,
-  type SendReceipt,
-  type Transport,
-  type TransportCapabilities,
-  type VerifyCheck,
-  type VerifyReport,
-} from './transport.js';
+import type { RouteStep, SendOptions, Transport, TransportCapabilities, VerifyCheck, VerifyReport } from './transport.js';
 
 /** Options of {@link failover} and {@link roundRobin}. */
 export interface FailoverOptions {
@@ -114,18 +107,18 @@ function createComposite(
   const restingUntil = transports.map(() => 0);
   const id = `${kind}(${transports.map((transport) => transport.id).join(' ')})`;
 
-  const send = async (message: EmailMessage, sendOptions: SendOptions = {}): Promise<SendReceipt> => {
+  const send = async (message: EmailMessage, sendOptions: SendOptions): Promise<SendResult> => {
     const first = start();
     const route: RouteStep[] = [];
     const failures: MailError[] = [];
-    const mismatches: string[] = [];
+    const mismatches: CapabilityProblem[] = [];
     let soonest = Number.POSITIVE_INFINITY;
     for (let offset = 0; offset < transports.length; offset++) {
       const index = (first + offset) % transports.length;
       const transport = transports[index] as Transport;
-      const mismatch = await capabilityMismatch(message, transport);
+      const mismatch = await checkCapabilities(message, transport);
       if (mismatch !== undefined) {
-        route.push({ transport: transport.id, outcome: 'skipped', reason: mismatch });
+        route.push({ transport: transport.id, outcome: 'skipped', reason: mismatch.reason });
         mismatches.push(mismatch);
         continue;
       }
@@ -158,7 +151,7 @@ function createComposite(
 
   const capabilities = mergeCapabilities(transports.map((transport) => transport.capabilities));
 
-  const verify = async (verifyOptions: SendOptions = {}): Promise<VerifyReport> => {
+  const verify = async (verifyOptions: SendOptions): Promise<VerifyReport> => {
     const checks: VerifyCheck[] = [];
     const details: Record<string, unknown> = {};
     for (const transport of transports) {
@@ -189,22 +182,18 @@ function createComposite(
     await Promise.all(transports.map((transport) => transport.close?.()));
   };
 
-  return Object.freeze({
-    id,
-    capabilities,
-    send,
-    verify,
-    close,
-    toString: () => id,
-    [Symbol.for('nodejs.util.inspect.custom')]: () => `Transport(${id})`,
-  });
+  // Each member is checked on its own, so that one that cannot carry the message is skipped with
+  // its reason in the route; the shell's check of the merged capabilities would only repeat it.
+  return defineTransport({ id, capabilities, skip: everyCapability, send, verify, close });
 }
+
+const everyCapability: readonly CapabilityName[] = ['maxRecipients', 'smtpUtf8', 'customHeaders', 'envelope', 'maxMessageSize'];
 
 function compositeError(
   id: string,
   route: readonly RouteStep[],
   failures: readonly MailError[],
-  mismatches: readonly string[],
+  mismatches: readonly CapabilityProblem[],
   soonest: number,
   now: number,
 ): MailError {
@@ -230,7 +219,7 @@ function compositeError(
     });
   }
   return new MailError(
-    mismatches.some((reason) => /more than the/.test(reason)) ? 'invalid-message' : 'unsupported',
+    mismatches.some((problem) => problem.code === 'invalid-message') ? 'invalid-message' : 'unsupported',
     `${id}: no transport can carry this message: ${summary}`,
     { transport: id, remediation: 'Add a transport that can carry this message, or make the message fit one.' },
   );

@@ -145,7 +145,12 @@ describe('createMemoryTransport', () => {
     transport.failNext(1, custom);
     transport.failNext(1, () => new Error('raw'));
     expect(await rejection(transport.send(createMessage(input())))).toMatchObject({ code: 'rate-limited', transport: 'memory://default' });
-    expect(await rejection(transport.send(createMessage(input())))).toBe(custom);
+    // Like any transport's, the error leaves tagged with the transport.
+    expect(await rejection(transport.send(createMessage(input())))).toMatchObject({
+      code: 'auth',
+      message: 'Bad password',
+      transport: 'memory://default',
+    });
     expect(await rejection(transport.send(createMessage(input())))).toMatchObject({ message: 'raw' });
     await transport.send(createMessage(input()));
     expect(transport.sent).toHaveLength(1);

@@ -1,9 +1,10 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { defineTransport, type SendResult } from './define-transport.js';
 import { MailError } from './errors.js';
 import type { EmailMessage } from './message.js';
 import { renderMime } from './mime.js';
-import type { SendOptions, SendReceipt, Transport, VerifyReport } from './transport.js';
+import type { SendOptions, Transport, VerifyReport } from './transport.js';
 
 /** Options of {@link createFileTransport}. */
 export interface FileTransportOptions {
@@ -27,9 +28,7 @@ export function createFileTransport(options: FileTransportOptions): Transport {
   let counter = 0;
   let ready: Promise<unknown> | undefined;
 
-  const send = async (message: EmailMessage, sendOptions: SendOptions = {}): Promise<SendReceipt> => {
-    const started = performance.now();
-    sendOptions.signal?.throwIfAborted();
+  const send = async (message: EmailMessage, sendOptions: SendOptions): Promise<SendResult> => {
     const mime = await renderMime(message, { keepBcc: true });
     counter++;
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -42,7 +41,6 @@ export function createFileTransport(options: FileTransportOptions): Transport {
       await writeFile(`${path}.tmp`, mime, { signal: sendOptions.signal });
       await rename(`${path}.tmp`, path);
     } catch (error) {
-      if (sendOptions.signal?.aborted === true) throw sendOptions.signal.reason;
       ready = undefined;
       throw new MailError('configuration', `Cannot write ${path}: ${(error as Error).message}`, {
         transport: id,
@@ -50,15 +48,7 @@ export function createFileTransport(options: FileTransportOptions): Transport {
         remediation: 'Check that the outbox directory is writable.',
       });
     }
-    return Object.freeze({
-      messageId: message.messageId,
-      transport: id,
-      providerMessageId: path,
-      accepted: message.envelope.to,
-      rejected: [],
-      attempts: 1,
-      elapsedMs: performance.now() - started,
-    });
+    return { providerMessageId: path };
   };
 
   const verify = async (): Promise<VerifyReport> => {
@@ -70,19 +60,18 @@ export function createFileTransport(options: FileTransportOptions): Transport {
     return { transport: id, checks: [{ name: 'directory', ok: true, detail: directory }], details: { directory } };
   };
 
-  return Object.freeze({
+  return defineTransport({
     id,
-    capabilities: Object.freeze({
+    name: 'FileTransport',
+    capabilities: {
       maxMessageSize: undefined,
       maxRecipients: undefined,
       customHeaders: true,
       envelope: false,
       smtpUtf8: true,
       concurrency: 4,
-    }),
+    },
     send,
     verify,
-    close: async () => {},
-    toString: () => id,
   });
 }

@@ -1,4 +1,16 @@
 export { type Address, type AddressInput, formatAddress, parseAddress, parseAddressList, requiresSmtpUtf8 } from './address.js';
+export {
+  assertCapabilities,
+  type CapabilityCheckOptions,
+  type CapabilityHolder,
+  type CapabilityName,
+  type CapabilityProblem,
+  capabilityError,
+  checkCapabilities,
+  formatBytes,
+  mimeSizeBound,
+  sizeProblem,
+} from './capabilities.js';
 export { type FailoverOptions, failover, isFailoverError, type RoundRobinOptions, roundRobin } from './composite.js';
 export {
   type AdapterOptions,
@@ -18,6 +30,7 @@ export {
   type UrlParamsOptions,
   urlParams,
 } from './config.js';
+export { type DefinedTransport, defineTransport, type SendResult, type TransportDefinition } from './define-transport.js';
 export {
   invalidMessage,
   isAbortFrom,
@@ -67,24 +80,30 @@ export {
   parseMessageId,
 } from './message.js';
 export { type RenderedMime, type RenderMimeOptions, readAttachment, renderMime, renderMimeParts } from './mime.js';
+export {
+  beforeConnectCodes,
+  certificateCodes,
+  certificateRemediation,
+  isBeforeConnect,
+  isCertificateError,
+  parseRetryAfter,
+  readJson,
+  safeCause,
+} from './network.js';
 export { toMailError } from './normalize-error.js';
 export { type RetryOptions, type RetryPolicy, raceAbort, retryDelay, retryPolicy, sleep } from './retry.js';
 export { isSecretParameter, redactUrl, Secret } from './secret.js';
 export { createTokenCache, type TokenCacheOptions } from './token.js';
-export {
-  type AccessToken,
-  assertCapabilities,
-  capabilityMismatch,
-  formatBytes,
-  type GetAccessTokenOptions,
-  mimeSizeBound,
-  type RouteStep,
-  type SendOptions,
-  type SendReceipt,
-  type TokenProvider,
-  type Transport,
-  type TransportCapabilities,
-  type VerifyCheck,
-  type VerifyReport,
+export type {
+  AccessToken,
+  GetAccessTokenOptions,
+  RouteStep,
+  SendOptions,
+  SendReceipt,
+  TokenProvider,
+  Transport,
+  TransportCapabilities,
+  VerifyCheck,
+  VerifyReport,
 } from './transport.js';
 export { assertWireSafe, assertWireSafeChunks, maxLineLength } from './wire.js';

@@ -1,9 +1,10 @@
+import { assertCapabilities } from './capabilities.js';
 import { type CreateTransportOptions, createTransport } from './config.js';
 import { isAbortFrom, MailError } from './errors.js';
 import { type CreateMessageOptions, createMessage, type EmailMessage, isEmailMessage, type MessageInput } from './message.js';
 import { toMailError } from './normalize-error.js';
 import { type RetryOptions, retryDelay, retryPolicy, sleep } from './retry.js';
-import { assertCapabilities, type SendOptions, type SendReceipt, type Transport, type VerifyReport } from './transport.js';
+import type { SendOptions, SendReceipt, Transport, VerifyReport } from './transport.js';
 
 /** What `send` takes: a message input whose `from` may come from the mailer's `defaults`. */
 export type MailerInput = Omit<MessageInput, 'from'> & { from?: MessageInput['from'] | undefined };

@@ -1,3 +1,4 @@
+import { defineTransport, type SendResult } from './define-transport.js';
 import { MailError, type MailErrorCode } from './errors.js';
 import type { EmailMessage, Envelope } from './message.js';
 import { renderMime } from './mime.js';
@@ -65,67 +66,64 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Mem
   const id = options.id ?? 'memory://default';
   const sent: SentMessage[] = [];
   const failures: (() => unknown)[] = [];
+  // The rendering of each message sent, for its record; renderMime caches it, so every send of one message has the same.
+  const rendered = new WeakMap<EmailMessage, Buffer>();
   let counter = 0;
-  const capabilities: TransportCapabilities = Object.freeze({
-    maxMessageSize: undefined,
-    maxRecipients: undefined,
-    customHeaders: true,
-    envelope: true,
-    smtpUtf8: true,
-    concurrency: 16,
-    ...options.capabilities,
-  });
 
-  const transport: MemoryTransport = {
-    id,
-    capabilities,
-    get sent(): readonly SentMessage[] {
-      return sent;
+  return defineTransport(
+    {
+      id,
+      name: 'MemoryTransport',
+      capabilities: {
+        maxMessageSize: undefined,
+        maxRecipients: undefined,
+        customHeaders: true,
+        envelope: true,
+        smtpUtf8: true,
+        concurrency: 16,
+        ...options.capabilities,
+      },
+      // memory://NAME is one transport for the whole process: one mailer closing it must not end it for the next.
+      closable: false,
+      // A test double: tests spy on its send and close.
+      frozen: false,
+      async send(message: EmailMessage, sendOptions: SendOptions): Promise<SendResult> {
+        const failure = failures.shift();
+        if (failure !== undefined) throw failure();
+        const mime = await renderMime(message);
+        sendOptions.signal?.throwIfAborted();
+        counter++;
+        rendered.set(message, mime);
+        return { providerMessageId: `memory-${counter}` };
+      },
+      onSent(receipt: SendReceipt, message: EmailMessage): void {
+        sent.push(Object.freeze({ message, mime: rendered.get(message) as Buffer, envelope: message.envelope, receipt }));
+      },
+      async verify(): Promise<VerifyReport> {
+        return { transport: id, checks: [{ name: 'memory', ok: true, detail: 'keeps messages in this process' }], details: {} };
+      },
+      describe: () => `${sent.length} sent`,
     },
-    async send(message: EmailMessage, sendOptions: SendOptions = {}): Promise<SendReceipt> {
-      const started = performance.now();
-      sendOptions.signal?.throwIfAborted();
-      const failure = failures.shift();
-      if (failure !== undefined) throw failure();
-      const mime = await renderMime(message);
-      sendOptions.signal?.throwIfAborted();
-      counter++;
-      const receipt: SendReceipt = Object.freeze({
-        messageId: message.messageId,
-        transport: id,
-        providerMessageId: `memory-${counter}`,
-        accepted: message.envelope.to,
-        rejected: [],
-        attempts: 1,
-        elapsedMs: performance.now() - started,
-      });
-      sent.push(Object.freeze({ message, mime, envelope: message.envelope, receipt }));
-      return receipt;
+    {
+      get sent(): readonly SentMessage[] {
+        return sent;
+      },
+      last(): SentMessage | undefined {
+        return sent.at(-1);
+      },
+      clear(): void {
+        sent.length = 0;
+        failures.length = 0;
+      },
+      failNext(count: number, error: MailError | MailErrorCode | (() => unknown)): void {
+        const make =
+          typeof error === 'function'
+            ? error
+            : typeof error === 'string'
+              ? () => new MailError(error, `memory transport: simulated ${error} failure`, { transport: id })
+              : () => error;
+        for (let index = 0; index < count; index++) failures.push(make);
+      },
     },
-    async verify(): Promise<VerifyReport> {
-      return { transport: id, checks: [{ name: 'memory', ok: true, detail: 'keeps messages in this process' }], details: {} };
-    },
-    async close(): Promise<void> {},
-    last(): SentMessage | undefined {
-      return sent.at(-1);
-    },
-    clear(): void {
-      sent.length = 0;
-      failures.length = 0;
-    },
-    failNext(count: number, error: MailError | MailErrorCode | (() => unknown)): void {
-      const make =
-        typeof error === 'function'
-          ? error
-          : typeof error === 'string'
-            ? () => new MailError(error, `memory transport: simulated ${error} failure`, { transport: id })
-            : () => error;
-      for (let index = 0; index < count; index++) failures.push(make);
-    },
-  };
-  Object.defineProperties(transport, {
-    toString: { value: () => id },
-    [Symbol.for('nodejs.util.inspect.custom')]: { value: () => `MemoryTransport(${id}, ${sent.length} sent)` },
-  });
-  return transport;
+  );
 }

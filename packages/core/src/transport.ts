@@ -1,6 +1,5 @@
-import { MailError, type RecipientError } from './errors.js';
+import type { RecipientError } from './errors.js';
 import type { EmailMessage } from './message.js';
-import { renderMimeParts } from './mime.js';
 
 /** What a transport can carry. Composition uses it to skip transports that cannot take a message. */
 export interface TransportCapabilities {
@@ -109,95 +108,4 @@ export interface GetAccessTokenOptions {
  */
 export interface TokenProvider {
   getAccessToken(options?: GetAccessTokenOptions): Promise<AccessToken>;
-}
-
-/**
- * Why `transport` cannot carry `message`, or undefined when it can. Renders the message to learn
- * its size only when the transport has a size limit.
- */
-export async function capabilityMismatch(message: EmailMessage, transport: Transport): Promise<string | undefined> {
-  const capabilities = transport.capabilities;
-  if (capabilities.maxRecipients !== undefined && message.envelope.to.length > capabilities.maxRecipients) {
-    return `${message.envelope.to.length} recipients, more than the ${capabilities.maxRecipients} ${transport.id} accepts`;
-  }
-  if (message.requiresSmtpUtf8 && capabilities.smtpUtf8 === false) {
-    return `a non-ASCII address needs SMTPUTF8, which ${transport.id} does not support`;
-  }
-  if (message.headers.length > 0 && !capabilities.customHeaders) {
-    return `custom headers, which ${transport.id} does not pass through`;
-  }
-  if (message.hasCustomEnvelope && !capabilities.envelope) {
-    return `a separate envelope, which ${transport.id} cannot set`;
-  }
-  if (capabilities.maxMessageSize !== undefined) {
-    // Rendering only to learn the size costs more than some transports' whole send: skip it when
-    // even a generous upper bound fits.
-    const bound = mimeSizeBound(message);
-    if (bound !== undefined && bound <= capabilities.maxMessageSize) return undefined;
-    const size = (await renderMimeParts(message)).size;
-    if (size > capabilities.maxMessageSize) {
-      return `${formatBytes(size)}, more than the ${formatBytes(capabilities.maxMessageSize)} ${transport.id} accepts`;
-    }
-  }
-  return undefined;
-}
-
-/**
- * An upper bound of the rendered size of `message`, without rendering it; undefined when an
- * attachment's length is not known before it is read (a stream, a file, a URL). Text is counted
- * at four times its UTF-8 length (quoted-printable or encoded-words at worst triple it, folding
- * adds a little), attachments at their base64 size with line breaks, plus room for the headers,
- * boundaries and part headers mailport writes.
- */
-export function mimeSizeBound(message: EmailMessage): number | undefined {
-  let attachments = 0;
-  for (const attachment of message.attachments) {
-    if (attachment.source.kind !== 'bytes') return undefined;
-    // base64: 4 bytes per 3, and CRLF after every 76 characters; plus the part's own headers.
-    attachments += Math.ceil(attachment.source.bytes.length / 3) * 4 * (78 / 76) + 1024 + 4 * Buffer.byteLength(attachment.filename ?? '');
-  }
-  const addresses = [
-    message.from,
-    ...(message.sender === undefined ? [] : [message.sender]),
-    ...message.to,
-    ...message.cc,
-    ...message.bcc,
-    ...message.replyTo,
-  ];
-  const text = [
-    message.subject,
-    message.text ?? '',
-    message.html ?? '',
-    ...message.headers.flatMap((header) => [header.name, header.value]),
-    ...addresses.flatMap((address) => [address.name ?? '', address.address]),
-    message.inReplyTo ?? '',
-    ...message.references,
-    message.listUnsubscribe?.url ?? '',
-    message.listUnsubscribe?.mailto ?? '',
-  ].reduce((sum, part) => sum + Buffer.byteLength(part) + 8, 0);
-  return Math.ceil(4 * text + attachments + 64 * 1024);
-}
-
-/**
- * Throws before any network traffic when `transport` cannot carry `message`: `invalid-message`
- * for size and recipient limits, `unsupported` for a feature the transport lacks.
- */
-export async function assertCapabilities(message: EmailMessage, transport: Transport): Promise<void> {
-  const reason = await capabilityMismatch(message, transport);
-  if (reason === undefined) return;
-  const overLimit = /more than the/.test(reason);
-  throw new MailError(overLimit ? 'invalid-message' : 'unsupported', `${transport.id} cannot send this message: ${reason}`, {
-    transport: transport.id,
-    field: overLimit ? (reason.includes('recipients') ? 'to' : 'body') : undefined,
-    remediation: overLimit
-      ? 'Make the message smaller or split the recipients, or route it to a transport with higher limits.'
-      : 'Route this message to a transport that supports it, for example with failover().',
-  });
-}
-
-/** `12.3 MB`, `512 KB`, `900 B`: decimal units, as providers state their limits. */
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1_000_000) return `${Number((bytes / 1_000_000).toFixed(1))} MB`;
-  if (bytes >= 1_000) return `${Number((bytes / 1_000).toFixed(1))} KB`;
-  return `${bytes} B`;
 }

@@ -90,7 +90,7 @@ describe('renderMimeParts', () => {
 
 describe('mimeSizeBound', () => {
   it('is never below the rendered size, for text, UTF-8, many headers and attachments', async () => {
-    const { mimeSizeBound } = await import('./transport.js');
+    const { mimeSizeBound } = await import('./capabilities.js');
     const cases = [
       createMessage({ from: 'a@example.com', to: 'b@example.org', text: 'hi' }),
       createMessage({
@@ -116,7 +116,7 @@ describe('mimeSizeBound', () => {
   });
 
   it('is unknown when an attachment has to be read first', async () => {
-    const { mimeSizeBound } = await import('./transport.js');
+    const { mimeSizeBound } = await import('./capabilities.js');
     const { Readable } = await import('node:stream');
     const message = createMessage({
       from: 'a@example.com',

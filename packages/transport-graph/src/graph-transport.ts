@@ -319,7 +319,7 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
           remediation: 'Use mode=mime (the default), which sends every header as written.',
         });
       }
-      await assertCapabilities(message, { id, capabilities: { ...capabilities, customHeaders: true }, send });
+      await assertCapabilities(message, { id, capabilities: { ...capabilities, customHeaders: true } });
     } else {
       await assertCapabilities(message, transport);
     }
