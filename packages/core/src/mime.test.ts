@@ -153,6 +153,28 @@ describe('renderMime: line breaks and line length', () => {
 });
 
 describe('renderMime: headers survive an independent parser', () => {
+  it.each([
+    ['a quoted-printable encoded-word', 'Re: =?ISO-8859-1?Q?Caf=E9?= menu'],
+    ['a base64 encoded-word', 'a =?UTF-8?B?4pyT?= b'],
+    ['a malformed one and non-ASCII text', 'Café =?x?q?y?= '.repeat(8).trim()],
+    ['one without spaces around it', 'price=?EUR?Q?10?=net'],
+  ])('writes a Subject holding %s so that it reads back literally', async (_name, subject) => {
+    const bytes = await renderMime(
+      createMessage({ from: 'a@shop.example', to: 'b@example.org', subject, text: 'x', headers: { 'X-Note': subject } }),
+    );
+    expect((await simpleParser(bytes)).subject).toBe(subject);
+    const head = bytes.toString('latin1').split('\r\n\r\n')[0] ?? '';
+    // The custom header is encoded the same way: read it as mailparser reads a Subject.
+    const note = /^X-Note: .*(?:\r\n[ \t].*)*/m.exec(head)?.[0] ?? '';
+    expect((await simpleParser(Buffer.from(`${note.replace(/^X-Note:/, 'Subject:')}\r\n\r\n`, 'latin1'))).subject).toBe(subject);
+    for (const line of head.split('\r\n')) expect(line.length).toBeLessThanOrEqual(78);
+  });
+
+  it('leaves a Subject without an encoded-word look-alike as MailComposer writes it', async () => {
+    const bytes = await renderMime(createMessage({ from: 'a@shop.example', to: 'b@example.org', subject: 'Order =? 42 ?=', text: 'x' }));
+    expect(bytes.toString('latin1')).toMatch(/^Subject: Order =\? 42 \?=\r$/m);
+  });
+
   it('round-trips UTF-8 subject and display names', async () => {
     const message = createMessage({
       from: { name: 'Zoë Łukasiewicz', address: 'zoe@shop.example' },

@@ -102,9 +102,9 @@ async function build(message: EmailMessage, keepBcc: boolean): Promise<RenderedM
       cid: attachment.contentId,
     })),
   );
-  const headers: { key: string; value: string | { prepared: true; value: string } }[] = message.headers.map((header) => ({
+  const headers: { key: string; value: string | PreparedValue }[] = message.headers.map((header) => ({
     key: header.name,
-    value: header.value,
+    value: literalText(header.value),
   }));
   const unsubscribe = message.listUnsubscribe;
   if (unsubscribe !== undefined) {
@@ -132,7 +132,8 @@ async function build(message: EmailMessage, keepBcc: boolean): Promise<RenderedM
     cc: message.cc.map(mailbox),
     bcc: keepBcc ? message.bcc.map(mailbox) : undefined,
     replyTo: message.replyTo.map(mailbox),
-    subject: message.subject,
+    // MailComposer takes a prepared value here too: Subject is set on the root node like a header.
+    subject: literalText(message.subject) as string,
     text: message.text,
     html: message.html,
     attachments,
@@ -167,6 +168,50 @@ async function build(message: EmailMessage, keepBcc: boolean): Promise<RenderedM
   }
   assertWireSafeChunks(chunks);
   return renderedFrom(chunks, size);
+}
+
+/** A header value MailComposer writes as given (folded at spaces when `foldLines`), without encoding it. */
+interface PreparedValue {
+  readonly prepared: true;
+  readonly foldLines?: boolean | undefined;
+  readonly value: string;
+}
+
+// What a decoder takes for an RFC 2047 encoded-word, `=?charset?B|Q?text?=`, matched as leniently
+// as lenient decoders do (inside a word, with spaces in it): text like this is decoded on display.
+const encodedWordLookalike = /=\?[^?]*\?[bBqQ]\?[^?]*\?=/;
+
+/**
+ * An unstructured header value (Subject, a custom header) that reads back as written. Text that
+ * looks like an encoded-word is decoded by mail clients, so `Re: =?ISO-8859-1?Q?Caf=E9?= menu`
+ * would display as "Re: Café menu"; RFC 2047 (section 5) has such text encoded itself. nodemailer
+ * passes a well-formed encoded-word through untouched (taking it for pre-encoded text), so the
+ * whole value is encoded here, and the decoder shows the literal text. Values without one go to
+ * MailComposer as they are, which encodes non-ASCII text itself.
+ */
+function literalText(value: string): string | PreparedValue {
+  if (!encodedWordLookalike.test(value)) return value;
+  return { prepared: true, foldLines: true, value: encodedWords(value) };
+}
+
+/**
+ * `text` as UTF-8 "B" encoded-words separated by spaces, which decoders drop between adjacent
+ * encoded-words (RFC 2047 6.2), so the text comes back whole. Each word carries whole characters
+ * (6.3) and 36 bytes at most, 60 characters encoded, so a line with a short header name stays
+ * within the 76 characters RFC 2047 allows a line holding encoded-words.
+ */
+function encodedWords(text: string): string {
+  const words: string[] = [];
+  let word = '';
+  for (const character of text) {
+    if (word !== '' && Buffer.byteLength(word + character) > 36) {
+      words.push(word);
+      word = '';
+    }
+    word += character;
+  }
+  if (word !== '') words.push(word);
+  return words.map((part) => `=?UTF-8?B?${Buffer.from(part).toString('base64')}?=`).join(' ');
 }
 
 function endsWithLineBreak(chunks: readonly Buffer[]): boolean {

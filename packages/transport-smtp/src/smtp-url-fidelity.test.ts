@@ -124,3 +124,26 @@ describe('credentials in the URL and a server that offers no AUTH', () => {
     expect(target.received[0]?.user).toBe('app');
   });
 });
+
+describe('text that looks like an RFC 2047 encoded-word', () => {
+  it('reads back literally in the Subject and in a custom header', async () => {
+    const target = await server();
+    const subject = 'Re: =?ISO-8859-1?Q?Caf=E9?= menu';
+    const note = 'a =?UTF-8?B?4pyT?= b';
+    await mailerFor(urlFor(target)).send({
+      from: 'app@shop.example',
+      to: 'ana@example.com',
+      subject,
+      text: 'Hi',
+      headers: { 'X-Note': note },
+    });
+    const raw = target.received[0]?.raw ?? Buffer.alloc(0);
+    const parsed = await simpleParser(raw);
+    // Not "Re: Café menu" and "a ✓ b": a decoder shows the text that was given.
+    expect(parsed.subject).toBe(subject);
+    // mailparser leaves custom headers undecoded: decode this one as it decodes a Subject.
+    const header = raw.toString('latin1').match(/^X-Note: .*(?:\r\n[ \t].*)*/m)?.[0] ?? '';
+    const decoded = await simpleParser(Buffer.from(`${header.replace(/^X-Note:/, 'Subject:')}\r\n\r\n`, 'latin1'));
+    expect(decoded.subject).toBe(note);
+  });
+});
