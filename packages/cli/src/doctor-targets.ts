@@ -161,8 +161,8 @@ function readCa(url: TransportUrl): Buffer[] {
 /**
  * The targets for a transport URL: for SMTP, the configured host and port, the host's other
  * SMTP ports and the HTTPS API it could move to (not for a loopback host); for the API
- * transports, the API host and its token endpoint, as the URL's `endpoint`, `root_url`,
- * `token_url`, `base_url` or `authority_host` override them. `failover(...)` and
+ * transports, the API host and its token endpoint, as the URL's `endpoint` (or its old names
+ * `root_url` and `base_url`), `token_url` or `authority_host` override them. `failover(...)` and
  * `roundrobin(...)` are the union of their members.
  */
 export function targetsFromUrl(text: string, env: Readonly<Record<string, string | undefined>>): TargetPlan {
@@ -233,17 +233,17 @@ export function targetsFromUrl(text: string, env: Readonly<Record<string, string
       break;
     }
     case 'gmail': {
-      for (const [parameter, fallback] of [
-        ['root_url', 'https://gmail.googleapis.com/'],
-        ['token_url', 'https://oauth2.googleapis.com/token'],
-      ] as const) {
-        const target = endpointTarget(url.params.get(parameter) ?? fallback, parameter === 'root_url' ? 'configured' : 'token');
-        if (target !== undefined) targets.push(target);
-      }
+      const api = endpointTarget(url.params.get('endpoint') ?? url.params.get('root_url') ?? 'https://gmail.googleapis.com/', 'configured');
+      const token = endpointTarget(url.params.get('token_url') ?? 'https://oauth2.googleapis.com/token', 'token');
+      if (api !== undefined) targets.push(api);
+      if (token !== undefined) targets.push(token);
       break;
     }
     case 'graph': {
-      const base = endpointTarget(url.params.get('base_url') ?? 'https://graph.microsoft.com/v1.0', 'configured');
+      const base = endpointTarget(
+        url.params.get('endpoint') ?? url.params.get('base_url') ?? 'https://graph.microsoft.com/v1.0',
+        'configured',
+      );
       const authority = endpointTarget(
         url.params.get('authority_host') ?? env.AZURE_AUTHORITY_HOST ?? 'https://login.microsoftonline.com',
         'token',

@@ -199,7 +199,7 @@ function transportUrlsFor(options: {
     gmail:
       `gmail://${encode(gmailLocal)}@${gmailDomain}?client_id=${encode(accounts.google.clientId)}` +
       `&client_secret=${encode(accounts.google.clientSecret)}&refresh_token=${encode(googleRefreshToken)}` +
-      `&token_url=${encode(`${http}/token`)}&root_url=${encode(`${http}/`)}`,
+      `&token_url=${encode(`${http}/token`)}&endpoint=${encode(`${http}/`)}`,
     graph:
       `graph://${encode(graphLocal)}@${graphDomain}?tenant=${encode(accounts.microsoft.tenantId)}` +
       `&client_id=${encode(accounts.microsoft.clientId)}&client_secret=${encode(accounts.microsoft.clientSecret)}` +

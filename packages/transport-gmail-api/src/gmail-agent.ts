@@ -28,19 +28,19 @@ function armConnectTimeout(socket: Duplex | null | undefined, timeoutMs: number,
 }
 
 /** Creates the agents; sockets are reused across requests (keep-alive) and idle ones do not hold the process open. */
-export function createGmailAgents(options: { connectTimeoutMs: number }): GmailAgents {
-  const { connectTimeoutMs } = options;
+export function createGmailAgents(options: { connectionTimeoutMs: number }): GmailAgents {
+  const { connectionTimeoutMs } = options;
   class TimedHttpAgent extends HttpAgent {
     override createConnection(
       args: ClientRequestArgs,
       callback?: (error: Error | null, stream: Duplex) => void,
     ): Duplex | null | undefined {
-      return armConnectTimeout(super.createConnection(args, callback), connectTimeoutMs, false);
+      return armConnectTimeout(super.createConnection(args, callback), connectionTimeoutMs, false);
     }
   }
   class TimedHttpsAgent extends HttpsAgent {
     override createConnection(args: RequestOptions, callback?: (error: Error | null, stream: Duplex) => void): Duplex | null | undefined {
-      return armConnectTimeout(super.createConnection(args, callback), connectTimeoutMs, true);
+      return armConnectTimeout(super.createConnection(args, callback), connectionTimeoutMs, true);
     }
   }
   const http = new TimedHttpAgent({ keepAlive: true });

@@ -28,8 +28,8 @@ describeTransportContract({
       transportToNowhere: () =>
         createTransport(
           sandbox.urls.gmail.replace(
-            `root_url=${encodeURIComponent(`${sandbox.httpUrl}/`)}`,
-            `root_url=${encodeURIComponent(`http://127.0.0.1:${nowhere}/`)}`,
+            `endpoint=${encodeURIComponent(`${sandbox.httpUrl}/`)}`,
+            `endpoint=${encodeURIComponent(`http://127.0.0.1:${nowhere}/`)}`,
           ),
         ),
       received: async () => sandbox.store.list({ api: 'gmail' }).map((message) => ({ recipients: message.envelope.to, raw: message.raw })),

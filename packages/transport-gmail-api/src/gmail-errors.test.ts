@@ -176,11 +176,11 @@ const rows: Row[] = [
     remediation: /threadId/,
   },
   {
-    name: '404 on the profile: wrong root_url',
+    name: '404 on the profile: wrong endpoint',
     failure: { operation: 'getProfile', status: 404, body: 'Not Found' },
     code: 'configuration',
     retryable: false,
-    remediation: /root_url/,
+    remediation: /endpoint/,
   },
   {
     name: '400 failedPrecondition (service account without delegation)',
@@ -236,7 +236,7 @@ const rows: Row[] = [
     failure: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:9' },
     code: 'transient',
     retryable: true,
-    remediation: /root_url/,
+    remediation: /endpoint/,
   },
   {
     name: 'connection refused, body already buffered: still not sent',

@@ -284,7 +284,7 @@ export function mapGmailError(failure: GmailFailure, context: GmailErrorContext)
     return make(
       'configuration',
       `${call} found nothing at ${host}: ${said}`,
-      'Check root_url: it must be the Gmail API root, https://gmail.googleapis.com/.',
+      'Check endpoint: it must be the Gmail API root, https://gmail.googleapis.com/.',
     );
   }
   return make('message-rejected', `${call} was refused with ${status}: ${said}`, "Read Google's answer; the request was refused as it is.");
@@ -300,7 +300,7 @@ type Make = (
 function networkError(failure: GmailFailure, context: GmailErrorContext, make: Make): MailError {
   const { host } = context;
   const code = failure.code ?? '';
-  if (code === 'ENOTFOUND') return make('configuration', `Host not found: ${host}`, 'Check the root_url host name.', { retryable: false });
+  if (code === 'ENOTFOUND') return make('configuration', `Host not found: ${host}`, 'Check the endpoint host name.', { retryable: false });
   if (certificateCodes.has(code)) {
     return make(
       'configuration',
@@ -315,7 +315,7 @@ function networkError(failure: GmailFailure, context: GmailErrorContext, make: M
     return make(
       'transient',
       `Connection refused by ${host}`,
-      'Nothing accepts connections there: check root_url and that the server is running.',
+      'Nothing accepts connections there: check endpoint and that the server is running.',
     );
   }
   if (code === 'ECONNECT_TIMEOUT') {

@@ -1,10 +1,32 @@
+import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { createTokenCache, MailError, parseTransportUrl, type TokenProvider, type TransportFactoryContext } from '@mailport/core';
+import {
+  type AdapterOptions,
+  createTokenCache,
+  MailError,
+  parseTransportUrl,
+  type TokenProvider,
+  type TransportFactoryContext,
+} from '@mailport/core';
 import { describe, expect, it } from 'vitest';
-import { gmailOptionsFromUrl, resolveGmailOptions } from './gmail-options.js';
+import { gmailOptionsFromUrl, gmailUrlAliases, gmailUrlParameters, resolveGmailOptions } from './gmail-options.js';
+
+/** The parameter names, in backticks, in the first column of the tables of one section of a markdown file. */
+function documentedParameters(file: URL, heading: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf(`\n${heading}\n`);
+  const end = text.indexOf('\n## ', start + 1);
+  const rows = text
+    .slice(start, end === -1 ? undefined : end)
+    .split('\n')
+    .filter((line) => line.startsWith('|'));
+  const names = rows.flatMap((row) => [...(row.split('|')[1] ?? '').matchAll(/`([a-z_]+)`/g)].map(([, name = '']) => name));
+  return [...new Set(names)].sort();
+}
 
 const tokens: TokenProvider = createTokenCache(async () => ({ token: 'injected' }));
-const context = (overrides: Partial<TransportFactoryContext> = {}): TransportFactoryContext => ({
+type GmailContext = TransportFactoryContext<AdapterOptions['gmail']>;
+const context = (overrides: Partial<GmailContext> = {}): GmailContext => ({
   env: {},
   options: {},
   tokenProvider: undefined,
@@ -24,19 +46,36 @@ function configurationError(run: () => unknown): MailError {
 }
 
 describe('gmailOptionsFromUrl', () => {
+  it('has every parameter it reads, and each old spelling, in the README table, and no other', () => {
+    expect(documentedParameters(new URL('../README.md', import.meta.url), '## URL parameters and options')).toEqual(
+      [...gmailUrlParameters, ...Object.keys(gmailUrlAliases)].sort(),
+    );
+  });
+
+  it('still reads root_url, the old name of endpoint, and refuses both at once', () => {
+    const base = `gmail://a@example.com?${userQuery}`;
+    expect(gmailOptionsFromUrl(parseTransportUrl(`${base}&root_url=http%3A%2F%2F127.0.0.1%3A1%2F`), context()).endpoint).toBe(
+      'http://127.0.0.1:1/',
+    );
+    const both = `${base}&root_url=http%3A%2F%2F127.0.0.1%3A1%2F&endpoint=http%3A%2F%2F127.0.0.1%3A2%2F`;
+    expect(configurationError(() => gmailOptionsFromUrl(parseTransportUrl(both), context())).message).toMatch(
+      /root_url is the old name of endpoint/,
+    );
+  });
+
   it('reads the mailbox, user OAuth and every option', () => {
     const url = parseTransportUrl(
-      `gmail://billing@example.com?${userQuery}&token_url=http%3A%2F%2F127.0.0.1%3A1%2Ftoken&root_url=http%3A%2F%2F127.0.0.1%3A1%2F` +
+      `gmail://billing@example.com?${userQuery}&token_url=http%3A%2F%2F127.0.0.1%3A1%2Ftoken&endpoint=http%3A%2F%2F127.0.0.1%3A1%2F` +
         '&upload_threshold=1000&max_size=2000000&timeout=30s&connect_timeout=2s&check_send_as=false&concurrency=2',
     );
     const options = gmailOptionsFromUrl(url, context());
     expect(options).toMatchObject({
       user: 'billing@example.com',
-      rootUrl: 'http://127.0.0.1:1/',
+      endpoint: 'http://127.0.0.1:1/',
       uploadThreshold: 1000,
       maxMessageSize: 2_000_000,
       timeoutMs: 30_000,
-      connectTimeoutMs: 2000,
+      connectionTimeoutMs: 2000,
       checkSendAs: false,
       concurrency: 2,
     });
@@ -94,11 +133,11 @@ describe('resolveGmailOptions', () => {
     expect(resolveGmailOptions({ user: 'a@example.com', tokenProvider: tokens })).toEqual({
       user: 'a@example.com',
       tokenProvider: tokens,
-      rootUrl: 'https://gmail.googleapis.com/',
+      endpoint: 'https://gmail.googleapis.com/',
       uploadThreshold: 5_000_000,
       maxMessageSize: 36_700_160,
       timeoutMs: 120_000,
-      connectTimeoutMs: 10_000,
+      connectionTimeoutMs: 10_000,
       checkSendAs: true,
       concurrency: 4,
       id: 'gmail://a@example.com',
@@ -116,7 +155,7 @@ describe('resolveGmailOptions', () => {
   it('refuses a bad user, no credentials, a bad root URL and sizes over Gmail', () => {
     configurationError(() => resolveGmailOptions({ user: 'nobody', tokenProvider: tokens }));
     configurationError(() => resolveGmailOptions({ user: 'a@example.com' }));
-    configurationError(() => resolveGmailOptions({ user: 'a@example.com', tokenProvider: tokens, rootUrl: 'gmail.googleapis.com' }));
+    configurationError(() => resolveGmailOptions({ user: 'a@example.com', tokenProvider: tokens, endpoint: 'gmail.googleapis.com' }));
     configurationError(() => resolveGmailOptions({ user: 'a@example.com', tokenProvider: tokens, maxMessageSize: 50_000_000 }));
     configurationError(() => resolveGmailOptions({ user: 'a@example.com', tokenProvider: tokens, uploadThreshold: 0 }));
   });

@@ -1,4 +1,11 @@
-import { MailError, type TokenProvider, type TransportFactoryContext, type TransportUrl, urlParams } from '@mailport/core';
+import {
+  type AdapterOptions,
+  MailError,
+  type TokenProvider,
+  type TransportFactoryContext,
+  type TransportUrl,
+  urlParams,
+} from '@mailport/core';
 import { tokenProviderFromUrl } from './oauth/google-credentials.js';
 import {
   type GoogleServiceAccountOptions,
@@ -13,8 +20,8 @@ export const gmailMaxMessageSize = 36_700_160;
 /** Gmail's most recipients per message (To, Cc and Bcc together). */
 export const gmailMaxRecipients = 100;
 
-/** The Gmail API's root, the default `rootUrl`. */
-export const gmailRootUrl = 'https://gmail.googleapis.com/';
+/** The Gmail API's root, the default `endpoint`. */
+export const gmailEndpoint = 'https://gmail.googleapis.com/';
 
 /** `auth` for a service account: the subject defaults to the transport's `user`. */
 export type GmailServiceAccountAuth = Omit<GoogleServiceAccountOptions, 'subject'> & { subject?: string | undefined };
@@ -35,7 +42,7 @@ export interface GmailTransportOptions {
    */
   auth?: GoogleUserOAuthOptions | GmailServiceAccountAuth | undefined;
   /** The API root, for tests and the sandbox. Default `https://gmail.googleapis.com/`. */
-  rootUrl?: string | undefined;
+  endpoint?: string | undefined;
   /**
    * The largest JSON request body, in bytes, sent to the JSON endpoint: a message whose JSON body
    * (base64url, a third larger than the message) is bigger takes the upload endpoint. Default
@@ -48,7 +55,7 @@ export interface GmailTransportOptions {
   /** Time for one API request, upload included, in ms. Default 120 000. */
   timeoutMs?: number | undefined;
   /** Time to open a connection, in ms. Default 10 000. */
-  connectTimeoutMs?: number | undefined;
+  connectionTimeoutMs?: number | undefined;
   /** Check the From against the account's send-as addresses before sending. Default true. */
   checkSendAs?: boolean | undefined;
   /** Sends in parallel that `sendMany` uses by default. Default 4. */
@@ -61,11 +68,11 @@ export interface GmailTransportOptions {
 export interface ResolvedGmailOptions {
   readonly user: string;
   readonly tokenProvider: TokenProvider;
-  readonly rootUrl: string;
+  readonly endpoint: string;
   readonly uploadThreshold: number;
   readonly maxMessageSize: number;
   readonly timeoutMs: number;
-  readonly connectTimeoutMs: number;
+  readonly connectionTimeoutMs: number;
   readonly checkSendAs: boolean;
   readonly concurrency: number;
   readonly id: string;
@@ -98,10 +105,10 @@ export function resolveGmailOptions(options: GmailTransportOptions): ResolvedGma
       remediation: 'Pass tokenProvider, or auth with { clientId, clientSecret, refreshToken } or { credentials } of a service account.',
     });
   }
-  const rootUrl = options.rootUrl ?? gmailRootUrl;
-  if (!URL.canParse(rootUrl) || !/^https?:$/.test(new URL(rootUrl).protocol)) {
-    throw new MailError('configuration', `Gmail transport: rootUrl ${rootUrl} is not an http(s) URL`, {
-      remediation: `Leave rootUrl out for ${gmailRootUrl}.`,
+  const endpoint = options.endpoint ?? gmailEndpoint;
+  if (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol)) {
+    throw new MailError('configuration', `Gmail transport: endpoint ${endpoint} is not an http(s) URL`, {
+      remediation: `Leave endpoint out for ${gmailEndpoint}.`,
     });
   }
   const positive = (name: string, value: number | undefined, fallback: number): number => {
@@ -118,16 +125,46 @@ export function resolveGmailOptions(options: GmailTransportOptions): ResolvedGma
   return Object.freeze({
     user,
     tokenProvider,
-    rootUrl: rootUrl.endsWith('/') ? rootUrl : `${rootUrl}/`,
+    endpoint: endpoint.endsWith('/') ? endpoint : `${endpoint}/`,
     uploadThreshold: positive('uploadThreshold', options.uploadThreshold, 5_000_000),
     maxMessageSize,
     timeoutMs: positive('timeoutMs', options.timeoutMs, 120_000),
-    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 10_000),
+    connectionTimeoutMs: positive('connectionTimeoutMs', options.connectionTimeoutMs, 10_000),
     checkSendAs: options.checkSendAs ?? true,
     concurrency: positive('concurrency', options.concurrency, 4),
     id: options.id ?? `gmail://${user}`,
   });
 }
+
+declare module '@mailport/core' {
+  interface AdapterOptions {
+    /** `createTransport(url, { adapters: { gmail: ... } })`: options merged over the URL's (a `tokenProvider` wins over the environment, not over credentials in the URL). */
+    gmail: Partial<GmailTransportOptions>;
+  }
+}
+
+/**
+ * The query parameters of `gmail://` URLs, the OAuth ones included: the README's parameter
+ * table lists each one, and the old spellings of {@link gmailUrlAliases} (a test checks it).
+ */
+export const gmailUrlParameters = [
+  'client_id',
+  'client_secret',
+  'refresh_token',
+  'credentials_file',
+  'scopes',
+  'token_url',
+  'endpoint',
+  'upload_threshold',
+  'max_size',
+  'timeout',
+  'connect_timeout',
+  'check_send_as',
+  'concurrency',
+] as const;
+
+/** Old spellings still accepted: `root_url` is `endpoint`. */
+export const gmailUrlAliases: Readonly<Record<string, (typeof gmailUrlParameters)[number]>> = Object.freeze({ root_url: 'endpoint' });
 
 // Parameters that carry credentials: when one is present, the URL's credentials win over a token provider passed in code.
 const credentialParameters = ['client_id', 'client_secret', 'refresh_token', 'credentials_file'];
@@ -135,28 +172,15 @@ const credentialParameters = ['client_id', 'client_secret', 'refresh_token', 'cr
 /**
  * Reads `gmail://user@example.com?...` URLs. Credentials come from the URL, else from the
  * `tokenProvider` given to `createTransport`, else from the environment (see
- * `tokenProviderFromUrl` in `@mailport/transport-gmail-api/oauth`). Parameters:
- *
- * | parameter | option | default |
- * | --- | --- | --- |
- * | `client_id`, `client_secret`, `refresh_token` | user OAuth | `GOOGLE_CLIENT_ID`, `GOOGLE_CLIENT_SECRET`, `GOOGLE_REFRESH_TOKEN` |
- * | `credentials_file` | service account key (or `authorized_user` file) | `GOOGLE_APPLICATION_CREDENTIALS` |
- * | `scopes` | service account scopes (comma-separated) | `https://www.googleapis.com/auth/gmail.send` |
- * | `token_url` | token endpoint | `https://oauth2.googleapis.com/token` |
- * | `root_url` | rootUrl | `https://gmail.googleapis.com/` |
- * | `upload_threshold` | uploadThreshold (bytes of JSON body) | `5000000` |
- * | `max_size` | maxMessageSize (bytes) | `36700160` |
- * | `timeout` | timeoutMs | `120s` |
- * | `connect_timeout` | connectTimeoutMs | `10s` |
- * | `check_send_as` | checkSendAs | `true` |
- * | `concurrency` | concurrency | `4` |
+ * `tokenProviderFromUrl` in `@mailport/transport-gmail-api/oauth`). The parameters
+ * ({@link gmailUrlParameters}) are in the package README's table.
  *
  * @example
  * ```ts
  * const options = gmailOptionsFromUrl(parseTransportUrl('gmail://a@example.com?credentials_file=/etc/key.json'), { env: process.env, options: {}, tokenProvider: undefined });
  * ```
  */
-export function gmailOptionsFromUrl(url: TransportUrl, context: TransportFactoryContext): GmailTransportOptions {
+export function gmailOptionsFromUrl(url: TransportUrl, context: TransportFactoryContext<AdapterOptions['gmail']>): GmailTransportOptions {
   if (url.password !== undefined) {
     throw new MailError('configuration', `Transport URL ${url.redacted} has a password`, {
       remediation:
@@ -169,13 +193,13 @@ export function gmailOptionsFromUrl(url: TransportUrl, context: TransportFactory
       remediation: 'Write gmail://user@example.com (or gmail://me for the account of the token).',
     });
   }
-  const params = urlParams(url);
-  const injected = (context.options.tokenProvider as TokenProvider | undefined) ?? context.tokenProvider;
+  const params = urlParams(url, { known: gmailUrlParameters, aliases: gmailUrlAliases });
+  const injected = context.options.tokenProvider ?? context.tokenProvider;
   const fromUrl = credentialParameters.some((name) => url.params.has(name));
   let tokenProvider: TokenProvider;
   if (!fromUrl && injected !== undefined) {
     tokenProvider = injected;
-    for (const name of ['token_url', 'scopes']) {
+    for (const name of ['token_url', 'scopes'] as const) {
       if (params.string(name) !== undefined) {
         throw new MailError('configuration', `Transport URL ${url.redacted}: ${name} needs credentials in the URL`, {
           remediation: `The token provider passed to createTransport makes its own tokens; remove ${name}=.`,
@@ -188,15 +212,15 @@ export function gmailOptionsFromUrl(url: TransportUrl, context: TransportFactory
   const options: GmailTransportOptions = {
     user,
     tokenProvider,
-    rootUrl: params.string('root_url'),
+    endpoint: params.string('endpoint'),
     uploadThreshold: params.integer('upload_threshold', { min: 1 }),
     maxMessageSize: params.integer('max_size', { min: 1, max: gmailMaxMessageSize }),
     timeoutMs: params.duration('timeout'),
-    connectTimeoutMs: params.duration('connect_timeout'),
+    connectionTimeoutMs: params.duration('connect_timeout'),
     checkSendAs: params.boolean('check_send_as'),
     concurrency: params.integer('concurrency', { min: 1 }),
   };
   params.done();
   const { tokenProvider: _ignored, ...overrides } = context.options;
-  return { ...options, ...(overrides as Partial<GmailTransportOptions>) };
+  return { ...options, ...overrides };
 }

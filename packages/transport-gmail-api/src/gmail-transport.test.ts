@@ -42,7 +42,7 @@ describe('Gmail transport against the sandbox', () => {
     tokenUrl: `${sandbox.httpUrl}/token`,
   });
   const transport = (options: Partial<GmailTransportOptions> = {}): GmailTransport => {
-    const created = createGmailTransport({ user: 'user@example.com', auth: userAuth(), rootUrl: `${sandbox.httpUrl}/`, ...options });
+    const created = createGmailTransport({ user: 'user@example.com', auth: userAuth(), endpoint: `${sandbox.httpUrl}/`, ...options });
     opened.push(created);
     return created;
   };

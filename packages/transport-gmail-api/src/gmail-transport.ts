@@ -74,7 +74,7 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
   const options = resolveGmailOptions(input);
   const { id, user, tokenProvider } = options;
   const userId = user;
-  const host = new URL(options.rootUrl).host;
+  const host = new URL(options.endpoint).host;
   let client: gmail_v1.Gmail | undefined;
   let agents: ReturnType<typeof createGmailAgents> | undefined;
   let closed = false;
@@ -90,13 +90,13 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
   };
   const agentFor = (): ((url: URL) => Agent) | undefined => {
     if (proxied) return undefined;
-    agents ??= createGmailAgents({ connectTimeoutMs: options.connectTimeoutMs });
+    agents ??= createGmailAgents({ connectionTimeoutMs: options.connectionTimeoutMs });
     return agents.forUrl;
   };
 
   /** Per-call options: googleapis ignores a client-level rootUrl for uploads, so it goes on every call. */
   const callOptions = (token: string, signal: AbortSignal | undefined, headers: Record<string, string> = {}) => ({
-    rootUrl: options.rootUrl,
+    rootUrl: options.endpoint,
     // Core owns retries: googleapis retries by default (GETs and connection failures).
     retry: false,
     timeout: options.timeoutMs,

@@ -1,4 +1,4 @@
-import type { Transport, TransportFactory } from '@mailport/core';
+import type { AdapterOptions, Transport, TransportFactory } from '@mailport/core';
 import { gmailOptionsFromUrl } from './gmail-options.js';
 import { createGmailTransport } from './gmail-transport.js';
 
@@ -8,7 +8,7 @@ export type { GoogleServiceAccountKey, GoogleUserOAuthOptions } from './oauth/go
 
 /**
  * Builds a Gmail API transport from a `gmail://user@example.com?...` URL; `@mailport/core`'s
- * `createTransport` calls it. See {@link gmailOptionsFromUrl} for the parameters.
+ * `createTransport` calls it. The URL forms and parameters are in the README.
  *
  * @example
  * ```ts
@@ -16,5 +16,5 @@ export type { GoogleServiceAccountKey, GoogleUserOAuthOptions } from './oauth/go
  * const transport = await createTransport('gmail://billing@example.com');
  * ```
  */
-export const createTransportFromUrl: TransportFactory = (url, context): Transport =>
+export const createTransportFromUrl: TransportFactory<AdapterOptions['gmail']> = (url, context): Transport =>
   createGmailTransport(gmailOptionsFromUrl(url, context));

@@ -122,7 +122,7 @@ describe('mailport auth', () => {
         [
           'send',
           '--url',
-          `${url}&root_url=${encodeURIComponent(`${sandbox.httpUrl}/`)}`,
+          `${url}&endpoint=${encodeURIComponent(`${sandbox.httpUrl}/`)}`,
           '--from',
           'user@example.com',
           '--to',
@@ -181,7 +181,7 @@ describe('mailport auth', () => {
       expect(io.err()).toMatch(/Nothing was saved/);
       await expect(stat(join(io.env.XDG_CONFIG_HOME as string, 'mailport'))).rejects.toThrow(/ENOENT/);
       const send = memoryIo({
-        env: { ...lines, MAILPORT_URL: `${lines.MAILPORT_URL}&root_url=${encodeURIComponent(`${sandbox.httpUrl}/`)}` },
+        env: { ...lines, MAILPORT_URL: `${lines.MAILPORT_URL}&endpoint=${encodeURIComponent(`${sandbox.httpUrl}/`)}` },
       });
       expect(await run(['send', '--from', 'user@example.com', '--to', 'ana@example.org', '--text', 'env'], send)).toBe(exitCodes.ok);
       expect(sandbox.store.last()?.api).toBe('gmail');

@@ -65,7 +65,7 @@ describe('Google OAuth failures through createMailer', () => {
       keyFile,
       JSON.stringify({ type: 'service_account', client_email: account.clientEmail, private_key: unknownKey, private_key_id: 'gone' }),
     );
-    const url = `gmail://user@example.com?credentials_file=${encodeURIComponent(keyFile)}&token_url=${encodeURIComponent(`${sandbox.httpUrl}/token`)}&root_url=${encodeURIComponent(`${sandbox.httpUrl}/`)}`;
+    const url = `gmail://user@example.com?credentials_file=${encodeURIComponent(keyFile)}&token_url=${encodeURIComponent(`${sandbox.httpUrl}/token`)}&endpoint=${encodeURIComponent(`${sandbox.httpUrl}/`)}`;
     const { error, events } = await attempt(url);
     expect(error).toMatchObject({ code: 'auth', retryable: false, providerCode: 'invalid_grant' });
     expect(error.message).toMatch(/Invalid JWT Signature/);
