@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { mapSesError, retryAfterMs, type SesErrorContext, type SesFailure, sesFailureOf } from './ses-errors.js';
+import { mapSesError, type SesErrorContext, type SesFailure, sesFailureOf } from './ses-errors.js';
 
 const context: SesErrorContext = {
   transport: 'ses://eu-west-1',
@@ -264,6 +264,20 @@ const rows: Row[] = [
     code: 'transient',
     retryable: true,
   },
+  {
+    name: 'a connect that timed out',
+    failure: { name: 'HttpError', message: 'connect timed out after 5000 ms', code: 'ECONNECT_TIMEOUT' },
+    code: 'timeout',
+    retryable: true,
+  },
+  {
+    name: 'an endpoint whose certificate is not trusted',
+    failure: { name: 'HttpError', message: 'self-signed certificate', code: 'DEPTH_ZERO_SELF_SIGNED_CERT' },
+    context: { handedOver: undefined },
+    code: 'configuration',
+    retryable: false,
+    remediation: /CA/,
+  },
 ];
 
 describe('mapSesError', () => {
@@ -328,15 +342,5 @@ describe('sesFailureOf', () => {
   it('reads the system code of a network error', () => {
     const error = Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ECONNRESET' });
     expect(sesFailureOf(error)).toMatchObject({ name: 'TimeoutError', code: 'ECONNRESET', statusCode: undefined });
-  });
-});
-
-describe('retryAfterMs', () => {
-  it('reads seconds and HTTP dates', () => {
-    expect(retryAfterMs('2')).toBe(2000);
-    expect(retryAfterMs(undefined)).toBeUndefined();
-    expect(retryAfterMs('soon')).toBeUndefined();
-    const inTenSeconds = new Date(Date.now() + 10_000).toUTCString();
-    expect(retryAfterMs(inTenSeconds)).toBeGreaterThan(8000);
   });
 });

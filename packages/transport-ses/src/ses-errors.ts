@@ -1,4 +1,13 @@
-import { MailError, type MailErrorCode, type RecipientError } from '@mailport/core';
+import {
+  certificateRemediation,
+  isBeforeConnect,
+  isCertificateError,
+  MailError,
+  type MailErrorCode,
+  parseRetryAfter,
+  type RecipientError,
+  safeCause,
+} from '@mailport/core';
 
 /** What mailport reads from an AWS SDK error or a Node network error: safe fields only, never credentials. */
 export interface SesFailure {
@@ -7,7 +16,7 @@ export interface SesFailure {
   readonly message: string;
   /** HTTP status of SES's answer; undefined when no answer came. */
   readonly statusCode?: number | undefined;
-  /** A Node system error code (`ECONNREFUSED`, `ECONNRESET`, `ETIMEDOUT`, ...). */
+  /** A Node system error code (`ECONNREFUSED`, `ECONNRESET`, `ETIMEDOUT`, `ECONNECT_TIMEOUT`, ...). */
   readonly code?: string | undefined;
   /** Whether SES typed the error (`x-amzn-ErrorType`); false for an untyped answer such as a proxy's 504. */
   readonly typed?: boolean | undefined;
@@ -100,7 +109,7 @@ export function mapSesError(failure: SesFailure, context: SesErrorContext): Mail
   const message = cleanMessage(failure.message);
   const status = failure.statusCode;
   const name = failure.name;
-  const cause = sanitizedCause(failure, message);
+  const cause = safeCause(failure.name, message, { statusCode: failure.statusCode, code: failure.code, requestId: failure.requestId });
   const make = (
     code: MailErrorCode,
     text: string,
@@ -127,7 +136,7 @@ export function mapSesError(failure: SesFailure, context: SesErrorContext): Mail
     }
     // SES sends no Retry-After; its rate is per second, so one second is the natural wait.
     return make('rate-limited', `Sending rate exceeded: ${said}`, {
-      retryAfterMs: retryAfterMs(failure.retryAfter) ?? 1000,
+      retryAfterMs: parseRetryAfter(failure.retryAfter) ?? 1000,
       remediation:
         'Send more slowly: set rate_limit=auto (the account MaxSendRate) or a lower mailer concurrency, or request a higher sending rate.',
     });
@@ -275,9 +284,6 @@ function messageRejected(
   });
 }
 
-// Names and codes that say the connection never got the request: nothing can have been sent.
-const beforeConnect = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
-
 function networkError(failure: SesFailure, context: SesErrorContext, message: string, cause: Error): MailError {
   const { transport } = context;
   const make = (code: MailErrorCode, text: string, remediation: string, retryable?: boolean): MailError =>
@@ -298,7 +304,11 @@ function networkError(failure: SesFailure, context: SesErrorContext, message: st
       false,
     );
   }
-  const connecting = beforeConnect.has(failure.code ?? '') || /did not establish a connection/i.test(message);
+  if (isCertificateError(failure.code)) {
+    return make('configuration', `The TLS certificate of the SES endpoint is not trusted: ${message}`, certificateRemediation, false);
+  }
+  // No connection was made, or the body never went out: nothing can have been sent.
+  const connecting = isBeforeConnect(failure.code) || /did not establish a connection/i.test(message);
   if (connecting || context.handedOver === false) {
     if (failure.code === 'ENOTFOUND') {
       return make('configuration', `SES endpoint not found: ${message}`, 'Check the region and the endpoint option.', false);
@@ -310,7 +320,7 @@ function networkError(failure: SesFailure, context: SesErrorContext, message: st
         'Nothing accepts connections at the endpoint: check the endpoint option and the network.',
       );
     }
-    if (/timed out|did not establish/i.test(message) || failure.code === 'ETIMEDOUT') {
+    if (/timed out|did not establish/i.test(message) || failure.code === 'ETIMEDOUT' || failure.code === 'ECONNECT_TIMEOUT') {
       return make(
         'timeout',
         `SES did not answer in time, before the message was sent: ${message}`,
@@ -352,38 +362,8 @@ function unknownOutcome(
   });
 }
 
-/**
- * A Retry-After value (seconds or an HTTP date) in milliseconds; undefined when absent or unreadable.
- *
- * @example
- * ```ts
- * retryAfterMs('2'); // 2000
- * ```
- */
-export function retryAfterMs(value: string | undefined): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
 // Some AWS signature errors append the canonical request, which can name signed headers such as the session token.
 function cleanMessage(message: string): string {
   const cut = message.search(/\n\s*\n|The Canonical String|The String-to-Sign/);
   return (cut === -1 ? message : message.slice(0, cut)).trim();
-}
-
-function sanitizedCause(failure: SesFailure, message: string): Error {
-  const error = new Error(message);
-  error.name = failure.name;
-  const fields: Record<string, unknown> = {
-    statusCode: failure.statusCode,
-    code: failure.code,
-    requestId: failure.requestId,
-  };
-  for (const [key, value] of Object.entries(fields)) {
-    if (value !== undefined) Object.defineProperty(error, key, { value, enumerable: true });
-  }
-  return error;
 }

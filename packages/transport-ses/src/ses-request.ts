@@ -1,5 +1,5 @@
 import type { MessageTag, SendEmailCommandInput } from '@aws-sdk/client-sesv2';
-import { type Address, type EmailMessage, formatBytes, invalidMessage, MailError } from '@mailport/core';
+import { type Address, type EmailMessage, invalidMessage } from '@mailport/core';
 
 /**
  * SES v2's largest message: "40 MB per message (after base64 encoding)" including attachments
@@ -158,58 +158,6 @@ export function sesAddress(address: Address): string {
 
 function nonEmpty<T>(list: T[]): T[] | undefined {
   return list.length === 0 ? undefined : list;
-}
-
-/**
- * The checks SES would fail, made before any request: more than 50 recipients, or an address
- * with a non-ASCII local part (SES does not support SMTPUTF8: API_Destination).
- */
-export function assertSesLimits(message: EmailMessage, transport: string): void {
-  const count = message.envelope.to.length;
-  if (count > sesMaxRecipients) {
-    throw new MailError(
-      'invalid-message',
-      `${transport} cannot send this message: ${count} recipients, more than the ${sesMaxRecipients} ${transport} accepts`,
-      {
-        transport,
-        field: 'to',
-        remediation: `SES takes at most ${sesMaxRecipients} recipients (To, Cc and Bcc) per message: split the recipients over several messages.`,
-      },
-    );
-  }
-  if (message.requiresSmtpUtf8) {
-    throw new MailError(
-      'unsupported',
-      `${transport} cannot send this message: a non-ASCII address needs SMTPUTF8, which SES does not support`,
-      {
-        transport,
-        remediation: 'Use ASCII addresses (domains may be internationalised), or route the message to a transport with SMTPUTF8.',
-      },
-    );
-  }
-}
-
-/** Throws `invalid-message` when the rendered MIME is over SES's 40 MB. */
-export function assertSesSize(size: number, transport: string): void {
-  if (size <= sesMaxMessageBytes) return;
-  throw new MailError(
-    'invalid-message',
-    `${transport} cannot send this message: ${formatBytes(size)}, more than the ${formatBytes(sesMaxMessageBytes)} ${transport} accepts`,
-    {
-      transport,
-      field: 'body',
-      remediation: 'SES sends messages up to 40 MB including attachments after encoding: make it smaller or link to large files.',
-    },
-  );
-}
-
-/**
- * An upper bound of the size SES's own MIME for Simple content can reach (base64 or
- * quoted-printable at worst triples a body), so that a small Simple message needs no rendering.
- */
-export function simpleSizeBound(message: EmailMessage): number {
-  const bytes = Buffer.byteLength(message.subject) + Buffer.byteLength(message.text ?? '') + Buffer.byteLength(message.html ?? '');
-  return 3 * bytes + 64 * 1024;
 }
 
 /** Plain addresses of the message's senders (From, Sender, envelope sender), lower case. */

@@ -1,6 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { type ClientRequest, Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import {
   GetAccountCommand,
   type GetAccountCommandOutput,
@@ -9,24 +6,22 @@ import {
   type SendEmailCommandInput,
 } from '@aws-sdk/client-sesv2';
 import {
+  type DefinedTransport,
+  defineTransport,
   type EmailMessage,
-  isAbortFrom,
   MailError,
   raceAbort,
   renderMimeParts,
   type SendOptions,
-  type SendReceipt,
-  type Transport,
-  type TransportCapabilities,
+  type SendResult,
   type VerifyReport,
-  withTransport,
 } from '@mailport/core';
+import { createHttpClient, HttpError } from '@mailport/core/http';
 import { mapSesError, sesFailureOf } from './ses-errors.js';
+import { sesRequestHandler } from './ses-http-handler.js';
 import { type ResolvedSesOptions, resolveSesOptions, revealCredentials, type SesTransportOptions } from './ses-options.js';
 import { createRateLimiter, type RateLimiter } from './ses-rate-limit.js';
 import {
-  assertSesLimits,
-  assertSesSize,
   contentKind,
   type SesContentKind,
   senderAddresses,
@@ -34,45 +29,10 @@ import {
   sesMaxRecipients,
   sesRawRequest,
   sesSimpleRequest,
-  simpleSizeBound,
 } from './ses-request.js';
 
-/** The SES transport: a {@link Transport} with `verify()` through GetAccount. */
-export interface SesTransport extends Transport {
-  verify(options?: SendOptions): Promise<VerifyReport>;
-  close(): Promise<void>;
-}
-
-/** Per request: whether its body has been handed to the connection. */
-interface RequestState {
-  handedOver: boolean;
-}
-
-// Each send runs in its own context, so the agent can tell which send a request belongs to.
-const requests = new AsyncLocalStorage<RequestState>();
-
-// ClientRequest emits 'finish' once the request, body included, has been handed to the operating
-// system: a connection failure after that may have reached SES. The AWS SDK's error does not say.
-function track(request: ClientRequest): void {
-  const state = requests.getStore();
-  if (state !== undefined) request.once('finish', () => (state.handedOver = true));
-}
-
-type AddRequest = (request: ClientRequest, options: unknown) => void;
-
-class TrackingHttpAgent extends HttpAgent {
-  addRequest(request: ClientRequest, options: unknown): void {
-    track(request);
-    (HttpAgent.prototype as unknown as { addRequest: AddRequest }).addRequest.call(this, request, options);
-  }
-}
-
-class TrackingHttpsAgent extends HttpsAgent {
-  addRequest(request: ClientRequest, options: unknown): void {
-    track(request);
-    (HttpsAgent.prototype as unknown as { addRequest: AddRequest }).addRequest.call(this, request, options);
-  }
-}
+/** The SES transport: a `Transport` with `verify()` through GetAccount. */
+export type SesTransport = DefinedTransport;
 
 /**
  * Creates an Amazon SES v2 transport over `@aws-sdk/client-sesv2`. Messages go as Simple
@@ -91,17 +51,12 @@ export function createSesTransport(input: SesTransportOptions = {}): SesTranspor
   const id = options.id;
   const injected = options.client;
   let client: SESv2Client | undefined = injected;
-  let agents: { http: HttpAgent; https: HttpsAgent } | undefined;
-  let closed = false;
   let region: string | undefined = options.region;
   let limiter: Promise<RateLimiter | undefined> | undefined;
 
   const getClient = (): SESv2Client => {
     if (client !== undefined) return client;
-    agents = {
-      http: new TrackingHttpAgent({ keepAlive: true, maxSockets: 50 }),
-      https: new TrackingHttpsAgent({ keepAlive: true, maxSockets: 50 }),
-    };
+    const http = createHttpClient({ connectTimeoutMs: options.connectionTimeoutMs, timeoutMs: options.socketTimeoutMs, maxSockets: 50 });
     const credentials = options.credentials;
     client = new SESv2Client({
       region: options.region,
@@ -115,12 +70,8 @@ export function createSesTransport(input: SesTransportOptions = {}): SesTranspor
               async () => revealCredentials(credentials),
       // mailport owns retries: an SDK retry of SendEmail after a 5xx or a dropped connection could send twice.
       maxAttempts: 1,
-      requestHandler: {
-        httpAgent: agents.http,
-        httpsAgent: agents.https,
-        connectionTimeout: options.connectionTimeoutMs,
-        socketTimeout: options.socketTimeoutMs,
-      },
+      // Core's HTTP client: its errors say whether the request body was handed over, which the SDK's do not.
+      requestHandler: sesRequestHandler(http),
     });
     return client;
   };
@@ -141,15 +92,16 @@ export function createSesTransport(input: SesTransportOptions = {}): SesTranspor
     senders: readonly string[],
   ): Promise<T> => {
     const sdk = getClient();
-    const state: RequestState = { handedOver: false };
     try {
-      return await requests.run(state, () => run(sdk));
+      return await run(sdk);
     } catch (error) {
-      if (isAbortFrom(signal, error) || (signal?.aborted === true && (error as Error)?.name === 'AbortError')) throw signal?.reason;
+      // The caller's abort leaves as its reason (the shell sees to that); nothing to classify.
+      if (signal?.aborted === true) throw error;
       throw mapSesError(sesFailureOf(error), {
         transport: id,
         region: await resolveRegion(sdk),
-        handedOver: injected === undefined ? state.handedOver : undefined,
+        // Only core's HTTP client can tell: a failure that is no HttpError never reached the connection.
+        handedOver: injected === undefined ? (HttpError.find(error)?.handedOver ?? false) : undefined,
         senders,
       });
     }
@@ -189,27 +141,15 @@ export function createSesTransport(input: SesTransportOptions = {}): SesTranspor
     return raceAbort(limiter, signal);
   };
 
-  const send = async (message: EmailMessage, sendOptions: SendOptions = {}): Promise<SendReceipt> => {
+  // The shell has checked the 50 recipients, SMTPUTF8 and the 40 MB (on the rendering Raw content sends).
+  const send = async (message: EmailMessage, sendOptions: SendOptions): Promise<SendResult> => {
     const signal = sendOptions.signal;
-    const started = performance.now();
-    signal?.throwIfAborted();
-    if (closed) throw new MailError('configuration', `${id} was closed`, { transport: id, remediation: 'Create a new transport.' });
-    assertSesLimits(message, id);
     const kind: SesContentKind = contentKind(message, options.content);
-    let request: SendEmailCommandInput;
-    try {
-      if (kind === 'raw') {
-        const mime = await renderMimeParts(message);
-        assertSesSize(mime.size, id);
-        // The SDK takes one Uint8Array; joined once and cached with the rendering, so a retry does not copy again.
-        request = sesRawRequest(message, mime.toBuffer(), { configurationSet: options.configurationSet });
-      } else {
-        if (simpleSizeBound(message) > sesMaxMessageBytes) assertSesSize((await renderMimeParts(message)).size, id);
-        request = sesSimpleRequest(message, { configurationSet: options.configurationSet });
-      }
-    } catch (error) {
-      throw MailError.isInstance(error) ? withTransport(error, id) : error;
-    }
+    // The SDK takes one Uint8Array; joined once and cached with the rendering, so a retry does not copy again.
+    const request: SendEmailCommandInput =
+      kind === 'raw'
+        ? sesRawRequest(message, (await renderMimeParts(message)).toBuffer(), { configurationSet: options.configurationSet })
+        : sesSimpleRequest(message, { configurationSet: options.configurationSet });
     signal?.throwIfAborted();
     await (await rateLimiter(signal))?.acquire(message.envelope.to.length, signal);
     const output = await call((sdk) => sdk.send(new SendEmailCommand(request), { abortSignal: signal }), signal, senderAddresses(message));
@@ -218,26 +158,15 @@ export function createSesTransport(input: SesTransportOptions = {}): SesTranspor
     const domain =
       options.messageIdDomain ??
       (resolvedRegion === undefined || resolvedRegion === 'us-east-1' ? 'email.amazonses.com' : `${resolvedRegion}.amazonses.com`);
-    return Object.freeze({
+    return {
       // SES replaces the Message-ID with its own (SES header-fields documentation): the receipt gives the one recipients see.
-      messageId: providerMessageId === undefined ? message.messageId : `<${providerMessageId}@${domain}>`,
-      transport: id,
+      messageId: providerMessageId === undefined ? undefined : `<${providerMessageId}@${domain}>`,
       providerMessageId,
-      accepted: Object.freeze([...message.envelope.to]),
-      rejected: Object.freeze([]),
-      attempts: 1,
-      elapsedMs: performance.now() - started,
-      details: Object.freeze({
-        submittedMessageId: message.messageId,
-        region: resolvedRegion,
-        content: kind,
-        configurationSet: options.configurationSet,
-      }),
-    });
+      details: { submittedMessageId: message.messageId, region: resolvedRegion, content: kind, configurationSet: options.configurationSet },
+    };
   };
 
-  const verify = async (verifyOptions: SendOptions = {}): Promise<VerifyReport> => {
-    if (closed) throw new MailError('configuration', `${id} was closed`, { transport: id, remediation: 'Create a new transport.' });
+  const verify = async (verifyOptions: SendOptions): Promise<VerifyReport> => {
     const account = await getAccount(verifyOptions.signal);
     const resolvedRegion = await resolveRegion(getClient());
     const quota = account.SendQuota ?? {};
@@ -294,34 +223,27 @@ export function createSesTransport(input: SesTransportOptions = {}): SesTranspor
     };
   };
 
-  const close = async (): Promise<void> => {
-    closed = true;
-    if (injected === undefined) {
-      client?.destroy();
-      agents?.http.destroy();
-      agents?.https.destroy();
-    }
+  const close = (): void => {
+    // The SDK's destroy() closes the request handler, and with it core's HTTP client.
+    if (injected === undefined) client?.destroy();
     client = undefined;
-    agents = undefined;
   };
 
-  const capabilities: TransportCapabilities = Object.freeze({
-    maxMessageSize: sesMaxMessageBytes,
-    maxRecipients: sesMaxRecipients,
-    customHeaders: true,
-    // Raw content with an explicit Destination carries any envelope.
-    envelope: true,
-    smtpUtf8: false,
-    concurrency: options.concurrency,
-  });
-
-  return Object.freeze({
+  return defineTransport({
     id,
-    capabilities,
+    name: 'SesTransport',
+    capabilities: {
+      maxMessageSize: sesMaxMessageBytes,
+      maxRecipients: sesMaxRecipients,
+      customHeaders: true,
+      // Raw content with an explicit Destination carries any envelope.
+      envelope: true,
+      // SES does not support SMTPUTF8 (API_Destination).
+      smtpUtf8: false,
+      concurrency: options.concurrency,
+    },
     send,
     verify,
     close,
-    toString: () => id,
-    [Symbol.for('nodejs.util.inspect.custom')]: () => `SesTransport(${id})`,
   });
 }
