@@ -34,6 +34,11 @@ describe('Simple or Raw', () => {
     ['a separate envelope', { envelope: { from: 'bounce@shop.example' } }, 'a separate envelope'],
     ['no body', { text: undefined }, 'no body'],
     ['an empty subject', { subject: '' }, 'an empty subject'],
+    [
+      'a subject with an encoded-word look-alike',
+      { subject: 'Re: =?ISO-8859-1?Q?Caf=E9?= menu' },
+      'a subject that looks like an RFC 2047 encoded-word',
+    ],
     ['a non-ASCII display name', { to: 'Zoë <zoe@example.org>' }, 'a non-ASCII display name'],
     ['a recipient in To and Cc', { cc: 'bo@example.org' }, 'a repeated recipient'],
   ];

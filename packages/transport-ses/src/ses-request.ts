@@ -15,6 +15,9 @@ export const sesMaxRecipients: number = 50;
 const tagPattern = /^[A-Za-z0-9_-]{1,256}$/;
 const tagRule = 'SES tags use only ASCII letters, digits, "_" and "-", at most 256 characters';
 
+// What a decoder takes for an encoded-word, `=?charset?B|Q?text?=`, matched leniently (as core's MIME rendering does).
+const encodedWordLookalike = /=\?[^?]*\?[bBqQ]\?[^?]*\?=/;
+
 /** Which SendEmail content carries a message. */
 export type SesContentKind = 'simple' | 'raw';
 
@@ -44,6 +47,10 @@ export function rawReason(message: EmailMessage): string | undefined {
   if (message.hasCustomEnvelope) return 'a separate envelope';
   if (message.text === undefined && message.html === undefined) return 'no body';
   if (message.subject === '') return 'an empty subject';
+  // SES writes a Simple Subject as given when it is ASCII, so text that looks like an RFC 2047
+  // encoded-word would be decoded by mail clients ("Re: =?ISO-8859-1?Q?Caf=E9?=" shown as
+  // "Re: Café"). Raw carries core's rendering, which encodes such a Subject so it reads literally.
+  if (encodedWordLookalike.test(message.subject)) return 'a subject that looks like an RFC 2047 encoded-word';
   // SES would send (and count) an address twice if it is in two of To, Cc and Bcc; the envelope lists it once.
   if (message.to.length + message.cc.length + message.bcc.length !== message.envelope.to.length) return 'a repeated recipient';
   // SES wants RFC 2047 encoded-words for non-ASCII display names in its address fields; MailComposer writes them in Raw.
