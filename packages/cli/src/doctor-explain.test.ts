@@ -287,7 +287,7 @@ describe('targets', () => {
       'token oauth2.googleapis.com:443 https',
     ]);
     expect(
-      summary(targetsFromUrl('failover(graph://a@contoso.com?base_url=https://graph.microsoft.us/v1.0 ses://eu-west-1)', {}).targets),
+      summary(targetsFromUrl('failover(graph://a@contoso.com?endpoint=https://graph.microsoft.us/v1.0 ses://eu-west-1)', {}).targets),
     ).toEqual([
       'configured graph.microsoft.us:443 https',
       'token login.microsoftonline.com:443 https',

@@ -203,7 +203,7 @@ function detailLines(scheme: string, details: Readonly<Record<string, unknown>>)
     ];
   }
   if (scheme === 'graph') {
-    return [{ name: 'graph', status: 'info', detail: `mode ${String(details.mode)}, ${String(details.baseUrl)}` }];
+    return [{ name: 'graph', status: 'info', detail: `mode ${String(details.mode)}, ${String(details.endpoint)}` }];
   }
   return [];
 }

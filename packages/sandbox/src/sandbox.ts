@@ -203,6 +203,6 @@ function transportUrlsFor(options: {
     graph:
       `graph://${encode(graphLocal)}@${graphDomain}?tenant=${encode(accounts.microsoft.tenantId)}` +
       `&client_id=${encode(accounts.microsoft.clientId)}&client_secret=${encode(accounts.microsoft.clientSecret)}` +
-      `&authority_host=${encode(https)}&base_url=${encode(`${http}/v1.0`)}&ca_file=${encode(caFile)}`,
+      `&authority_host=${encode(https)}&endpoint=${encode(`${http}/v1.0`)}&ca_file=${encode(caFile)}`,
   });
 }

@@ -80,7 +80,7 @@ const rows: Row[] = [
     },
     code: 'transient',
     retryable: true,
-    remediation: /base_url/,
+    remediation: /endpoint/,
   },
   {
     name: 'upload range lost after its body was sent',

@@ -119,7 +119,7 @@ export function mapGraphError(failure: GraphFailure, context: GraphErrorContext)
       return make(
         'timeout',
         `${where}: no answer in time (${failure.message})`,
-        'Check that graph.microsoft.com (or base_url) is reachable; mailport retries timeouts.',
+        'Check that graph.microsoft.com (or endpoint) is reachable; mailport retries timeouts.',
       );
     }
     const refused = network?.code === 'ECONNREFUSED' || network?.code === 'ENOTFOUND' || network?.code === 'EAI_AGAIN';
@@ -127,7 +127,7 @@ export function mapGraphError(failure: GraphFailure, context: GraphErrorContext)
       'transient',
       `${where} failed before Graph answered: ${failure.message}`,
       refused
-        ? 'Check base_url and that the host is reachable from here (proxy, firewall, DNS); mailport retries it.'
+        ? 'Check endpoint and that the host is reachable from here (proxy, firewall, DNS); mailport retries it.'
         : 'A network failure before the message was handed over: mailport retries it.',
     );
   }

@@ -1,29 +1,62 @@
+import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { MailError, parseTransportUrl, type TokenProvider } from '@mailport/core';
+import { type AdapterOptions, MailError, parseTransportUrl, type TokenProvider } from '@mailport/core';
 import { describe, expect, it } from 'vitest';
-import { graphOptionsFromUrl, resolveGraphOptions } from './graph-options.js';
+import { graphOptionsFromUrl, graphUrlAliases, graphUrlParameters, resolveGraphOptions } from './graph-options.js';
 import { createTransportFromUrl } from './index.js';
 
 const tokens: TokenProvider = { getAccessToken: async () => ({ token: 't' }) };
-const context = (env: Record<string, string> = {}, options: Record<string, unknown> = {}) => ({ env, options, tokenProvider: undefined });
+const context = (env: Record<string, string> = {}, options: AdapterOptions['graph'] = {}) => ({ env, options, tokenProvider: undefined });
+
+/** The parameter names, in backticks, in the first column of the tables of one section of a markdown file. */
+function documentedParameters(file: URL, heading: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf(`\n${heading}\n`);
+  const end = text.indexOf('\n## ', start + 1);
+  const rows = text
+    .slice(start, end === -1 ? undefined : end)
+    .split('\n')
+    .filter((line) => line.startsWith('|'));
+  const names = rows.flatMap((row) => [...(row.split('|')[1] ?? '').matchAll(/`([a-z_]+)`/g)].map(([, name = '']) => name));
+  return [...new Set(names)].sort();
+}
 const url = (text: string) => parseTransportUrl(text);
 
 describe('graphOptionsFromUrl', () => {
+  it('has every parameter it reads, and each old spelling, in the README table, and no other', () => {
+    expect(documentedParameters(new URL('../README.md', import.meta.url), '## URL parameters and options')).toEqual(
+      [...graphUrlParameters, ...Object.keys(graphUrlAliases)].sort(),
+    );
+  });
+
+  it('still reads base_url and max_concurrency, the old names of endpoint and concurrency', () => {
+    const credentials = 'tenant=t&client_id=c&client_secret=s';
+    expect(
+      graphOptionsFromUrl(
+        url(`graph://a@contoso.com?${credentials}&base_url=https%3A%2F%2Fgraph.microsoft.us%2Fv1.0&max_concurrency=2`),
+        context(),
+      ),
+    ).toMatchObject({ endpoint: 'https://graph.microsoft.us/v1.0', concurrency: 2 });
+    expect(() => graphOptionsFromUrl(url(`graph://a@contoso.com?${credentials}&max_concurrency=2&concurrency=3`), context())).toThrow(
+      /max_concurrency is the old name of concurrency/,
+    );
+  });
+
   it('reads the sender, credentials and settings', () => {
     const options = graphOptionsFromUrl(
       url(
         'graph://noreply@contoso.com?tenant=t-1&client_id=c-1&client_secret=s3cr%2Bt&authority_host=https%3A%2F%2Flogin.microsoftonline.us' +
-          '&base_url=https%3A%2F%2Fgraph.microsoft.us%2Fv1.0&mode=json&save_to_sent_items=false&timeout=30s&max_concurrency=2',
+          '&endpoint=https%3A%2F%2Fgraph.microsoft.us%2Fv1.0&mode=json&save_to_sent_items=false&timeout=30s&concurrency=2',
       ),
       context(),
     );
     expect(options).toMatchObject({
       sender: 'noreply@contoso.com',
-      baseUrl: 'https://graph.microsoft.us/v1.0',
+      endpoint: 'https://graph.microsoft.us/v1.0',
       mode: 'json',
       saveToSentItems: false,
       timeoutMs: 30_000,
-      maxConcurrency: 2,
+      concurrency: 2,
       auth: { tenantId: 't-1', clientId: 'c-1', authorityHost: 'https://login.microsoftonline.us' },
     });
     const secret = (options.auth as { clientSecret: { reveal(): string } }).clientSecret;
@@ -77,18 +110,18 @@ describe('graphOptionsFromUrl', () => {
 });
 
 describe('resolveGraphOptions', () => {
-  it('splits the base URL into host and version, national clouds and proxies included', () => {
+  it('splits the endpoint into host and version, national clouds and proxies included', () => {
     expect(resolveGraphOptions({ sender: 'a@b.example', tokenProvider: tokens })).toMatchObject({
       origin: 'https://graph.microsoft.com',
       version: 'v1.0',
     });
     expect(
-      resolveGraphOptions({ sender: 'a@b.example', tokenProvider: tokens, baseUrl: 'https://proxy.example/graph/v1.0/' }),
+      resolveGraphOptions({ sender: 'a@b.example', tokenProvider: tokens, endpoint: 'https://proxy.example/graph/v1.0/' }),
     ).toMatchObject({
       origin: 'https://proxy.example/graph',
       version: 'v1.0',
     });
-    expect(() => resolveGraphOptions({ sender: 'a@b.example', tokenProvider: tokens, baseUrl: 'https://graph.microsoft.com' })).toThrow(
+    expect(() => resolveGraphOptions({ sender: 'a@b.example', tokenProvider: tokens, endpoint: 'https://graph.microsoft.com' })).toThrow(
       /version/,
     );
   });

@@ -1,12 +1,20 @@
-import { MailError, type TokenProvider, type TransportFactoryContext, type TransportUrl, urlParams } from '@mailport/core';
+import {
+  type AdapterOptions,
+  MailError,
+  type Secret,
+  type TokenProvider,
+  type TransportFactoryContext,
+  type TransportUrl,
+  urlParams,
+} from '@mailport/core';
 import type { Client } from '@microsoft/microsoft-graph-client';
 import type { CaInput } from './http-request.js';
 import { type MicrosoftAppOnlyOptions, microsoftAppOnly } from './oauth/microsoft-app-only.js';
 import { type MicrosoftDelegatedOptions, microsoftDelegated } from './oauth/microsoft-delegated.js';
 import { microsoftCredentialsFromUrl } from './oauth/microsoft-url.js';
 
-/** Graph's v1.0 endpoints of the public and national clouds. */
-export const graphBaseUrls: Readonly<{ public: string; usGovernment: string; usGovernmentDoD: string; china: string }> = Object.freeze({
+/** Graph's v1.0 endpoints of the public and national clouds, for the `endpoint` option. */
+export const graphEndpoints: Readonly<{ public: string; usGovernment: string; usGovernmentDoD: string; china: string }> = Object.freeze({
   public: 'https://graph.microsoft.com/v1.0',
   usGovernment: 'https://graph.microsoft.us/v1.0',
   usGovernmentDoD: 'https://dod-graph.microsoft.us/v1.0',
@@ -31,8 +39,8 @@ export interface GraphTransportOptions {
   auth?: GraphAppOnlyAuth | GraphDelegatedAuth | undefined;
   /** Send as the signed-in user through `/me` (delegated tokens). Default: true with `auth.kind: 'delegated'`, else false. */
   delegated?: boolean | undefined;
-  /** Graph's base URL with its version. Default `https://graph.microsoft.com/v1.0`; see {@link graphBaseUrls}. */
-  baseUrl?: string | undefined;
+  /** Graph's root with its version. Default `https://graph.microsoft.com/v1.0`; see {@link graphEndpoints}. */
+  endpoint?: string | undefined;
   /**
    * `mime` (default): the message as RFC 5322 bytes, so every header, the Message-ID and
    * multipart/alternative survive. `json`: Graph's message JSON (one body, HTML preferred; at most
@@ -48,8 +56,11 @@ export interface GraphTransportOptions {
   ca?: CaInput | undefined;
   /** Longest silence of a Graph connection, in ms. Default 120 000. */
   timeoutMs?: number | undefined;
-  /** Requests in flight to the mailbox at once, at most 4 (Graph's limit per app and mailbox). Default 4. */
-  maxConcurrency?: number | undefined;
+  /**
+   * Requests in flight to the mailbox at once, at most 4 (Graph's limit per app and mailbox), and
+   * the default concurrency of `sendMany`. Default 4.
+   */
+  concurrency?: number | undefined;
   /**
    * A Graph client to use instead of the one built here (auth middleware plus a node:http
    * handler, no RetryHandler). Its middleware then decides auth, TLS and retries, and a lost
@@ -73,7 +84,7 @@ export interface ResolvedGraphOptions {
   readonly saveToSentItems: boolean;
   readonly ca: CaInput | undefined;
   readonly timeoutMs: number;
-  readonly maxConcurrency: number;
+  readonly concurrency: number;
   readonly client: Client | undefined;
   readonly id: string;
 }
@@ -94,19 +105,19 @@ export function resolveGraphOptions(options: GraphTransportOptions): ResolvedGra
       remediation: 'Give the mailbox that sends, as in graph://noreply@contoso.com.',
     });
   }
-  const baseUrl = (options.baseUrl ?? graphBaseUrls.public).replace(/\/+$/, '');
+  const endpoint = (options.endpoint ?? graphEndpoints.public).replace(/\/+$/, '');
   let parsed: URL;
   try {
-    parsed = new URL(baseUrl);
+    parsed = new URL(endpoint);
   } catch {
-    throw new MailError('configuration', `Graph transport: base URL ${baseUrl} is not a URL`, {
+    throw new MailError('configuration', `Graph transport: endpoint ${endpoint} is not a URL`, {
       remediation: 'Write it as https://graph.microsoft.com/v1.0.',
     });
   }
   const segments = parsed.pathname.split('/').filter((segment) => segment !== '');
   const version = segments.pop();
   if (version === undefined || !/^(v\d+(\.\d+)?|beta)$/.test(version)) {
-    throw new MailError('configuration', `Graph transport: base URL ${baseUrl} does not end in the API version`, {
+    throw new MailError('configuration', `Graph transport: endpoint ${endpoint} does not end in the API version`, {
       remediation: 'End it with /v1.0, as in https://graph.microsoft.com/v1.0.',
     });
   }
@@ -114,9 +125,9 @@ export function resolveGraphOptions(options: GraphTransportOptions): ResolvedGra
   const mode = options.mode ?? 'mime';
   if (mode !== 'mime' && mode !== 'json')
     throw new MailError('configuration', `Graph transport: mode must be mime or json, not ${String(mode)}`);
-  const maxConcurrency = options.maxConcurrency ?? 4;
-  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 4) {
-    throw new MailError('configuration', `Graph transport: maxConcurrency ${maxConcurrency} must be 1 to 4`, {
+  const concurrency = options.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 4) {
+    throw new MailError('configuration', `Graph transport: concurrency ${concurrency} must be 1 to 4`, {
       remediation: 'Graph answers a fifth concurrent request to a mailbox with 429 (MailboxConcurrency).',
     });
   }
@@ -162,31 +173,59 @@ export function resolveGraphOptions(options: GraphTransportOptions): ResolvedGra
     saveToSentItems: options.saveToSentItems ?? true,
     ca: options.ca,
     timeoutMs,
-    maxConcurrency,
+    concurrency,
     client: options.client,
     id: options.id ?? `graph://${sender}`,
   });
 }
 
+declare module '@mailport/core' {
+  interface AdapterOptions {
+    /** `createTransport(url, { adapters: { graph: ... } })`: options merged over the URL's. */
+    graph: GraphAdapterOptions;
+  }
+}
+
+/**
+ * Options of `graph://` URLs given in code: any {@link GraphTransportOptions}, and for a delegated
+ * `refresh_token` (or instead of it) the handler that stores each rotated refresh token.
+ */
+export type GraphAdapterOptions = Partial<GraphTransportOptions> & {
+  readonly refreshToken?: string | Secret | undefined;
+  readonly onRefreshToken?: MicrosoftDelegatedOptions['onRefreshToken'] | undefined;
+};
+
+/**
+ * The query parameters of `graph://` URLs, the Microsoft credentials included: the README's
+ * parameter table lists each one, and the old spellings of {@link graphUrlAliases} (a test checks it).
+ */
+export const graphUrlParameters = [
+  'tenant',
+  'client_id',
+  'client_secret',
+  'certificate_path',
+  'certificate_password',
+  'authority_host',
+  'refresh_token',
+  'refresh_token_file',
+  'ca_file',
+  'endpoint',
+  'mode',
+  'save_to_sent_items',
+  'timeout',
+  'concurrency',
+] as const;
+
+/** Old spellings still accepted: `base_url` is `endpoint`, `max_concurrency` is `concurrency`. */
+export const graphUrlAliases: Readonly<Record<string, (typeof graphUrlParameters)[number]>> = Object.freeze({
+  base_url: 'endpoint',
+  max_concurrency: 'concurrency',
+});
+
 /**
  * Reads `graph://sender@contoso.com?...` URLs. The sender is the URL's user and host. Credentials
- * come from the URL or the environment variables @azure/identity uses:
- *
- * | parameter | option | default |
- * | --- | --- | --- |
- * | `tenant` | auth.tenantId | `AZURE_TENANT_ID` |
- * | `client_id` | auth.clientId | `AZURE_CLIENT_ID` |
- * | `client_secret` | auth.clientSecret | `AZURE_CLIENT_SECRET` |
- * | `certificate_path` | auth.certificatePath | `AZURE_CLIENT_CERTIFICATE_PATH` |
- * | `certificate_password` | auth.certificatePassword | `AZURE_CLIENT_CERTIFICATE_PASSWORD` |
- * | `authority_host` | auth.authorityHost | `AZURE_AUTHORITY_HOST`, else `https://login.microsoftonline.com` |
- * | `refresh_token` | delegated auth (needs `onRefreshToken` in the adapter options) | none |
- * | `base_url` | baseUrl | `https://graph.microsoft.com/v1.0` |
- * | `ca_file` | ca (read from the file; API and token endpoint) | system CAs |
- * | `mode` | mode (`mime` or `json`) | `mime` |
- * | `save_to_sent_items` | saveToSentItems | `true` |
- * | `timeout` | timeoutMs | `120s` |
- * | `max_concurrency` | maxConcurrency (1-4) | `4` |
+ * come from the URL or the environment variables @azure/identity uses. The parameters
+ * ({@link graphUrlParameters}) are in the package README's table.
  *
  * A token provider in the adapter options (`createTransport(url, { adapters: { graph: { tokenProvider } } })`)
  * wins over the URL; `createTransport`'s own `tokenProvider` is used when the URL and the
@@ -199,9 +238,9 @@ export function resolveGraphOptions(options: GraphTransportOptions): ResolvedGra
  */
 export function graphOptionsFromUrl(
   url: TransportUrl,
-  context: Pick<TransportFactoryContext, 'env' | 'options' | 'tokenProvider'>,
+  context: Pick<TransportFactoryContext<AdapterOptions['graph']>, 'env' | 'options' | 'tokenProvider'>,
 ): GraphTransportOptions {
-  const params = urlParams(url);
+  const params = urlParams(url, { known: graphUrlParameters, aliases: graphUrlAliases });
   if (url.username === undefined || url.host === '') {
     throw new MailError('configuration', `Transport URL ${url.redacted} names no sender mailbox`, {
       remediation: 'Write graph://noreply@contoso.com?tenant=...&client_id=... (the sender is the mailbox address).',
@@ -222,17 +261,17 @@ export function graphOptionsFromUrl(
   }
   const options: GraphTransportOptions = {
     sender,
-    baseUrl: params.string('base_url'),
+    endpoint: params.string('endpoint'),
     mode: mode as 'mime' | 'json' | undefined,
     saveToSentItems: params.boolean('save_to_sent_items'),
     timeoutMs: params.duration('timeout'),
-    maxConcurrency: params.integer('max_concurrency', { min: 1, max: 4 }),
+    concurrency: params.integer('concurrency', { min: 1, max: 4 }),
     ca: credentials.appOnly?.ca ?? credentials.delegated?.ca,
   };
   params.done();
   const { tokenProvider: injected, onRefreshToken: _onRefreshToken, refreshToken: _refreshToken, ...overrides } = context.options;
   let auth: GraphTransportOptions['auth'];
-  let tokenProvider = injected as TokenProvider | undefined;
+  let tokenProvider = injected;
   if (tokenProvider === undefined) {
     if (credentials.delegated !== undefined) {
       const { ca: _ca, ...delegated } = credentials.delegated;
@@ -249,5 +288,5 @@ export function graphOptionsFromUrl(
       });
     }
   }
-  return { ...options, auth, tokenProvider, ...(overrides as Partial<GraphTransportOptions>) };
+  return { ...options, auth, tokenProvider, ...overrides };
 }

@@ -310,7 +310,7 @@ describe('graph transport: setup', () => {
         authorityHost: sandbox.httpsUrl,
       },
       ca: sandbox.ca,
-      baseUrl: `${sandbox.httpUrl}/v1.0`,
+      endpoint: `${sandbox.httpUrl}/v1.0`,
     });
     opened.push(transport);
     await transport.send(createMessage(base));
@@ -330,7 +330,7 @@ describe('graph transport: setup', () => {
         authorityHost: sandbox.httpsUrl,
         ca: sandbox.ca,
       }),
-      baseUrl: `${sandbox.httpUrl}/v1.0`,
+      endpoint: `${sandbox.httpUrl}/v1.0`,
     });
     opened.push(transport);
     await transport.send(createMessage(base));

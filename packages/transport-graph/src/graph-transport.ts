@@ -91,7 +91,7 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
   const client = options.client ?? createGraphClient(options, agents);
   const userPath = options.delegated ? '/me' : `/users/${encodeURIComponent(options.sender)}`;
   const mailbox = options.delegated ? 'me' : options.sender;
-  const permits = createSemaphore(options.maxConcurrency);
+  const permits = createSemaphore(options.concurrency);
   const errorContext = { transport: id, mailbox };
   let closed = false;
 
@@ -102,7 +102,7 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
     customHeaders: options.mode === 'mime',
     envelope: false,
     smtpUtf8: false,
-    concurrency: options.maxConcurrency,
+    concurrency: options.concurrency,
   });
 
   /** One Graph call through the client, holding a mailbox permit. */
@@ -386,7 +386,7 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
         userPrincipalName: user.userPrincipalName,
         id: user.id,
         mode: options.mode,
-        baseUrl: `${options.origin}/${options.version}`,
+        endpoint: `${options.origin}/${options.version}`,
       },
     };
   };

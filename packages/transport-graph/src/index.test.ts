@@ -18,8 +18,14 @@ function typeExports(file: string): string[] {
 // What the README documents, and nothing else: a new export is a decision to make here, not an accident.
 describe('the public surface', () => {
   it('@mailport/transport-graph', async () => {
-    expect(Object.keys(await import('./index.js')).sort()).toEqual(['createGraphTransport', 'createTransportFromUrl', 'graphBaseUrls']);
-    expect(typeExports('./index.ts')).toEqual(['GraphAppOnlyAuth', 'GraphDelegatedAuth', 'GraphTransport', 'GraphTransportOptions']);
+    expect(Object.keys(await import('./index.js')).sort()).toEqual(['createGraphTransport', 'createTransportFromUrl', 'graphEndpoints']);
+    expect(typeExports('./index.ts')).toEqual([
+      'GraphAdapterOptions',
+      'GraphAppOnlyAuth',
+      'GraphDelegatedAuth',
+      'GraphTransport',
+      'GraphTransportOptions',
+    ]);
   });
   it('@mailport/transport-graph/oauth', async () => {
     expect(Object.keys(await import('./oauth/index.js')).sort()).toEqual([

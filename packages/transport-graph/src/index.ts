@@ -1,18 +1,19 @@
-import type { Transport, TransportFactory } from '@mailport/core';
+import type { AdapterOptions, Transport, TransportFactory } from '@mailport/core';
 import { graphOptionsFromUrl } from './graph-options.js';
 import { createGraphTransport } from './graph-transport.js';
 
 export {
+  type GraphAdapterOptions,
   type GraphAppOnlyAuth,
   type GraphDelegatedAuth,
   type GraphTransportOptions,
-  graphBaseUrls,
+  graphEndpoints,
 } from './graph-options.js';
 export { createGraphTransport, type GraphTransport } from './graph-transport.js';
 
 /**
  * Builds a Graph transport from `graph://sender@contoso.com?...` URLs; `@mailport/core`'s
- * `createTransport` calls it. See {@link graphOptionsFromUrl} for the parameters.
+ * `createTransport` calls it. The URL forms and parameters are in the README.
  *
  * @example
  * ```ts
@@ -21,5 +22,5 @@ export { createGraphTransport, type GraphTransport } from './graph-transport.js'
  * });
  * ```
  */
-export const createTransportFromUrl: TransportFactory = (url, context): Transport =>
+export const createTransportFromUrl: TransportFactory<AdapterOptions['graph']> = (url, context): Transport =>
   createGraphTransport(graphOptionsFromUrl(url, context));

@@ -302,7 +302,7 @@ describe('mailport auth', () => {
       expect(io.out()).toContain(`graph://sender@contoso.example?refresh_token_file=${encodeURIComponent(path)}`);
 
       // The printed URL works as printed (plus the sandbox's API root and CA), twice: the rotated token was kept.
-      const url = `graph://sender@contoso.example?refresh_token_file=${encodeURIComponent(path)}&base_url=${encodeURIComponent(`${sandbox.httpUrl}/v1.0`)}&ca_file=${encodeURIComponent(sandbox.caFile)}`;
+      const url = `graph://sender@contoso.example?refresh_token_file=${encodeURIComponent(path)}&endpoint=${encodeURIComponent(`${sandbox.httpUrl}/v1.0`)}&ca_file=${encodeURIComponent(sandbox.caFile)}`;
       for (const subject of ['Delegated one', 'Delegated two']) {
         const send = memoryIo({ cwd: directory });
         expect(
