@@ -43,7 +43,7 @@ export const certificateCodes: ReadonlySet<string> = new Set([
 
 /** What to tell the user about an untrusted certificate, in every transport and OAuth layer. */
 export const certificateRemediation =
-  'Fix the server certificate, or trust its CA (the ca_file URL parameter, or NODE_EXTRA_CA_CERTS); never turn verification off.';
+  'Fix the server certificate, or trust its CA (NODE_EXTRA_CA_CERTS, or ca_file where the transport takes one); never turn verification off.';
 
 /**
  * True when `code` says the certificate of the server is not trusted.

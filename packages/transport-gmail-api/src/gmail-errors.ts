@@ -1,5 +1,12 @@
-import { MailError, type MailErrorCode } from '@mailport/core';
-import { retryAfterMs } from './oauth/google-token-errors.js';
+import {
+  certificateRemediation,
+  isBeforeConnect,
+  isCertificateError,
+  MailError,
+  type MailErrorCode,
+  parseRetryAfter,
+  safeCause,
+} from '@mailport/core';
 
 /** The Gmail API call that failed. */
 export type GmailOperation = 'messages.send' | 'getProfile' | 'sendAs.list';
@@ -13,7 +20,7 @@ export interface GmailFailure {
   readonly body?: unknown;
   /** The Retry-After header, as sent. */
   readonly retryAfter?: string | undefined;
-  /** System or fetch error code when no answer came (`ECONNREFUSED`, `ECONNRESET`, `TimeoutError`, ...). */
+  /** System or fetch error code when no answer came (`ECONNREFUSED`, `ECONNRESET`, `ETIMEDOUT`, `TimeoutError`, ...). */
   readonly code?: string | undefined;
   readonly message: string;
   /** True once the whole request body was handed to the connection: a lost answer may hide a sent message. */
@@ -60,26 +67,6 @@ export function googleApiError(body: unknown): GoogleApiError {
   };
 }
 
-// No connection was made, so nothing was sent, whatever the state of the request body.
-const beforeConnection = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'ECONNECT_TIMEOUT',
-]);
-
-const certificateCodes = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
 /**
  * Maps a failed Gmail API call to a `MailError` (the answers are in docs/provider-facts.md). Pure, so that every row
  * can be tested without a server.
@@ -114,7 +101,7 @@ export function mapGmailError(failure: GmailFailure, context: GmailErrorContext)
     google.message ?? (typeof failure.body === 'string' && failure.body.trim() !== '' ? firstLine(failure.body) : failure.message);
   const reason = google.reason;
   const status = failure.status;
-  const wait = retryAfterMs(failure.retryAfter, (context.now ?? Date.now)()) ?? retryAfterFromMessage(google.message, context.now);
+  const wait = parseRetryAfter(failure.retryAfter, context.now) ?? retryAfterFromMessage(google.message, context.now);
   const cause = sanitizedCause(failure, google);
   const make = (
     code: MailErrorCode,
@@ -301,15 +288,10 @@ function networkError(failure: GmailFailure, context: GmailErrorContext, make: M
   const { host } = context;
   const code = failure.code ?? '';
   if (code === 'ENOTFOUND') return make('configuration', `Host not found: ${host}`, 'Check the endpoint host name.', { retryable: false });
-  if (certificateCodes.has(code)) {
-    return make(
-      'configuration',
-      `The TLS certificate of ${host} is not trusted: ${failure.message}`,
-      'Fix the certificate or trust its CA (NODE_EXTRA_CA_CERTS); never turn verification off.',
-      {
-        retryable: false,
-      },
-    );
+  if (isCertificateError(code)) {
+    return make('configuration', `The TLS certificate of ${host} is not trusted: ${failure.message}`, certificateRemediation, {
+      retryable: false,
+    });
   }
   if (code === 'ECONNREFUSED') {
     return make(
@@ -325,7 +307,8 @@ function networkError(failure: GmailFailure, context: GmailErrorContext, make: M
       'Check the network path to the Gmail API (firewall, proxy); mailport retries timeouts by default.',
     );
   }
-  if (beforeConnection.has(code))
+  // No connection was made, so nothing was sent, whatever the state of the request body.
+  if (isBeforeConnect(code))
     return make(
       'transient',
       `Could not reach ${host}: ${failure.message}`,
@@ -335,7 +318,7 @@ function networkError(failure: GmailFailure, context: GmailErrorContext, make: M
   if (failure.handedOver && failure.operation === 'messages.send') {
     return new MailError(
       'unknown-outcome',
-      `Unknown outcome: ${host} ${code === 'TimeoutError' ? 'did not answer in time' : `dropped the connection (${code || failure.message})`} after the message was sent; it may have been delivered`,
+      `Unknown outcome: ${host} ${code === 'TimeoutError' || code === 'ETIMEDOUT' ? 'did not answer in time' : `dropped the connection (${code || failure.message})`} after the message was sent; it may have been delivered`,
       {
         transport: context.transport,
         providerCode: failure.code,
@@ -378,9 +361,7 @@ function firstLine(text: string): string {
 
 /** A plain copy of the failure with only what helps debugging: never the request, its headers or body. */
 function sanitizedCause(failure: GmailFailure, google: GoogleApiError): Error {
-  const error = new Error(failure.message);
-  error.name = 'GmailApiError';
-  const fields: Record<string, unknown> = {
+  return safeCause('GmailApiError', failure.message, {
     operation: failure.operation,
     status: failure.status,
     code: failure.code,
@@ -388,9 +369,5 @@ function sanitizedCause(failure: GmailFailure, google: GoogleApiError): Error {
     domain: google.domain,
     googleStatus: google.status,
     handedOver: failure.handedOver,
-  };
-  for (const [key, value] of Object.entries(fields)) {
-    if (value !== undefined) Object.defineProperty(error, key, { value, enumerable: true });
-  }
-  return error;
+  });
 }

@@ -52,7 +52,7 @@ export interface GmailTransportOptions {
   uploadThreshold?: number | undefined;
   /** The largest message to send, in bytes. Default 36 700 160 (35 MiB, Gmail's limit). */
   maxMessageSize?: number | undefined;
-  /** Time for one API request, upload included, in ms. Default 120 000. */
+  /** Longest silence of an API request, in ms (behind an HTTPS_PROXY, the time for the whole request). Default 120 000. */
   timeoutMs?: number | undefined;
   /** Time to open a connection, in ms. Default 10 000. */
   connectionTimeoutMs?: number | undefined;

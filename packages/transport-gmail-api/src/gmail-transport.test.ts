@@ -233,7 +233,7 @@ describe('Gmail transport against the sandbox', () => {
     const gmail = transport({ timeoutMs: 300 });
     await gmail.send(createMessage(base));
     sandbox.faults.inject({ endpoint: 'gmail.messages.send', action: 'stall' });
-    expect(await failure(gmail.send(createMessage(base)))).toMatchObject({ code: 'unknown-outcome', providerCode: 'TimeoutError' });
+    expect(await failure(gmail.send(createMessage(base)))).toMatchObject({ code: 'unknown-outcome', providerCode: 'ETIMEDOUT' });
     // googleapis would retry a failing GET three times on its own; it must not.
     const fresh = transport();
     sandbox.requests.clear();
@@ -249,7 +249,7 @@ describe('Gmail transport against the sandbox', () => {
     const huge = createMessage({ ...base, attachments: [{ filename: 'huge.bin', content: Buffer.alloc(27 * 1024 * 1024, 1) }] });
     const tooLarge = await failure(gmail.send(huge));
     expect(tooLarge).toMatchObject({ code: 'invalid-message', field: 'body' });
-    expect(tooLarge.message).toMatch(/more than the 36\.7 MB Gmail accepts/);
+    expect(tooLarge.message).toMatch(/more than the 36\.7 MB gmail:\/\/user@example.com accepts/);
     expect(sandbox.requests.count()).toBe(0);
   });
 

@@ -1,31 +1,28 @@
-import type { Agent } from 'node:http';
-import type { Readable } from 'node:stream';
 import { gmail, type gmail_v1 } from '@googleapis/gmail';
 import {
-  assertCapabilities,
+  capabilityError,
+  type DefinedTransport,
+  defineTransport,
   type EmailMessage,
-  formatBytes,
+  isBeforeConnect,
   MailError,
   raceAbort,
+  readJson,
   renderMimeParts,
   type SendOptions,
-  type SendReceipt,
-  type Transport,
+  type SendResult,
+  sizeProblem,
   type TransportCapabilities,
   type VerifyCheck,
   type VerifyReport,
-  withTransport,
 } from '@mailport/core';
-import { createGmailAgents } from './gmail-agent.js';
+import { createHttpClient, type HttpClient, HttpError } from '@mailport/core/http';
 import { type GmailFailure, type GmailOperation, googleApiError, mapGmailError } from './gmail-errors.js';
 import { type GmailTransportOptions, gmailMaxRecipients, resolveGmailOptions } from './gmail-options.js';
 import { type GmailSendRequest, gmailSendRequest, matchSendAs, threadIdOf } from './gmail-request.js';
 
-/** The Gmail API transport: a {@link Transport} whose `verify` reads the profile and the send-as addresses. */
-export interface GmailTransport extends Transport {
-  verify(options?: SendOptions): Promise<VerifyReport>;
-  close(): Promise<void>;
-}
+/** The Gmail API transport: a `Transport` whose `verify` reads the profile and the send-as addresses. */
+export type GmailTransport = DefinedTransport;
 
 /** The addresses the account may send as, and where they came from. */
 interface SendAsList {
@@ -35,16 +32,8 @@ interface SendAsList {
   readonly fetchedAt: number;
 }
 
-/** State of one attempt of a request: whether its whole body went out. */
-interface Attempt {
-  handedOver: boolean;
-}
-
 // A cached send-as list is fetched again when a From is missing from it, but not more often than this.
 const sendAsRefetchMs = 10_000;
-
-// Connection errors that happen before anything is written: the request body cannot have gone out.
-const notSent = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNECT_TIMEOUT']);
 
 /**
  * Creates a Gmail API transport over @googleapis/gmail. Every message is rendered once by
@@ -76,22 +65,23 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
   const userId = user;
   const host = new URL(options.endpoint).host;
   let client: gmail_v1.Gmail | undefined;
-  let agents: ReturnType<typeof createGmailAgents> | undefined;
-  let closed = false;
+  let http: HttpClient | undefined;
   let sendAs: SendAsList | undefined;
   let loadingSendAs: Promise<SendAsList> | undefined;
 
-  // HTTPS_PROXY and friends are honoured by gaxios's own agent; a custom agent would bypass them.
+  // HTTPS_PROXY and friends are honoured by gaxios's own fetch and agent; core's client would bypass
+  // them. Behind a proxy, hand-over cannot be watched, and a failure after connecting counts as handed over.
   const proxied = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => (process.env[name] ?? '') !== '');
 
   const api = (): gmail_v1.Gmail => {
     client ??= gmail({ version: 'v1' });
     return client;
   };
-  const agentFor = (): ((url: URL) => Agent) | undefined => {
-    if (proxied) return undefined;
-    agents ??= createGmailAgents({ connectionTimeoutMs: options.connectionTimeoutMs });
-    return agents.forUrl;
+  /** gaxios sends through core's HTTP client, whose errors say whether the body was handed over. */
+  const transportOptions = (): { fetchImplementation: HttpClient['fetch'] } | { timeout: number } => {
+    if (proxied) return { timeout: options.timeoutMs };
+    http ??= createHttpClient({ connectTimeoutMs: options.connectionTimeoutMs, timeoutMs: options.timeoutMs });
+    return { fetchImplementation: http.fetch };
   };
 
   /** Per-call options: googleapis ignores a client-level rootUrl for uploads, so it goes on every call. */
@@ -99,9 +89,8 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
     rootUrl: options.endpoint,
     // Core owns retries: googleapis retries by default (GETs and connection failures).
     retry: false,
-    timeout: options.timeoutMs,
     signal,
-    agent: agentFor(),
+    ...transportOptions(),
     headers: { authorization: `Bearer ${token}`, ...headers },
   });
 
@@ -110,8 +99,8 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
       const token = await tokenProvider.getAccessToken({ signal, forceRefresh: refusedToken !== undefined, refusedToken });
       return token.token;
     } catch (error) {
-      if (signal?.aborted === true) throw signal.reason;
-      if (MailError.isInstance(error)) throw withTransport(error, id);
+      // The shell tags a MailError with this transport, and turns an abort into the caller's reason.
+      if (MailError.isInstance(error) || signal?.aborted === true) throw error;
       throw new MailError('auth', `${id}: could not get an access token: ${error instanceof Error ? error.message : String(error)}`, {
         transport: id,
         remediation: 'Check the token provider and the OAuth credentials it uses.',
@@ -126,17 +115,16 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
   const call = async <T>(
     operation: GmailOperation,
     signal: AbortSignal | undefined,
-    run: (token: string, attempt: Attempt) => Promise<{ data: T }>,
+    run: (token: string) => Promise<{ data: T }>,
   ): Promise<T> => {
     let token = await getToken(signal);
     for (let round = 0; ; round++) {
-      const attempt: Attempt = { handedOver: false };
       try {
-        return (await run(token, attempt)).data;
+        return (await run(token)).data;
       } catch (error) {
-        // The caller's abort, however gaxios wrapped it, rejects with the signal's own reason.
-        if (signal?.aborted === true) throw signal.reason;
-        const failure = failureFrom(error, operation, attempt);
+        // The caller's abort, however gaxios wrapped it: the shell rejects with the signal's own reason.
+        if (signal?.aborted === true) throw error;
+        const failure = failureFrom(error, operation);
         if (failure.status === 401 && round === 0) {
           token = await getToken(signal, token);
           continue;
@@ -144,14 +132,6 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
         throw mapGmailError(failure, { transport: id, host });
       }
     }
-  };
-
-  /** Tracks when the body stream has been read to its end: from then on a lost answer may hide a sent message. */
-  const tracked = (stream: Readable, attempt: Attempt): Readable => {
-    stream.once('end', () => {
-      attempt.handedOver = true;
-    });
-    return stream;
   };
 
   const fetchSendAs = async (signal: AbortSignal | undefined): Promise<SendAsList> => {
@@ -223,33 +203,20 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
     });
   };
 
-  const send = async (message: EmailMessage, sendOptions: SendOptions = {}): Promise<SendReceipt> => {
+  // The shell checks every capability but the size, which is measured here on what is sent: the
+  // rendering with its Bcc header.
+  const send = async (message: EmailMessage, sendOptions: SendOptions): Promise<SendResult> => {
     const signal = sendOptions.signal;
-    const started = performance.now();
-    signal?.throwIfAborted();
-    if (closed) throw new MailError('configuration', `${id} was closed`, { transport: id, remediation: 'Create a new transport.' });
-    // The size is checked below on the rendering that is sent (with its Bcc header), so render once.
-    await assertCapabilities(message, { ...transport, capabilities: { ...capabilities, maxMessageSize: undefined } });
     const threadId = threadIdOf(message);
     const mime = await renderMimeParts(message, { keepBcc: true });
-    if (mime.size > options.maxMessageSize) {
-      throw new MailError(
-        'invalid-message',
-        `${id} cannot send this message: ${formatBytes(mime.size)}, more than the ${formatBytes(options.maxMessageSize)} Gmail accepts`,
-        {
-          transport: id,
-          field: 'body',
-          remediation:
-            'Make the message smaller (link large files instead of attaching them), or route it to a transport with a higher limit.',
-        },
-      );
-    }
+    const tooLarge = sizeProblem(mime.size, limits);
+    if (tooLarge !== undefined) throw capabilityError(tooLarge, id);
     signal?.throwIfAborted();
     if (options.checkSendAs) await assertSender(message.from.address, signal);
     let request = gmailSendRequest(mime, threadId, { uploadThreshold: options.uploadThreshold });
     const sendBy = (plan: GmailSendRequest): Promise<gmail_v1.Schema$Message> =>
-      call<gmail_v1.Schema$Message>('messages.send', signal, (token, attempt) => {
-        const body = tracked(plan.body(), attempt);
+      call<gmail_v1.Schema$Message>('messages.send', signal, (token) => {
+        const body = plan.body();
         if (plan.uploadType === 'json') {
           // The JSON body streams from the rendered chunks; googleapis passes a stream through as it is.
           return api().users.messages.send(
@@ -276,26 +243,20 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
       request = gmailSendRequest(mime, threadId, { uploadThreshold: options.uploadThreshold, endpoint: 'upload' });
       sent = await sendBy(request);
     }
-    return Object.freeze({
-      // Gmail keeps a well-formed Message-ID, and core always writes one.
-      messageId: message.messageId,
-      transport: id,
+    // Gmail keeps a well-formed Message-ID, and core always writes one: the receipt's default.
+    return {
       providerMessageId: sent.id ?? undefined,
-      accepted: Object.freeze([...message.envelope.to]),
-      rejected: Object.freeze([]),
-      attempts: 1,
-      elapsedMs: performance.now() - started,
       response: `Gmail message ${sent.id ?? '?'} in thread ${sent.threadId ?? '?'}`,
-      details: Object.freeze({
+      details: {
         threadId: sent.threadId ?? undefined,
         labelIds: sent.labelIds ?? undefined,
         uploadType: request.uploadType,
         ...(jsonRefused ? { jsonRefused: true } : {}),
-      }),
-    });
+      },
+    };
   };
 
-  const verify = async (verifyOptions: SendOptions = {}): Promise<VerifyReport> => {
+  const verify = async (verifyOptions: SendOptions): Promise<VerifyReport> => {
     const signal = verifyOptions.signal;
     await getToken(signal);
     const checks: VerifyCheck[] = [{ name: 'auth', ok: true, detail: `access token obtained for ${user}` }];
@@ -341,12 +302,6 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
     return { transport: id, checks, details };
   };
 
-  const close = async (): Promise<void> => {
-    closed = true;
-    agents?.destroy();
-    agents = undefined;
-  };
-
   const capabilities: TransportCapabilities = Object.freeze({
     maxMessageSize: options.maxMessageSize,
     maxRecipients: gmailMaxRecipients,
@@ -358,16 +313,17 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
     concurrency: options.concurrency,
   });
 
-  const transport: GmailTransport = Object.freeze({
+  const limits = { id, capabilities };
+
+  return defineTransport({
     id,
+    name: 'GmailTransport',
     capabilities,
+    skip: ['maxMessageSize'],
     send,
     verify,
-    close,
-    toString: () => id,
-    [Symbol.for('nodejs.util.inspect.custom')]: () => `GmailTransport(${id})`,
+    close: () => http?.close(),
   });
-  return transport;
 }
 
 /** True for a 403 that says the token lacks the scope (insufficientPermissions). */
@@ -376,22 +332,20 @@ function isScopeError(error: unknown): boolean {
 }
 
 /** The failure googleapis (gaxios) reported, reduced to what the mapping needs, without the request. */
-function failureFrom(error: unknown, operation: GmailOperation, attempt: Attempt): GmailFailure {
+function failureFrom(error: unknown, operation: GmailOperation): GmailFailure {
   const failure = error as {
     message?: unknown;
     code?: unknown;
     response?: { status?: number; data?: unknown; headers?: { get?: (name: string) => string | null } };
   };
   const status = failure.response?.status;
-  const code = typeof failure.code === 'string' ? failure.code : undefined;
-  let body = failure.response?.data;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body) as unknown;
-    } catch {
-      // An HTML page from Google's front end: kept as text.
-    }
-  }
+  // Core's HTTP client says what happened on the connection; gaxios keeps its error as the cause.
+  const network = HttpError.find(error);
+  const code = network?.code ?? (typeof failure.code === 'string' ? failure.code : undefined);
+  const data = failure.response?.data;
+  // An HTML page from Google's front end is kept as text.
+  const json = typeof data === 'string' ? readJson(data) : undefined;
+  const body = json === undefined || Object.keys(json).length === 0 ? data : json;
   return {
     operation,
     status,
@@ -399,6 +353,7 @@ function failureFrom(error: unknown, operation: GmailOperation, attempt: Attempt
     retryAfter: failure.response?.headers?.get?.('retry-after') ?? undefined,
     code,
     message: status === undefined ? String(failure.message ?? error) : (googleApiError(body).message ?? `HTTP ${status}`),
-    handedOver: attempt.handedOver && !(code !== undefined && notSent.has(code)),
+    // Without core's client (behind a proxy) nobody watched: only a failure to connect proves nothing went out.
+    handedOver: network === undefined ? !isBeforeConnect(code) : network.handedOver,
   };
 }

@@ -1,12 +1,6 @@
 import type { MailErrorCode } from '@mailport/core';
 import { describe, expect, it } from 'vitest';
-import {
-  type GoogleTokenContext,
-  type GoogleTokenFailure,
-  mapGoogleTokenError,
-  retryAfterMs,
-  tokenFailureFrom,
-} from './google-token-errors.js';
+import { type GoogleTokenContext, type GoogleTokenFailure, mapGoogleTokenError, tokenFailureFrom } from './google-token-errors.js';
 
 const user: GoogleTokenContext = { kind: 'user', host: 'oauth2.googleapis.com' };
 const service: GoogleTokenContext = {
@@ -216,12 +210,5 @@ describe('mapGoogleTokenError', () => {
     });
     const error = mapGoogleTokenError(tokenFailureFrom(gaxiosLike), user);
     expect(JSON.stringify({ ...error, cause: error.cause })).not.toContain('secret-');
-  });
-
-  it('reads Retry-After in seconds and as a date', () => {
-    expect(retryAfterMs('2')).toBe(2000);
-    expect(retryAfterMs('Fri, 01 May 2026 10:00:30 GMT', Date.parse('2026-05-01T10:00:00Z'))).toBe(30_000);
-    expect(retryAfterMs('soon')).toBeUndefined();
-    expect(retryAfterMs(undefined)).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { MailError, type MailErrorCode } from '@mailport/core';
+import { isCertificateError, MailError, type MailErrorCode, parseRetryAfter, safeCause } from '@mailport/core';
 
 /** What a failed token request left to classify: no credentials, only what helps to explain it. */
 export interface GoogleTokenFailure {
@@ -134,7 +134,7 @@ export function mapGoogleTokenError(failure: GoogleTokenFailure, context: Google
       `${where} is rate limiting token requests: ${said}`,
       'Too many token requests: reuse the transport (it caches tokens) instead of creating one per message.',
       {
-        retryAfterMs: retryAfterMs(failure.retryAfter),
+        retryAfterMs: parseRetryAfter(failure.retryAfter),
       },
     );
   }
@@ -144,7 +144,7 @@ export function mapGoogleTokenError(failure: GoogleTokenFailure, context: Google
       `${where} failed with ${failure.status}: ${said}`,
       'A temporary failure at Google; mailport retries it by default.',
       {
-        retryAfterMs: retryAfterMs(failure.retryAfter),
+        retryAfterMs: parseRetryAfter(failure.retryAfter),
       },
     );
   }
@@ -195,38 +195,18 @@ export function mapGoogleTokenError(failure: GoogleTokenFailure, context: Google
   );
 }
 
-// TLS failures to verify the endpoint's certificate: a change of trust or host fixes them, a retry does not.
-const certificateCodes: ReadonlySet<string> = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_REVOKED',
-  'CERT_UNTRUSTED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
-/** Whether no answer came because the endpoint's certificate could not be verified (gaxios keeps the code, or only the words). */
+/**
+ * Whether no answer came because the endpoint's certificate could not be verified (gaxios keeps
+ * the code, or only the words): a change of trust or host fixes it, a retry does not.
+ */
 function isCertificateFailure(failure: GoogleTokenFailure): boolean {
-  if (failure.code !== undefined && certificateCodes.has(failure.code)) return true;
+  if (isCertificateError(failure.code)) return true;
   return (
     failure.status === undefined &&
     /self[- ]signed certificate|unable to verify the first certificate|unable to get (local )?issuer certificate|certificate has expired|altnames/i.test(
       failure.message,
     )
   );
-}
-
-/** Milliseconds from a Retry-After header (seconds or an HTTP date), or undefined. */
-export function retryAfterMs(value: string | null | undefined, now: number = Date.now()): number | undefined {
-  if (value === undefined || value === null || value.trim() === '') return undefined;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /**
@@ -258,15 +238,6 @@ function firstLine(text: string): string {
 }
 
 function sanitizedCause(failure: GoogleTokenFailure): Error {
-  const error = new Error(failure.message);
-  error.name = 'GoogleTokenError';
-  for (const [key, value] of Object.entries({
-    status: failure.status,
-    error: failure.error,
-    description: failure.description,
-    code: failure.code,
-  })) {
-    if (value !== undefined) Object.defineProperty(error, key, { value, enumerable: true });
-  }
-  return error;
+  const { status, error, description, code } = failure;
+  return safeCause('GoogleTokenError', failure.message, { status, error, description, code });
 }
