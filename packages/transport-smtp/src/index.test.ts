@@ -19,6 +19,12 @@ function typeExports(file: string): string[] {
 describe('the public surface', () => {
   it('@mailport/transport-smtp', async () => {
     expect(Object.keys(await import('./index.js')).sort()).toEqual(['createSmtpTransport', 'createTransportFromUrl']);
-    expect(typeExports('./index.ts')).toEqual(['SmtpOAuthAuth', 'SmtpPasswordAuth', 'SmtpTransport', 'SmtpTransportOptions']);
+    expect(typeExports('./index.ts')).toEqual([
+      'SmtpAdapterOptions',
+      'SmtpOAuthAuth',
+      'SmtpPasswordAuth',
+      'SmtpTransport',
+      'SmtpTransportOptions',
+    ]);
   });
 });

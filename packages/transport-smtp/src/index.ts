@@ -1,4 +1,5 @@
 import {
+  type AdapterOptions,
   MailError,
   type TokenProvider,
   type TransportFactory,
@@ -7,10 +8,10 @@ import {
   type UrlParams,
   urlParams,
 } from '@mailport/core';
-import { smtpOptionsFromUrl } from './smtp-options.js';
+import { smtpOptionsFromUrl, smtpUrlParameters } from './smtp-options.js';
 import { createSmtpTransport } from './smtp-transport.js';
 
-export type { SmtpOAuthAuth, SmtpPasswordAuth, SmtpTransportOptions } from './smtp-options.js';
+export type { SmtpAdapterOptions, SmtpOAuthAuth, SmtpPasswordAuth, SmtpTransportOptions } from './smtp-options.js';
 export { createSmtpTransport, type SmtpTransport } from './smtp-transport.js';
 
 /** The packages whose `./oauth` entry serves `oauth=NAME`; loaded only when the URL asks for it. */
@@ -29,12 +30,12 @@ interface OAuthModule {
 
 /**
  * Builds an SMTP transport from `smtp://` or `smtps://` URLs; `@mailport/core`'s
- * `createTransport` calls it. See {@link smtpOptionsFromUrl} for the parameters. With
+ * `createTransport` calls it. The URL forms and parameters are in the README. With
  * `oauth=google` or `oauth=microsoft` it loads that provider's OAuth layer (and nothing else of
  * it) and authenticates with XOAUTH2: `smtp://user%40example.com@smtp.gmail.com:587?oauth=google`.
  */
-export const createTransportFromUrl: TransportFactory = async (url, context) => {
-  const params = urlParams(url);
+export const createTransportFromUrl: TransportFactory<AdapterOptions['smtp']> = async (url, context) => {
+  const params = urlParams(url, { known: smtpUrlParameters });
   const oauth = params.string('oauth')?.toLowerCase();
   let tokenProvider = context.tokenProvider;
   if (oauth !== undefined) {

@@ -1,12 +1,26 @@
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { createTransport, MailError, parseTransportUrl, type Secret } from '@mailport/core';
 import { describe, expect, it } from 'vitest';
-import { resolveSmtpOptions, smtpOptionsFromUrl } from './smtp-options.js';
+import { resolveSmtpOptions, smtpOptionsFromUrl, smtpUrlParameters } from './smtp-options.js';
 
 const context = { options: {}, tokenProvider: undefined };
+
+/** The parameter names, in backticks, in the first column of the tables of one section of a markdown file. */
+function documentedParameters(file: URL, heading: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf(`\n${heading}\n`);
+  const end = text.indexOf('\n## ', start + 1);
+  const rows = text
+    .slice(start, end === -1 ? undefined : end)
+    .split('\n')
+    .filter((line) => line.startsWith('|'));
+  const names = rows.flatMap((row) => [...(row.split('|')[1] ?? '').matchAll(/`([a-z_]+)`/g)].map(([, name = '']) => name));
+  return [...new Set(names)].sort();
+}
 
 function configurationError(run: () => unknown): MailError {
   try {
@@ -54,6 +68,17 @@ describe('resolveSmtpOptions', () => {
 });
 
 describe('smtp:// URLs', () => {
+  it('has every parameter it and the OAuth layers read in the README tables, and no other', () => {
+    expect(documentedParameters(new URL('../README.md', import.meta.url), '## URL parameters and options')).toEqual(
+      [...smtpUrlParameters].sort(),
+    );
+  });
+
+  it('says which parameters go with oauth= when they come without it', () => {
+    const error = configurationError(() => smtpOptionsFromUrl(parseTransportUrl('smtp://u:p@mail.example.com?tenant=contoso'), context));
+    expect(error.message).toContain('"tenant" does not apply');
+  });
+
   it('reads every documented parameter', async () => {
     const caFile = join(tmpdir(), `mailport-ca-${process.pid}.pem`);
     await writeFile(caFile, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import {
+  type AdapterOptions,
   isLoopback,
   MailError,
   type Secret,
@@ -65,6 +66,63 @@ export interface SmtpTransportOptions {
   /** The transport id. Default `smtp://host:port` (or `smtps://`). */
   id?: string | undefined;
 }
+
+declare module '@mailport/core' {
+  interface AdapterOptions {
+    /** `createTransport(url, { adapters: { smtp: ... } })`: options merged over the URL's. */
+    smtp: SmtpAdapterOptions;
+    /** The same for `smtps://` URLs. */
+    smtps: SmtpAdapterOptions;
+  }
+}
+
+/**
+ * Options of `smtp://` and `smtps://` URLs given in code: any {@link SmtpTransportOptions}, the
+ * token provider for `auth=xoauth2`, and with `oauth=microsoft` and a delegated refresh token
+ * the handler that stores each rotated one.
+ */
+export type SmtpAdapterOptions = Partial<SmtpTransportOptions> & {
+  readonly tokenProvider?: TokenProvider | undefined;
+  readonly refreshToken?: string | Secret | undefined;
+  readonly onRefreshToken?: ((refreshToken: string) => void | Promise<void>) | undefined;
+};
+
+/**
+ * The query parameters of `smtp://` and `smtps://` URLs, those the OAuth layer of `oauth=`
+ * reads included: the README's parameter tables list each one (a test checks it).
+ */
+export const smtpUrlParameters = [
+  'pool',
+  'max_connections',
+  'max_messages',
+  'idle_timeout',
+  'connect_timeout',
+  'greeting_timeout',
+  'socket_timeout',
+  'ehlo_name',
+  'ca_file',
+  'require_tls',
+  'auth',
+  'oauth',
+  'max_size',
+  'max_recipients',
+  // Read by Google's OAuth layer (oauth=google) through the same reader.
+  'client_id',
+  'client_secret',
+  'refresh_token',
+  'credentials_file',
+  'scopes',
+  'token_url',
+  // Read by Microsoft's (oauth=microsoft); client_id, client_secret, refresh_token and ca_file as well.
+  'tenant',
+  'certificate_path',
+  'certificate_password',
+  'authority_host',
+  'refresh_token_file',
+] as const;
+
+/** The name of one of {@link smtpUrlParameters}. */
+export type SmtpUrlParameter = (typeof smtpUrlParameters)[number];
 
 /** Options with every default filled in. */
 export interface ResolvedSmtpOptions {
@@ -141,29 +199,14 @@ export function resolveSmtpOptions(options: SmtpTransportOptions): ResolvedSmtpO
 }
 
 /**
- * Reads `smtp://` and `smtps://` URLs. Parameters (all optional):
- *
- * | parameter | option | default |
- * | --- | --- | --- |
- * | `pool` | pool | `true` |
- * | `max_connections` | maxConnections | `5` |
- * | `max_messages` | maxMessagesPerConnection | `100` |
- * | `idle_timeout` | idleTimeoutMs | `5s` |
- * | `connect_timeout` | connectionTimeoutMs | `10s` |
- * | `greeting_timeout` | greetingTimeoutMs | `10s` |
- * | `socket_timeout` | socketTimeoutMs | `30s` |
- * | `ehlo_name` | ehloName | the machine's host name |
- * | `ca_file` | ca (read from the file) | system CAs |
- * | `require_tls` | requireTls | `true` except loopback and `smtps://` |
- * | `auth` | `xoauth2`: XOAUTH2 with the token provider given to `createTransport` | password from the URL |
- * | `oauth` | `google` or `microsoft`: XOAUTH2 with tokens from that provider's OAuth (implies `auth=xoauth2`) | none |
- * | `max_size` | maxMessageSize (bytes) | none |
- * | `max_recipients` | maxRecipients | none |
+ * Reads `smtp://` and `smtps://` URLs. The parameters ({@link smtpUrlParameters}) are in the
+ * package README's tables; `oauth=` is read (and its provider loaded) by `createTransportFromUrl`,
+ * which passes its reader here.
  */
 export function smtpOptionsFromUrl(
   url: TransportUrl,
-  context: Pick<TransportFactoryContext, 'tokenProvider' | 'options'>,
-  params: UrlParams = urlParams(url),
+  context: Pick<TransportFactoryContext<AdapterOptions['smtp']>, 'tokenProvider' | 'options'>,
+  params: UrlParams<SmtpUrlParameter> = urlParams(url, { known: smtpUrlParameters }),
 ): SmtpTransportOptions {
   if (url.host === '')
     throw new MailError('configuration', `Transport URL ${url.redacted} has no host`, {
@@ -179,7 +222,7 @@ export function smtpOptionsFromUrl(
       throw new MailError('configuration', `Transport URL ${url.redacted}: auth=xoauth2 needs the user name`, {
         remediation: 'Write smtp://user%40example.com@host:587?auth=xoauth2.',
       });
-    const tokenProvider = (context.options.tokenProvider as TokenProvider | undefined) ?? context.tokenProvider;
+    const tokenProvider = context.options.tokenProvider ?? context.tokenProvider;
     if (tokenProvider === undefined) {
       throw new MailError('configuration', `Transport URL ${url.redacted}: auth=xoauth2 needs a token provider`, {
         remediation: 'Add oauth=google or oauth=microsoft to the URL, or pass createTransport(url, { tokenProvider }).',
@@ -228,6 +271,6 @@ export function smtpOptionsFromUrl(
     maxRecipients: params.integer('max_recipients', { min: 1 }),
   };
   params.done();
-  const { tokenProvider: _ignored, ...overrides } = context.options;
-  return { ...options, ...(overrides as Partial<SmtpTransportOptions>) };
+  const { tokenProvider: _tokens, refreshToken: _refreshToken, onRefreshToken: _onRefreshToken, ...overrides } = context.options;
+  return { ...options, ...overrides };
 }
