@@ -1,4 +1,4 @@
-import { MailError, type MailErrorCode, type RecipientError } from '@mailport/core';
+import { isCertificateError, MailError, type MailErrorCode, type RecipientError, safeCause } from '@mailport/core';
 
 /** The parts of a nodemailer error the mapping reads. */
 export interface SmtpFailure {
@@ -45,20 +45,6 @@ const defaultRemediation: Partial<Record<MailErrorCode, string>> = {
   'message-rejected': "Read the server's answer: the message was refused as it is, so change it before sending again.",
   'invalid-message': 'Fix the message; it was not sent.',
 };
-
-const certificateCodes = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_REVOKED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'HOSTNAME_MISMATCH',
-]);
 
 /** SMTP has no Retry-After: when a throttling reply gives no delay of its own, wait this long. */
 export const defaultSmtpRetryAfterMs = 5_000;
@@ -248,7 +234,7 @@ export function mapSmtpError(failure: SmtpFailure, context: SmtpErrorContext): M
     }
   }
   const system = failure.originalCode;
-  if (system !== undefined && certificateCodes.has(system)) {
+  if (isCertificateError(system)) {
     return make('configuration', `The TLS certificate of ${where} is not trusted: ${failure.message}`, {
       retryable: false,
       remediation: 'Fix the server certificate, or trust its CA with ca_file=/path/to/ca.pem; never turn verification off.',
@@ -339,9 +325,7 @@ function unknownOutcome(failure: SmtpFailure, context: SmtpErrorContext, what: s
 
 /** A copy of the nodemailer error with only what helps debugging, never credentials. */
 function sanitizedCause(failure: SmtpFailure): Error {
-  const error = new Error(failure.message);
-  error.name = 'SmtpError';
-  const fields: Record<string, unknown> = {
+  return safeCause('SmtpError', failure.message, {
     code: failure.code,
     originalCode: failure.originalCode,
     responseCode: failure.responseCode,
@@ -349,9 +333,5 @@ function sanitizedCause(failure: SmtpFailure): Error {
     // Only the verb: an AUTH command line carries the credentials.
     command: failure.command?.split(' ').slice(0, 2).join(' '),
     timeoutType: failure.timeoutType,
-  };
-  for (const [key, value] of Object.entries(fields)) {
-    if (value !== undefined) Object.defineProperty(error, key, { value, enumerable: true });
-  }
-  return error;
+  });
 }

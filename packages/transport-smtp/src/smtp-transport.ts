@@ -1,16 +1,15 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { domainToASCII } from 'node:url';
 import {
+  type DefinedTransport,
+  defineTransport,
   type EmailMessage,
-  isAbortFrom,
   MailError,
   type RecipientError,
   type RenderedMime,
   renderMimeParts,
   type SendOptions,
-  type SendReceipt,
-  type Transport,
-  type TransportCapabilities,
+  type SendResult,
   type VerifyReport,
 } from '@mailport/core';
 import nodemailer from 'nodemailer';
@@ -19,11 +18,8 @@ import { mapSmtpError, recipientErrors, type SmtpFailure } from './smtp-errors.j
 import { resolveSmtpOptions, type SmtpTransportOptions } from './smtp-options.js';
 import { featuresFromEhlo, probeServer, type ServerFeatures } from './smtp-probe.js';
 
-/** The SMTP transport: a {@link Transport} with the server's features learnt on the way. */
-export interface SmtpTransport extends Transport {
-  verify(options?: SendOptions): Promise<VerifyReport>;
-  close(): Promise<void>;
-}
+/** The SMTP transport: a `Transport` with the server's features learnt on the way. */
+export type SmtpTransport = DefinedTransport;
 
 interface SentInfo {
   accepted?: (string | { address: string })[];
@@ -63,7 +59,6 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
   let transporter: NodemailerTransporter | undefined;
   let inFlight = 0;
   let idleTimer: NodeJS.Timeout | undefined;
-  let closed = false;
   let features: ServerFeatures | undefined;
   let probing: Promise<ServerFeatures> | undefined;
   let lastToken: string | undefined;
@@ -166,9 +161,8 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
   };
 
   const toMailError = (error: unknown, handedOver: boolean, signal: AbortSignal | undefined): unknown => {
-    if (isAbortFrom(signal, error) || (signal?.aborted === true && (error as { code?: string }).code === 'EABORT')) {
-      return signal?.reason;
-    }
+    // However nodemailer reported the abort (EABORT, or the reason), the shell rejects with the caller's reason.
+    if (signal?.aborted === true) return error;
     const carried = (error as { mailError?: unknown }).mailError;
     if (MailError.isInstance(carried)) return carried;
     if (MailError.isInstance(error)) return error;
@@ -215,28 +209,11 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
     }
   };
 
-  const send = async (message: EmailMessage, sendOptions: SendOptions = {}): Promise<SendReceipt> => {
+  // The shell has checked max_recipients and max_size (on this same rendering, cached); SMTPUTF8
+  // depends on the server, so it is checked here.
+  const send = async (message: EmailMessage, sendOptions: SendOptions): Promise<SendResult> => {
     const signal = sendOptions.signal;
-    const started = performance.now();
-    signal?.throwIfAborted();
-    if (closed) throw new MailError('configuration', `${id} was closed`, { transport: id, remediation: 'Create a new transport.' });
-    if (options.maxRecipients !== undefined && message.envelope.to.length > options.maxRecipients) {
-      throw new MailError(
-        'invalid-message',
-        `${id} accepts at most ${options.maxRecipients} recipients, this message has ${message.envelope.to.length}`,
-        {
-          transport: id,
-          field: 'to',
-        },
-      );
-    }
     const mime = await renderMimeParts(message);
-    if (options.maxMessageSize !== undefined && mime.size > options.maxMessageSize) {
-      throw new MailError('invalid-message', `${id} accepts messages up to ${options.maxMessageSize} bytes, this one has ${mime.size}`, {
-        transport: id,
-        field: 'body',
-      });
-    }
     assertEnvelopeSurvives(message, id);
     if (message.requiresSmtpUtf8) {
       const found = await serverFeatures(signal).catch((error: unknown) => {
@@ -288,20 +265,17 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
     }
     // Microsoft 365 and SES replace the Message-ID; the receipt reports the one recipients see.
     const serverMessageId = last?.serverMessageId;
-    return Object.freeze({
-      messageId: serverMessageId ?? message.messageId,
-      transport: id,
+    return {
+      messageId: serverMessageId,
       providerMessageId: queueId(last?.response) ?? serverMessageId?.slice(1, -1),
-      accepted: Object.freeze(accepted),
-      rejected: Object.freeze(rejected),
-      attempts: 1,
-      elapsedMs: performance.now() - started,
+      accepted,
+      rejected,
       response: last?.response,
       details: serverMessageId === undefined ? undefined : { submittedMessageId: message.messageId },
-    });
+    };
   };
 
-  const verify = async (verifyOptions: SendOptions = {}): Promise<VerifyReport> => {
+  const verify = async (verifyOptions: SendOptions): Promise<VerifyReport> => {
     let found: ServerFeatures;
     try {
       found = await probeServer(connectionOptions(), { authenticate: options.auth !== undefined, signal: verifyOptions.signal });
@@ -343,30 +317,26 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
     };
   };
 
-  const close = async (): Promise<void> => {
-    closed = true;
+  const close = (): void => {
     clearTimeout(idleTimer);
     transporter?.close();
     transporter = undefined;
   };
 
-  const capabilities: TransportCapabilities = Object.freeze({
-    maxMessageSize: options.maxMessageSize,
-    maxRecipients: options.maxRecipients,
-    customHeaders: true,
-    envelope: true,
-    smtpUtf8: 'negotiated',
-    concurrency: options.pool ? options.maxConnections : 1,
-  });
-
-  return Object.freeze({
+  return defineTransport({
     id,
-    capabilities,
+    name: 'SmtpTransport',
+    capabilities: {
+      maxMessageSize: options.maxMessageSize,
+      maxRecipients: options.maxRecipients,
+      customHeaders: true,
+      envelope: true,
+      smtpUtf8: 'negotiated',
+      concurrency: options.pool ? options.maxConnections : 1,
+    },
     send,
     verify,
     close,
-    toString: () => id,
-    [Symbol.for('nodejs.util.inspect.custom')]: () => `SmtpTransport(${id})`,
   });
 }
 
