@@ -12,6 +12,16 @@ import { type MicrosoftAppOnlyOptions, microsoftAppOnly, microsoftScopes } from 
 import { type MicrosoftDelegatedOptions, microsoftDelegated } from './microsoft-delegated.js';
 import { readRefreshTokenFile } from './refresh-token-file.js';
 
+/**
+ * What the Microsoft OAuth layer reads from a transport's adapter options
+ * (`createTransport(url, { adapters: { graph: ... } })`, `smtp` likewise): a delegated refresh
+ * token given in code, and the handler that stores each rotated one.
+ */
+export interface MicrosoftUrlOptions {
+  readonly refreshToken?: string | Secret | undefined;
+  readonly onRefreshToken?: MicrosoftDelegatedOptions['onRefreshToken'] | undefined;
+}
+
 /** Microsoft credentials read from a URL and the environment. */
 export interface MicrosoftUrlCredentials {
   /** App-only options without scopes, when a tenant, client id and secret or certificate were found. */
@@ -41,7 +51,7 @@ export interface MicrosoftUrlCredentials {
 export function microsoftCredentialsFromUrl(
   url: TransportUrl,
   params: UrlParams,
-  context: Pick<TransportFactoryContext, 'env' | 'options'>,
+  context: Pick<TransportFactoryContext<MicrosoftUrlOptions>, 'env' | 'options'>,
 ): MicrosoftUrlCredentials {
   const env = context.env;
   const tokenFilePath = params.string('refresh_token_file');
@@ -63,7 +73,7 @@ export function microsoftCredentialsFromUrl(
   const authorityHost = pick('authority_host', 'AZURE_AUTHORITY_HOST', tokenFile?.authorityHost);
   const caFile = params.string('ca_file');
   const refreshToken =
-    params.secret('refresh_token') ?? tokenFile?.refreshToken ?? (context.options.refreshToken as string | Secret | undefined);
+    params.secret('refresh_token') ?? tokenFile?.refreshToken ?? context.options.refreshToken;
   let ca: Buffer | undefined;
   if (caFile !== undefined) {
     try {
@@ -90,7 +100,7 @@ export function microsoftCredentialsFromUrl(
       clientId,
       tenantId,
       refreshToken,
-      onRefreshToken: onRefreshToken as MicrosoftDelegatedOptions['onRefreshToken'],
+      onRefreshToken,
       clientSecret,
       authorityHost,
       ca,
@@ -139,7 +149,7 @@ export interface TokenProviderFromUrlOptions {
  */
 export function tokenProviderFromUrl(
   url: TransportUrl,
-  context: Pick<TransportFactoryContext, 'env' | 'options'>,
+  context: Pick<TransportFactoryContext<MicrosoftUrlOptions>, 'env' | 'options'>,
   options: TokenProviderFromUrlOptions,
 ): TokenProvider {
   const params = options.params ?? urlParams(url);
