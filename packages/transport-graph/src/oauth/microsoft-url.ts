@@ -72,8 +72,7 @@ export function microsoftCredentialsFromUrl(
   const certificatePassword = secretParam('certificate_password', 'AZURE_CLIENT_CERTIFICATE_PASSWORD');
   const authorityHost = pick('authority_host', 'AZURE_AUTHORITY_HOST', tokenFile?.authorityHost);
   const caFile = params.string('ca_file');
-  const refreshToken =
-    params.secret('refresh_token') ?? tokenFile?.refreshToken ?? context.options.refreshToken;
+  const refreshToken = params.secret('refresh_token') ?? tokenFile?.refreshToken ?? context.options.refreshToken;
   let ca: Buffer | undefined;
   if (caFile !== undefined) {
     try {
