@@ -1,4 +1,4 @@
-export { type Address, type AddressInput, formatAddress, parseAddress, parseAddressList, requiresSmtpUtf8 } from './address.js';
+export { type Address, type AddressInput, formatAddress, parseAddress, requiresSmtpUtf8 } from './address.js';
 export {
   assertCapabilities,
   type CapabilityCheckOptions,
@@ -37,8 +37,6 @@ export {
   MailError,
   type MailErrorCode,
   type MailErrorOptions,
-  mailErrorCodes,
-  mailErrorOptions,
   type RecipientError,
   withTransport,
 } from './errors.js';
@@ -73,11 +71,9 @@ export {
   type EmailMessage,
   type Envelope,
   type Header,
-  isEmailMessage,
   type ListUnsubscribe,
   type ListUnsubscribeInput,
   type MessageInput,
-  parseMessageId,
 } from './message.js';
 export { type RenderedMime, type RenderMimeOptions, readAttachment, renderMime, renderMimeParts } from './mime.js';
 export {
@@ -91,7 +87,7 @@ export {
   safeCause,
 } from './network.js';
 export { toMailError } from './normalize-error.js';
-export { type RetryOptions, type RetryPolicy, raceAbort, retryDelay, retryPolicy, sleep } from './retry.js';
+export { type RetryOptions, raceAbort, sleep } from './retry.js';
 export { isSecretParameter, redactUrl, Secret } from './secret.js';
 export { createTokenCache, type TokenCacheOptions } from './token.js';
 export type {
@@ -106,4 +102,3 @@ export type {
   VerifyCheck,
   VerifyReport,
 } from './transport.js';
-export { assertWireSafe, assertWireSafeChunks, maxLineLength } from './wire.js';
