@@ -8,7 +8,7 @@ import type { TransportFactory } from '@mailport/core';
 import { postboxOptionsFromUrl } from './postbox-options.ts';
 import { createPostboxTransport } from './postbox-transport.ts';
 
-export { mapPostboxError, type PostboxErrorContext, type PostboxFailure, parseRetryAfter } from './postbox-errors.ts';
+export { mapPostboxError, type PostboxErrorContext, type PostboxFailure } from './postbox-errors.ts';
 export { type PostboxClientCredentialsOptions, postboxClientCredentials } from './postbox-oauth.ts';
 export {
   type PostboxTransportOptions,

@@ -2,7 +2,14 @@
  * Postbox's failures as `MailError`s. Pure, so that every row of the table is tested without a
  * server (postbox-errors.test.ts).
  */
-import { MailError, type MailErrorCode, type RecipientError } from '@mailport/core';
+import {
+  certificateRemediation,
+  isCertificateError,
+  MailError,
+  type MailErrorCode,
+  parseRetryAfter,
+  type RecipientError,
+} from '@mailport/core';
 
 /** What a failed request left to classify: Postbox's answer, or why none came. Never the request itself. */
 export interface PostboxFailure {
@@ -15,8 +22,8 @@ export interface PostboxFailure {
   readonly retryAfter?: string | undefined;
   /** For `recipient_rejected`: each refused address and why. */
   readonly recipients?: readonly { readonly address: string; readonly reason: string }[] | undefined;
-  /** When no answer came: the system error code, and whether the whole request body had been sent. */
-  readonly network?: { readonly code: string | undefined; readonly bodySent: boolean; readonly timedOut: boolean } | undefined;
+  /** When no answer came: core's `HttpError` (the system error code, and whether the whole request body had been handed over). */
+  readonly network?: { readonly code: string | undefined; readonly handedOver: boolean; readonly timedOut: boolean } | undefined;
 }
 
 /** Where the failure happened. */
@@ -32,17 +39,6 @@ export interface PostboxErrorContext {
 }
 
 /**
- * Milliseconds from a Retry-After value (delay-seconds or an HTTP date, RFC 9110 10.2.3), or
- * undefined when absent or unreadable.
- */
-export function parseRetryAfter(value: string | undefined, now: () => number = Date.now): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now());
-}
-
-/**
  * Maps a failed Postbox request to a `MailError`. The rule that matters most: once the request
  * body has been sent, only an answer that proves the message was not queued allows a retry.
  * Postbox documents `503` as "nothing was queued"; any other 5xx, and a connection lost after the
@@ -51,8 +47,8 @@ export function parseRetryAfter(value: string | undefined, now: () => number = D
  * | failure | code |
  * | --- | --- |
  * | connection refused, DNS failing for now, reset before the body was sent | `transient` |
- * | host not found | `configuration` |
- * | silence before the body was sent | `timeout` |
+ * | host not found, certificate not trusted | `configuration` |
+ * | silence before the body was sent, a connect that timed out | `timeout` |
  * | connection lost or silence after the body was sent | `unknown-outcome` |
  * | 400 | `invalid-message` |
  * | 401 | `auth` |
@@ -91,14 +87,14 @@ export function mapPostboxError(failure: PostboxFailure, context: PostboxErrorCo
 
   const network = failure.network;
   if (failure.status === undefined || network !== undefined) {
-    if (network?.bodySent === true) {
+    if (network?.handedOver === true) {
       return make(
         'unknown-outcome',
         `Unknown outcome: the connection to ${host} failed after the message was sent and before Postbox answered (${failure.message}); it may have been queued`,
         'Check the Postbox activity log (or ask the recipient) before sending it again; mailport does not resend it on its own.',
       );
     }
-    if (network?.timedOut === true) {
+    if (network?.timedOut === true || network?.code === 'ECONNECT_TIMEOUT') {
       return make(
         'timeout',
         `${host} did not answer in time (${failure.message})`,
@@ -107,6 +103,9 @@ export function mapPostboxError(failure: PostboxFailure, context: PostboxErrorCo
     }
     if (network?.code === 'ENOTFOUND') {
       return make('configuration', `Host ${host} not found`, 'Check the host of the postbox:// URL (or the endpoint option).');
+    }
+    if (isCertificateError(network?.code)) {
+      return make('configuration', `The TLS certificate of ${host} is not trusted: ${failure.message}`, certificateRemediation);
     }
     return make(
       'transient',

@@ -3,6 +3,7 @@
  * token cache. The transport never sees a client secret, only access tokens.
  */
 import { createTokenCache, MailError, Secret, type TokenProvider } from '@mailport/core';
+import { sendHttp } from '@mailport/core/http';
 
 /** Options of {@link postboxClientCredentials}. */
 export interface PostboxClientCredentialsOptions {
@@ -34,47 +35,46 @@ export interface PostboxClientCredentialsOptions {
 export function postboxClientCredentials(options: PostboxClientCredentialsOptions): TokenProvider {
   const secret = typeof options.clientSecret === 'string' ? new Secret(options.clientSecret) : options.clientSecret;
   const host = URL.canParse(options.tokenUrl) ? new URL(options.tokenUrl).host : options.tokenUrl;
+  const form = (): string =>
+    new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: options.clientId,
+      client_secret: secret.reveal(),
+      scope: options.scope ?? 'messages:send',
+    }).toString();
   return createTokenCache(
     async () => {
-      let response: Response;
-      try {
-        response = await fetch(options.tokenUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({
-            grant_type: 'client_credentials',
-            client_id: options.clientId,
-            client_secret: secret.reveal(),
-            scope: options.scope ?? 'messages:send',
-          }),
-          signal: AbortSignal.timeout(30_000),
-        });
-      } catch (error) {
+      const answer = await sendHttp({
+        method: 'POST',
+        url: options.tokenUrl,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form(),
+        timeoutMs: 30_000,
+      }).catch((error: unknown) => {
         // A token request sends no mail: failing to reach the endpoint is always safe to retry.
         throw new MailError('transient', `Could not reach the Postbox token endpoint ${host}: ${(error as Error).message}`, {
           remediation: 'Check the network and the token URL; mailport retries it.',
         });
-      }
-      const body = (await response.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; error?: string };
-      if (!response.ok || typeof body.access_token !== 'string') {
-        const refused = body.error === 'invalid_client' || response.status === 401;
+      });
+      const body = answer.json();
+      if (answer.status !== 200 || typeof body.access_token !== 'string') {
+        const refused = body.error === 'invalid_client' || answer.status === 401;
+        const error = typeof body.error === 'string' ? body.error : undefined;
         // Never quote the request: its body holds the client secret.
         throw new MailError(
           refused ? 'auth' : 'transient',
-          `The Postbox token endpoint ${host} answered ${response.status} ${body.error ?? ''}`.trim(),
+          `The Postbox token endpoint ${host} answered ${answer.status} ${error ?? ''}`.trim(),
           {
-            statusCode: response.status,
-            providerCode: body.error,
+            statusCode: answer.status,
+            providerCode: error,
             remediation: refused
               ? 'Check the client id and secret (Postbox dashboard, Settings > OAuth clients).'
               : 'A temporary failure of the token endpoint; mailport retries it.',
           },
         );
       }
-      return {
-        token: body.access_token,
-        expiresAt: typeof body.expires_in === 'number' ? Date.now() + body.expires_in * 1000 : undefined,
-      };
+      const expiresIn = body.expires_in;
+      return { token: body.access_token, expiresAt: typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : undefined };
     },
     { refreshAheadMs: options.refreshAheadMs },
   );

@@ -3,7 +3,8 @@
  * factory, OAuth with one refresh after a refused token, and the unknown outcome.
  */
 import { inspect } from 'node:util';
-import { createMailer, createTransport, MailError, type MailErrorCode, registerTransport } from '@mailport/core';
+import { createMailer, createTransport, MailError, registerTransport } from '@mailport/core';
+import { type ErrorTableRow, runErrorTable } from '@mailport/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakePostbox, startFakePostbox } from './fake-postbox.ts';
 import { createPostboxTransport, createTransportFromUrl, mapPostboxError, type PostboxFailure, postboxClientCredentials } from './index.ts';
@@ -11,41 +12,53 @@ import { createPostboxTransport, createTransportFromUrl, mapPostboxError, type P
 const context = { transport: 'postbox://api.postbox.example', host: 'api.postbox.example' };
 
 describe('mapPostboxError', () => {
-  const rows: [string, PostboxFailure, MailErrorCode, boolean][] = [
-    ['401', { status: 401, code: 'unauthorized', message: 'bad key' }, 'auth', false],
-    ['403 sender', { status: 403, code: 'sender_not_allowed', message: 'no' }, 'sender-rejected', false],
-    ['403 other', { status: 403, code: 'forbidden', message: 'no' }, 'configuration', false],
-    ['404', { status: 404, code: 'not_found', message: 'no route' }, 'configuration', false],
-    ['400', { status: 400, code: 'invalid_request', message: 'from is required' }, 'invalid-message', false],
-    ['413', { status: 413, code: 'too_large', message: 'over 10 MB' }, 'message-rejected', false],
-    ['422 recipients', { status: 422, code: 'recipient_rejected', message: 'no', recipients: [] }, 'recipient-rejected', false],
-    ['422 content', { status: 422, code: 'content_rejected', message: 'spam' }, 'message-rejected', false],
-    ['429', { status: 429, code: 'rate_limited', message: 'slow down', retryAfter: '3' }, 'rate-limited', true],
-    ['429 quota', { status: 429, code: 'daily_quota_exceeded', message: 'quota' }, 'quota-exceeded', false],
-    ['503', { status: 503, code: 'unavailable', message: 'later' }, 'transient', true],
-    ['500', { status: 500, code: 'internal', message: 'oops' }, 'unknown-outcome', false],
-    ['refused', { message: 'ECONNREFUSED', network: { code: 'ECONNREFUSED', bodySent: false, timedOut: false } }, 'transient', true],
-    ['not found', { message: 'ENOTFOUND', network: { code: 'ENOTFOUND', bodySent: false, timedOut: false } }, 'configuration', false],
-    ['silent before', { message: 'no answer', network: { code: 'ETIMEDOUT', bodySent: false, timedOut: true } }, 'timeout', true],
-    ['silent after', { message: 'no answer', network: { code: 'ETIMEDOUT', bodySent: true, timedOut: true } }, 'unknown-outcome', false],
+  const network = (code: string, handedOver: boolean, timedOut = false) => ({ code, handedOver, timedOut });
+  // Each row also meets the rules every MailError follows: a remediation, the transport set,
+  // unknown-outcome never retryable, no credential shown.
+  runErrorTable<ErrorTableRow & { failure: PostboxFailure }>(
+    (row) => mapPostboxError(row.failure, context),
     [
-      'reset after',
-      { message: 'socket hang up', network: { code: 'ECONNRESET', bodySent: true, timedOut: false } },
-      'unknown-outcome',
-      false,
+      { name: '401', failure: { status: 401, code: 'unauthorized', message: 'bad key' }, code: 'auth' },
+      { name: '403 sender', failure: { status: 403, code: 'sender_not_allowed', message: 'no' }, code: 'sender-rejected' },
+      { name: '403 other', failure: { status: 403, code: 'forbidden', message: 'no' }, code: 'configuration' },
+      { name: '404', failure: { status: 404, code: 'not_found', message: 'no route' }, code: 'configuration' },
+      { name: '400', failure: { status: 400, code: 'invalid_request', message: 'from is required' }, code: 'invalid-message' },
+      { name: '413', failure: { status: 413, code: 'too_large', message: 'over 10 MB' }, code: 'message-rejected' },
+      {
+        name: '422 recipients',
+        failure: { status: 422, code: 'recipient_rejected', message: 'no', recipients: [] },
+        code: 'recipient-rejected',
+      },
+      { name: '422 content', failure: { status: 422, code: 'content_rejected', message: 'spam' }, code: 'message-rejected' },
+      {
+        name: '429 with Retry-After',
+        failure: { status: 429, code: 'rate_limited', message: 'slow down', retryAfter: '3' },
+        code: 'rate-limited',
+        retryAfterMs: 3000,
+      },
+      { name: '429 without, a second', failure: { status: 429, message: 'slow down' }, code: 'rate-limited', retryAfterMs: 1000 },
+      { name: '429 quota', failure: { status: 429, code: 'daily_quota_exceeded', message: 'quota' }, code: 'quota-exceeded' },
+      { name: '503', failure: { status: 503, code: 'unavailable', message: 'later' }, code: 'transient' },
+      { name: '500', failure: { status: 500, code: 'internal', message: 'oops' }, code: 'unknown-outcome' },
+      { name: 'refused', failure: { message: 'ECONNREFUSED', network: network('ECONNREFUSED', false) }, code: 'transient' },
+      { name: 'not found', failure: { message: 'ENOTFOUND', network: network('ENOTFOUND', false) }, code: 'configuration' },
+      {
+        name: 'untrusted certificate',
+        failure: { message: 'self-signed certificate', network: network('DEPTH_ZERO_SELF_SIGNED_CERT', false) },
+        code: 'configuration',
+        remediation: /CA/,
+      },
+      {
+        name: 'connect timed out',
+        failure: { message: 'connect timed out', network: network('ECONNECT_TIMEOUT', false) },
+        code: 'timeout',
+      },
+      { name: 'silent before', failure: { message: 'no answer', network: network('ETIMEDOUT', false, true) }, code: 'timeout' },
+      { name: 'silent after', failure: { message: 'no answer', network: network('ETIMEDOUT', true, true) }, code: 'unknown-outcome' },
+      { name: 'reset after', failure: { message: 'socket hang up', network: network('ECONNRESET', true) }, code: 'unknown-outcome' },
     ],
-  ];
-  it.each(rows)('%s', (_name, failure, code, retryable) => {
-    const error = mapPostboxError(failure, context);
-    expect(error.code).toBe(code);
-    expect(error.retryable).toBe(retryable);
-    expect(error.remediation).toMatch(/\w/);
-  });
-
-  it('reads Retry-After, and waits a second when there is none', () => {
-    expect(mapPostboxError({ status: 429, message: 'slow down', retryAfter: '3' }, context).retryAfterMs).toBe(3000);
-    expect(mapPostboxError({ status: 429, message: 'slow down' }, context).retryAfterMs).toBe(1000);
-  });
+    { transport: context.transport },
+  );
 });
 
 describe('the Postbox transport against its fake', () => {

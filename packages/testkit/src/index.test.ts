@@ -18,7 +18,14 @@ function typeExports(file: string): string[] {
 // What the README documents, and nothing else: a new export is a decision to make here, not an accident.
 describe('the public surface', () => {
   it('@mailport/testkit', async () => {
-    expect(Object.keys(await import('./index.js')).sort()).toEqual(['contractCases', 'describeTransportContract']);
-    expect(typeExports('./index.ts')).toEqual(['ContractBackend', 'ContractFault', 'ContractHarness', 'ReceivedMail']);
+    expect(Object.keys(await import('./index.js')).sort()).toEqual(['contractCases', 'describeTransportContract', 'runErrorTable']);
+    expect(typeExports('./index.ts')).toEqual([
+      'ContractBackend',
+      'ContractFault',
+      'ContractHarness',
+      'ErrorTableOptions',
+      'ErrorTableRow',
+      'ReceivedMail',
+    ]);
   });
 });
