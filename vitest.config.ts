@@ -16,6 +16,7 @@ export default defineConfig({
       { find: /^@mailport\/transport-gmail-api$/, replacement: source('./packages/transport-gmail-api/src/index.ts') },
       { find: /^@mailport\/transport-graph\/oauth$/, replacement: source('./packages/transport-graph/src/oauth/index.ts') },
       { find: /^@mailport\/transport-graph$/, replacement: source('./packages/transport-graph/src/index.ts') },
+      { find: /^@mailport\/sandbox\/contract$/, replacement: source('./packages/sandbox/src/contract.ts') },
       { find: /^@mailport\/sandbox$/, replacement: source('./packages/sandbox/src/index.ts') },
       { find: /^@mailport\/testkit$/, replacement: source('./packages/testkit/src/index.ts') },
       { find: /^@mailport\/cli$/, replacement: source('./packages/cli/src/index.ts') },
