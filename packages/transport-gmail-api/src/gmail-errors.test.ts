@@ -1,4 +1,4 @@
-import type { MailErrorCode } from '@mailport/core';
+import { type ErrorTableRow, runErrorTable } from '@mailport/testkit';
 import { describe, expect, it } from 'vitest';
 import { type GmailFailure, googleApiError, mapGmailError } from './gmail-errors.js';
 
@@ -9,13 +9,8 @@ const google = (code: number, reason: string, message: string, status?: string, 
   error: { code, message, errors: [{ message, domain, reason }], status },
 });
 
-interface Row {
-  name: string;
+interface Row extends ErrorTableRow {
   failure: Partial<GmailFailure>;
-  code: MailErrorCode;
-  retryable: boolean;
-  retryAfterMs?: number;
-  remediation?: RegExp;
 }
 
 const rows: Row[] = [
@@ -290,16 +285,11 @@ const rows: Row[] = [
 ];
 
 describe('mapGmailError', () => {
-  it.each(rows)('$name -> $code', (row) => {
-    const error = mapGmailError({ operation: 'messages.send', message: 'failed', handedOver: false, ...row.failure }, context);
-    expect(error.code, error.message).toBe(row.code);
-    expect(error.retryable).toBe(row.retryable);
-    expect(error.transport).toBe(context.transport);
-    expect(error.remediation, 'every error says what to do').toMatch(/\w/);
-    if (row.remediation !== undefined) expect(error.remediation).toMatch(row.remediation);
-    if (row.retryAfterMs !== undefined) expect(error.retryAfterMs).toBe(row.retryAfterMs);
-    if (row.failure.status !== undefined) expect(error.statusCode).toBe(row.failure.status);
-  });
+  runErrorTable(
+    (row: Row) => mapGmailError({ operation: 'messages.send', message: 'failed', handedOver: false, ...row.failure }, context),
+    rows.map((row) => ({ ...row, statusCode: row.failure.status })),
+    { transport: context.transport },
+  );
 
   it('keeps the reason as providerCode and a plain cause without the request', () => {
     const error = mapGmailError(

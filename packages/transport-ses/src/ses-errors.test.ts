@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { type ErrorTableRow, runErrorTable } from '@mailport/testkit';
 import { describe, expect, it } from 'vitest';
 import { mapSesError, type SesErrorContext, type SesFailure, sesFailureOf } from './ses-errors.js';
 
@@ -9,14 +10,9 @@ const context: SesErrorContext = {
   senders: ['orders@shop.example'],
 };
 
-interface Row {
-  name: string;
+interface Row extends ErrorTableRow {
   failure: SesFailure;
   context?: Partial<SesErrorContext>;
-  code: string;
-  retryable: boolean;
-  remediation?: RegExp;
-  retryAfterMs?: number;
 }
 
 const typed = (name: string, statusCode: number, message: string): SesFailure => ({ name, statusCode, message, typed: true });
@@ -281,15 +277,11 @@ const rows: Row[] = [
 ];
 
 describe('mapSesError', () => {
-  it.each(rows.map((row) => [row.name, row] as const))('%s', (_name, row) => {
-    const error = mapSesError(row.failure, { ...context, ...row.context });
-    expect(error.code, error.message).toBe(row.code);
-    expect(error.retryable).toBe(row.retryable);
-    expect(error.transport).toBe('ses://eu-west-1');
-    expect(error.remediation).toMatch(row.remediation ?? /\w/);
-    if (row.retryAfterMs !== undefined) expect(error.retryAfterMs).toBe(row.retryAfterMs);
-    if (row.failure.statusCode !== undefined && row.code !== 'unknown-outcome') expect(error.statusCode).toBe(row.failure.statusCode);
-  });
+  runErrorTable(
+    (row: Row) => mapSesError(row.failure, { ...context, ...row.context }),
+    rows.map((row) => ({ ...row, statusCode: row.code === 'unknown-outcome' ? undefined : row.failure.statusCode })),
+    { transport: 'ses://eu-west-1' },
+  );
 
   it('names the refused recipients', () => {
     const error = mapSesError(

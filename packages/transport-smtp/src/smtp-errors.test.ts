@@ -1,17 +1,14 @@
+import { type ErrorTableRow, runErrorTable } from '@mailport/testkit';
 import { describe, expect, it } from 'vitest';
 import { defaultSmtpRetryAfterMs, enhancedStatus, mapSmtpError, retryHint, type SmtpFailure } from './smtp-errors.js';
 
 const context = { transport: 'smtp://smtp.example.com:587', host: 'smtp.example.com', port: 587, handedOver: false };
 
-interface Row {
-  name: string;
+interface Row extends ErrorTableRow {
   failure: SmtpFailure;
   host?: string;
   port?: number;
   handedOver?: boolean;
-  code: string;
-  retryable: boolean;
-  remediation?: RegExp;
 }
 
 const rows: Row[] = [
@@ -351,19 +348,17 @@ const rows: Row[] = [
 ];
 
 describe('mapSmtpError', () => {
-  it.each(rows)('$name -> $code', (row) => {
-    const error = mapSmtpError(row.failure, {
-      ...context,
-      host: row.host ?? context.host,
-      port: row.port ?? context.port,
-      handedOver: row.handedOver ?? false,
-    });
-    expect(error.code).toBe(row.code);
-    expect(error.retryable).toBe(row.retryable);
-    expect(error.transport).toBe(context.transport);
-    if (row.remediation !== undefined) expect(error.remediation).toMatch(row.remediation);
-    if (row.failure.responseCode !== undefined) expect(error.statusCode).toBe(row.failure.responseCode);
-  });
+  runErrorTable(
+    (row: Row) =>
+      mapSmtpError(row.failure, {
+        ...context,
+        host: row.host ?? context.host,
+        port: row.port ?? context.port,
+        handedOver: row.handedOver ?? false,
+      }),
+    rows.map((row) => ({ ...row, statusCode: row.failure.responseCode })),
+    { transport: context.transport },
+  );
 
   it('every error it makes tells the user what to do', () => {
     const extra: SmtpFailure[] = [
