@@ -1,6 +1,7 @@
 import { MailError, type MailErrorCode } from '@mailport/core';
+import { HttpError } from '@mailport/core/http';
 import { describeDuration, type SignInResult } from './auth-common.js';
-import { EndpointUnreachable, type FormAnswer, idTokenClaims, postForm, stringField } from './auth-http.js';
+import { type FormAnswer, idTokenClaims, postForm, stringField, unreachableError } from './auth-http.js';
 import { createPkcePair, createState, openBrowser, startLoopbackListener } from './auth-loopback.js';
 import type { CliIo } from './io.js';
 
@@ -130,7 +131,13 @@ export async function signInWithGoogle(options: GoogleSignInOptions, io: CliIo):
       { timeoutMs: 30_000, ca: options.ca, signal: io.signal },
     );
   } catch (error) {
-    if (error instanceof EndpointUnreachable) throw unreachableError(tokenUrl, error);
+    if (HttpError.isInstance(error)) {
+      throw unreachableError(
+        `The token endpoint ${tokenUrl.origin}`,
+        error,
+        'Check --token-url and that the host is reachable from here (proxy, firewall; --ca-file for a private CA), then run the command again.',
+      );
+    }
     throw error;
   }
   const refreshToken = stringField(answer.body, 'refresh_token');
@@ -170,19 +177,6 @@ function authorizationError(error: string, description: string | undefined): Mai
     providerCode: error,
     remediation: 'Check the OAuth client (type Desktop app), its consent screen and the scopes it may ask for.',
   });
-}
-
-function unreachableError(url: URL, error: EndpointUnreachable): MailError {
-  return new MailError(
-    error.code === 'ETIMEDOUT' ? 'timeout' : 'transient',
-    `The token endpoint ${url.origin} did not answer: ${error.message}`,
-    {
-      providerCode: error.code,
-      retryable: true,
-      remediation:
-        'Check --token-url and that the host is reachable from here (proxy, firewall; --ca-file for a private CA), then run the command again.',
-    },
-  );
 }
 
 /** What Google's token endpoint said when it refused the code exchange. */

@@ -1,6 +1,5 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import { isCertificateError, MailError } from '@mailport/core';
+import { createHttpClient, type HttpError } from '@mailport/core/http';
 
 /** A token endpoint's answer: the status and the JSON object it sent (empty when it sent none). */
 export interface FormAnswer {
@@ -10,20 +9,9 @@ export interface FormAnswer {
   readonly retryAfter: string | undefined;
 }
 
-/** No answer came: connection refused, DNS, TLS, or the timeout. Never carries the form (it holds secrets). */
-export class EndpointUnreachable extends Error {
-  override readonly name = 'EndpointUnreachable';
-  /** The system error code (`ECONNREFUSED`, `ENOTFOUND`, `CERT_HAS_EXPIRED`, ...) or `ETIMEDOUT`. */
-  readonly code: string;
-  constructor(message: string, code: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
 /** Options of {@link postForm}. */
 export interface PostFormOptions {
-  /** Longest wait for the whole answer, in ms. */
+  /** Longest wait for a connection, and longest silence of it, in ms. */
   readonly timeoutMs: number;
   /** Extra CA certificates (PEM) to trust besides the system's, for a private CA (the sandbox). */
   readonly ca?: string | undefined;
@@ -32,74 +20,38 @@ export interface PostFormOptions {
 
 /**
  * POSTs an `application/x-www-form-urlencoded` body, as OAuth token endpoints take it, and reads
- * the JSON answer. node:http(s) rather than fetch, so that a private CA can be trusted per request.
- * An abort rejects with the signal's reason, unwrapped.
+ * the JSON answer, through `@mailport/core/http` (so that a private CA can be trusted per
+ * request). No answer rejects with core's `HttpError` (never carrying the form, which holds
+ * secrets); an abort with the signal's reason, unwrapped.
  */
-export function postForm(url: URL, form: URLSearchParams, options: PostFormOptions): Promise<FormAnswer> {
-  const body = Buffer.from(form.toString(), 'utf8');
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise<FormAnswer>((resolve, reject) => {
-    if (options.signal?.aborted === true) {
-      reject(options.signal.reason);
-      return;
-    }
-    const outgoing = send(url, {
+export async function postForm(url: URL, form: URLSearchParams, options: PostFormOptions): Promise<FormAnswer> {
+  const client = createHttpClient({ ca: options.ca, connectTimeoutMs: options.timeoutMs, timeoutMs: options.timeoutMs });
+  try {
+    const answer = await client.send({
       method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        accept: 'application/json',
-        'content-length': String(body.length),
-      },
-      ...(url.protocol === 'https:' && options.ca !== undefined ? { ca: [...rootCertificates, options.ca] } : {}),
+      url,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: form.toString(),
+      signal: options.signal,
     });
-    const onAbort = (): void => {
-      outgoing.destroy();
-      reject(options.signal?.reason);
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => {
-      outgoing.destroy(
-        new EndpointUnreachable(`no answer from ${url.origin} within ${Math.round(options.timeoutMs / 1000)} s`, 'ETIMEDOUT'),
-      );
-    }, options.timeoutMs);
-    const done = (): void => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-    };
-    outgoing.on('error', (error: NodeJS.ErrnoException) => {
-      done();
-      if (options.signal?.aborted === true) return;
-      reject(
-        error instanceof EndpointUnreachable
-          ? error
-          : new EndpointUnreachable(`cannot reach ${url.origin}: ${error.code ?? error.message}`, error.code ?? 'ECONNRESET'),
-      );
-    });
-    outgoing.on('response', (incoming) => {
-      const chunks: Buffer[] = [];
-      incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-      incoming.on('error', () => undefined);
-      incoming.on('end', () => {
-        done();
-        const retryAfter = incoming.headers['retry-after'];
-        resolve({
-          status: incoming.statusCode ?? 0,
-          body: parseObject(Buffer.concat(chunks).toString('utf8')),
-          retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-        });
-      });
-    });
-    outgoing.end(body);
-  });
+    return { status: answer.status, body: answer.json(), retryAfter: answer.headers['retry-after'] };
+  } finally {
+    client.close();
+  }
 }
 
-function parseObject(text: string): Record<string, unknown> {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
+/**
+ * The `MailError` for a token endpoint that did not answer: an untrusted certificate is
+ * `configuration` (a retry cannot fix it), a connection that timed out `timeout`, the rest
+ * `transient`.
+ */
+export function unreachableError(where: string, error: HttpError, remediation: string): MailError {
+  const code = isCertificateError(error.code)
+    ? 'configuration'
+    : error.timedOut || error.code === 'ECONNECT_TIMEOUT'
+      ? 'timeout'
+      : 'transient';
+  return new MailError(code, `${where} did not answer: ${error.message}`, { providerCode: error.code, remediation });
 }
 
 /** A string field of a token endpoint's answer, or undefined. */

@@ -1,6 +1,7 @@
 import { MailError, type MailErrorCode } from '@mailport/core';
+import { HttpError } from '@mailport/core/http';
 import { describeDuration, type SignInResult } from './auth-common.js';
-import { EndpointUnreachable, type FormAnswer, idTokenClaims, postForm, stringField } from './auth-http.js';
+import { type FormAnswer, idTokenClaims, postForm, stringField, unreachableError } from './auth-http.js';
 import { createPkcePair, createState, openBrowser, startLoopbackListener } from './auth-loopback.js';
 import type { CliIo } from './io.js';
 
@@ -71,16 +72,11 @@ async function post(url: URL, form: URLSearchParams, options: MicrosoftSignInOpt
   try {
     return await postForm(url, form, { timeoutMs: 30_000, ca: options.ca, signal: io.signal });
   } catch (error) {
-    if (!(error instanceof EndpointUnreachable)) throw error;
-    throw new MailError(
-      error.code === 'ETIMEDOUT' ? 'timeout' : 'transient',
-      `Entra ID at ${url.origin} did not answer: ${error.message}`,
-      {
-        providerCode: error.code,
-        retryable: true,
-        remediation:
-          'Check --authority-host (national clouds: https://login.microsoftonline.us, https://login.chinacloudapi.cn) and that it is reachable from here (proxy, firewall; --ca-file for a private CA).',
-      },
+    if (!HttpError.isInstance(error)) throw error;
+    throw unreachableError(
+      `Entra ID at ${url.origin}`,
+      error,
+      'Check --authority-host (national clouds: https://login.microsoftonline.us, https://login.chinacloudapi.cn) and that it is reachable from here (proxy, firewall; --ca-file for a private CA).',
     );
   }
 }
