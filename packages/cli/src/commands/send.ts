@@ -34,9 +34,12 @@ re-run after a crash or Ctrl-C sends only what was not sent yet.
   --journal FILE        default: FILE.journal next to the CSV
   --retry-unknown       also resend rows whose outcome is unknown (they may arrive twice)
   --retry-failed        also resend rows that failed permanently
+  --encoding LABEL      the CSV's encoding: utf-8 (default), windows-1252, iso-8859-15, utf-16le, shift_jis, ...
+  --progress-interval T progress line (JSON with --json) every T outside a terminal (default 10s)
 
 Exit codes: 0 sent, 2 usage, 3 invalid input, 4 configuration, 5 auth, 6 rejected,
-7 rate limited or quota, 8 temporary failure, 9 unknown outcome, 10 bulk run not all sent.
+7 rate limited or quota, 8 temporary failure, 9 unknown outcome, 10 bulk run not all sent,
+130 interrupted.
 `;
 
 /** `mailport send`. */
@@ -53,6 +56,8 @@ export async function runSend(argv: readonly string[], io: CliIo): Promise<numbe
       journal: { type: 'string' },
       'retry-unknown': { type: 'boolean', default: false },
       'retry-failed': { type: 'boolean', default: false },
+      encoding: { type: 'string' },
+      'progress-interval': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
