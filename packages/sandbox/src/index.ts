@@ -1,7 +1,5 @@
-export type { RouteAccess } from './access.js';
 export type { SandboxAccountOverrides, SandboxAccounts } from './accounts.js';
 export type { FaultAction, FaultInjector, FaultSpec } from './faults.js';
-export type { RouteSummary } from './http.js';
 export type { LoggedRequest, RequestLog } from './requests.js';
 export { type Sandbox, type SandboxOptions, type SandboxTransportUrls, startSandbox } from './sandbox.js';
 export type { MessageStore, SandboxApi, StoredMessage } from './store.js';
