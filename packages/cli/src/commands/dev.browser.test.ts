@@ -231,11 +231,16 @@ describe.skipIf(skipUnlessFound(chromiumFound))('mailport dev: the inbox in a re
     expect(await items.first().locator('.subject').textContent()).toBe('Order #1045 confirmed');
     expect(await page.locator('#detail h2').textContent()).toBe('Order #1044 confirmed');
 
+    // Clear all asks first.
     await page.click('#clear');
+    await page.click('#confirm-clear-delete');
     await expect.poll(() => items.count()).toBe(0);
     expect(await page.locator('#empty').isVisible()).toBe(true);
     expect(await page.locator('#count').textContent()).toBe('No messages');
-    const { messages } = (await (await fetch(`${inbox}sandbox/messages`)).json()) as { messages: unknown[] };
+    // Asked from the page, which holds the control API's cookie.
+    const { messages } = (await page.evaluate(() => fetch('/sandbox/messages').then((response) => response.json()))) as {
+      messages: unknown[];
+    };
     expect(messages).toEqual([]);
   });
 });

@@ -1,43 +1,97 @@
 import { Readable } from 'node:stream';
-import type { MessageStore } from '../store.js';
+import type { MessageStore, StoredMessage } from '../store.js';
 import type { ParsedMessages } from './inbox-messages.js';
 
 const heartbeatMs = 15_000;
+/** Unsent bytes a client may fall behind by; past it the stream is closed, and EventSource reconnects to a fresh snapshot. */
+const maxBacklogBytes = 16 * 1024 * 1024;
+const batchWindowMs = 50;
+const maxBatch = 500;
+
+/** What the page needs to say about the store's limits. */
+export function storeState(store: MessageStore): { total: number; bytes: number; evicted: number; limits: MessageStore['limits'] } {
+  return { total: store.size, bytes: store.bytes, evicted: store.evicted, limits: store.limits };
+}
 
 /**
  * The inbox's live feed as Server-Sent Events: first `snapshot` (every message's summary, newest
- * first), then `message` (one new summary) and `clear`, in the order they happened. A client that
+ * first, and the store's limits), then, in the order they happened, `message` (one new summary) or
+ * `messages` (several, oldest first), `remove` (ids deleted or evicted), `read` (ids marked read or
+ * unread) and `clear`. A client that
  * reconnects gets a fresh snapshot, so nothing is missed between a list request and a subscription.
+ *
+ * Summaries are cheap outlines (no parse), so no message can hold the feed up; a client that reads
+ * too slowly is cut off rather than buffered without bound.
  */
 export function inboxEventStream(store: MessageStore, parsed: ParsedMessages): Readable {
   const stream = new Readable({ read() {} });
-  // Parsing is asynchronous; one chain keeps the events in the order the store saw them.
-  let chain: Promise<void> = Promise.resolve();
-  const enqueue = (produce: () => Promise<string> | string): void => {
-    chain = chain
-      .then(async () => {
-        const text = await produce();
-        if (!stream.destroyed) stream.push(text);
-      })
-      .catch((error: unknown) => {
-        stream.destroy(error as Error);
-      });
+  const push = (text: string): void => {
+    if (stream.destroyed) return;
+    if (stream.readableLength > maxBacklogBytes) {
+      stream.destroy();
+      return;
+    }
+    stream.push(text);
   };
-  const snapshot = store.list();
   // EventSource reconnects after `retry` ms when the connection drops.
-  enqueue(
-    async () =>
-      `retry: 1000\n\n${event('snapshot', { messages: (await Promise.all(snapshot.map(parsed.parse))).map((entry) => entry.summary).reverse() })}`,
-  );
-  const unsubscribe = store.subscribe(
-    (message) => enqueue(async () => event('message', (await parsed.parse(message)).summary)),
-    () => enqueue(() => event('clear', {})),
-  );
+  push(`retry: 1000\n\n${event('snapshot', { messages: parsed.summaries(), ...storeState(store) })}`);
+  // New messages are sent in batches: one `message` event when one arrived, one `messages` event
+  // (an array) when several arrived within the batch window. A burst of thousands then costs the page
+  // a few dozen events rather than thousands. Other changes flush the batch first, so order holds.
+  // Evictions (the oldest, to make room) ride along with the batch: a message evicted within the
+  // window is never sent at all.
+  let batch: StoredMessage[] = [];
+  let evicted: string[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const flush = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (batch.length === 0 && evicted.length === 0) return;
+    const gone = new Set(evicted);
+    const added = batch.filter((message) => !gone.has(message.id));
+    const fresh = new Set(batch.map((message) => message.id));
+    const removed = evicted.filter((id) => !fresh.has(id));
+    batch = [];
+    evicted = [];
+    const state = storeState(store);
+    if (removed.length > 0) push(event('remove', { ids: removed, reason: 'evicted', ...state }));
+    if (added.length === 1) push(event('message', { ...parsed.summary(added[0] as StoredMessage), state }));
+    else if (added.length > 1) push(event('messages', { messages: added.map((message) => parsed.summary(message)), state }));
+  };
+  const later = (): void => {
+    timer ??= setTimeout(flush, batchWindowMs);
+    if (batch.length + evicted.length >= maxBatch) flush();
+  };
+  const unsubscribe = store.watch((change) => {
+    if (change.type === 'message') {
+      batch.push(change.message);
+      later();
+      return;
+    }
+    if (change.type === 'remove' && change.reason === 'evicted') {
+      evicted.push(...change.ids);
+      later();
+      return;
+    }
+    flush();
+    switch (change.type) {
+      case 'remove':
+        push(event('remove', { ids: change.ids, reason: change.reason, ...storeState(store) }));
+        return;
+      case 'read':
+        push(event('read', { ids: change.ids, read: change.read }));
+        return;
+      case 'clear':
+        push(event('clear', storeState(store)));
+        return;
+    }
+  });
   // A comment line now and then: proxies keep the connection, and a dead client is noticed.
-  const heartbeat = setInterval(() => enqueue(() => ': keep-alive\n\n'), heartbeatMs);
+  const heartbeat = setInterval(() => push(': keep-alive\n\n'), heartbeatMs);
   heartbeat.unref();
   stream.once('close', () => {
     clearInterval(heartbeat);
+    if (timer !== undefined) clearTimeout(timer);
     unsubscribe();
   });
   return stream;

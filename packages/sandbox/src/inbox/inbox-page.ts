@@ -16,10 +16,20 @@ export const inboxPage: string = `<!doctype html>
   <span id="status" class="status" data-state="connecting" role="status">connecting</span>
   <button id="clear" class="button danger" type="button" title="Delete every message from the sandbox">Clear all</button>
 </header>
+<dialog id="confirm-clear" class="confirm" aria-labelledby="confirm-clear-title">
+  <form method="dialog">
+    <h2 id="confirm-clear-title">Clear all messages?</h2>
+    <p id="confirm-clear-text"></p>
+    <div class="confirm-buttons">
+      <button class="button" value="cancel" autofocus>Cancel</button>
+      <button id="confirm-clear-delete" class="button danger solid" value="delete">Delete all</button>
+    </div>
+  </form>
+</dialog>
 <main class="panes">
   <section class="list-pane" aria-label="Messages">
-    <div class="list-heading"><span id="count">No messages</span></div>
-    <ul id="messages" class="messages" aria-label="Messages, newest first"></ul>
+    <div class="list-heading"><span id="count">No messages</span><span id="evicted" class="evicted" role="status" hidden></span></div>
+    <div id="scroller" class="scroller"><ul id="messages" class="messages" aria-label="Messages, newest first"></ul></div>
     <div id="empty" class="empty">
       <p class="empty-title">No messages yet</p>
       <p>Everything sent to this sandbox, through SMTP, Amazon SES, the Gmail API or Microsoft Graph, shows up here as it arrives.</p>

@@ -10,6 +10,8 @@ export const inboxStyle: string = `
   --accent: #2f5bd3;
   --selected: #e8eefc;
   --danger: #c0362c;
+  --warn: #9a5b00;
+  --warn-bg: #fff4df;
   --code: #f1f3f6;
   --smtp: #5b6b82;
   --ses: #c7701b;
@@ -27,6 +29,8 @@ export const inboxStyle: string = `
     --accent: #7aa2ff;
     --selected: #26324d;
     --danger: #ff6b5f;
+    --warn: #f0b35a;
+    --warn-bg: #3a2e1a;
     --code: #232833;
   }
 }
@@ -40,9 +44,10 @@ button, input { font: inherit; color: inherit; }
   background: var(--panel); border-bottom: 1px solid var(--line);
 }
 .brand { font-size: 16px; margin: 0 12px 0 0; white-space: nowrap; letter-spacing: -0.01em; }
+.bar .button { white-space: nowrap; }
 .brand span { color: var(--muted); font-weight: 500; }
 .search {
-  flex: 1; max-width: 520px; padding: 7px 11px; border: 1px solid var(--line); border-radius: 8px;
+  flex: 1; min-width: 0; max-width: 520px; padding: 7px 11px; border: 1px solid var(--line); border-radius: 8px;
   background: var(--bg); outline: none;
 }
 .search:focus { border-color: var(--accent); box-shadow: 0 0 0 3px color-mix(in srgb, var(--accent) 20%, transparent); }
@@ -56,14 +61,33 @@ button, input { font: inherit; color: inherit; }
 .button:hover { border-color: var(--muted); }
 .button.danger { color: var(--danger); }
 .button.danger:hover { border-color: var(--danger); }
+.button.danger.solid { background: var(--danger); color: #fff; border-color: var(--danger); }
+.button:disabled { opacity: 0.5; cursor: default; }
+.confirm { border: 1px solid var(--line); border-radius: 12px; padding: 20px 22px; background: var(--panel); color: var(--text); max-width: 420px; }
+.confirm::backdrop { background: rgb(0 0 0 / 35%); }
+.confirm h2 { margin: 0 0 8px; font-size: 16px; }
+.confirm p { margin: 0 0 16px; color: var(--muted); }
+.confirm-buttons { display: flex; justify-content: flex-end; gap: 8px; }
 
 .panes { flex: 1; display: grid; grid-template-columns: minmax(300px, 380px) 1fr; min-height: 0; }
 .list-pane { border-right: 1px solid var(--line); background: var(--panel); display: flex; flex-direction: column; min-height: 0; }
-.list-heading { padding: 8px 16px; font-size: 12px; color: var(--muted); border-bottom: 1px solid var(--line); }
-.messages { list-style: none; margin: 0; padding: 0; overflow-y: auto; flex: 1; }
-.messages:empty { display: none; }
-.messages li { border-bottom: 1px solid var(--line); }
-.messages a { display: block; padding: 10px 16px; color: inherit; text-decoration: none; }
+.list-heading { padding: 8px 16px; font-size: 12px; color: var(--muted); border-bottom: 1px solid var(--line); display: flex; flex-direction: column; gap: 2px; }
+.evicted { color: var(--warn); }
+.evicted[hidden] { display: none; }
+.scroller { flex: 1; overflow-y: auto; min-height: 0; contain: strict; }
+.scroller[hidden] { display: none; }
+/* A virtual list: the rows are placed at index x 76px, and only the ones in view exist. */
+.messages { list-style: none; margin: 0; padding: 0; position: relative; }
+.messages li { position: absolute; left: 0; right: 0; top: 0; height: 76px; border-bottom: 1px solid var(--line); overflow: hidden; contain: strict; }
+.messages a { display: block; height: 100%; padding: 10px 16px 10px 12px; color: inherit; text-decoration: none; }
+.dot { width: 7px; height: 7px; border-radius: 50%; flex: none; align-self: center; background: transparent; }
+.unread .dot { background: var(--accent); }
+.messages .read .from { font-weight: 400; }
+.messages .unread .subject { font-weight: 600; }
+.row .subject, .row .to { margin-left: 15px; }
+.row .badge { margin-left: 15px; }
+.row .badge + .to { margin-left: 0; }
+.warn-mark { color: var(--warn); font-weight: 700; font-size: 12px; }
 .messages a:hover { background: color-mix(in srgb, var(--selected) 55%, transparent); }
 .messages a[aria-current="true"] { background: var(--selected); box-shadow: inset 3px 0 0 var(--accent); }
 .messages li.fresh a { animation: fresh 1.6s ease-out; }
@@ -98,7 +122,12 @@ button, input { font: inherit; color: inherit; }
 .placeholder { margin: auto; color: var(--muted); }
 .message { display: flex; flex-direction: column; flex: 1; min-height: 0; }
 .message-head { padding: 18px 24px 12px; background: var(--panel); border-bottom: 1px solid var(--line); }
-.message-head h2 { margin: 0 0 8px; font-size: 19px; line-height: 1.3; word-break: break-word; }
+.message-head h2 { margin: 0 0 8px; font-size: 19px; line-height: 1.3; word-break: break-word; flex: 1; }
+.title-row { display: flex; align-items: flex-start; gap: 12px; }
+.actions { display: flex; gap: 8px; flex: none; }
+.actions .button { font-size: 12px; padding: 4px 10px; }
+.warning { margin: 0 0 12px; padding: 8px 12px; border-radius: 8px; background: var(--warn-bg); color: var(--warn); font-size: 13px; }
+.via .api-name { font-weight: 600; color: var(--text); }
 .via { display: flex; flex-wrap: wrap; align-items: center; gap: 8px; color: var(--muted); font-size: 12px; margin-bottom: 12px; }
 .via .operation { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: var(--text); }
 .fields { display: grid; grid-template-columns: max-content 1fr; gap: 3px 16px; margin: 0; font-size: 13px; }
@@ -114,7 +143,19 @@ button, input { font: inherit; color: inherit; }
 .tab:disabled { opacity: 0.4; cursor: default; }
 .panel { flex: 1; min-height: 0; display: flex; flex-direction: column; padding: 16px 24px; overflow: auto; }
 .panel-html { padding: 0; overflow: hidden; }
-.panel iframe { flex: 1; width: 100%; min-height: 420px; border: 0; background: #fff; }
+.panel iframe { flex: 1; width: 100%; min-height: 420px; border: 0; background: #fff; display: block; }
+.html-toolbar { margin: 0; padding: 6px 16px; border-bottom: 1px solid var(--line); background: var(--panel); }
+.widths { display: inline-flex; border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
+.width { border: 0; background: none; padding: 4px 12px; cursor: pointer; color: var(--muted); font-size: 12px; }
+.width + .width { border-left: 1px solid var(--line); }
+.width[aria-pressed="true"] { background: var(--selected); color: var(--text); font-weight: 600; }
+.stage { flex: 1; display: flex; flex-direction: column; min-height: 0; overflow: auto; }
+.stage.width-tablet, .stage.width-phone { background: var(--bg); padding: 16px; align-items: center; }
+.stage.width-tablet iframe { width: 768px; max-width: none; flex: 1; border: 1px solid var(--line); border-radius: 12px; }
+.stage.width-phone iframe { width: 375px; max-width: none; flex: none; height: 667px; min-height: 0; border: 10px solid #20242c; border-radius: 26px; }
+.tab-note { color: var(--muted); font-weight: 400; font-size: 12px; }
+.section { font-size: 13px; margin: 0 0 8px; color: var(--muted); font-weight: 600; }
+.attachments + .section { margin-top: 18px; }
 .panel pre {
   margin: 0; white-space: pre-wrap; word-break: break-word; font: 12.5px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
 }
