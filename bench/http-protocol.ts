@@ -17,6 +17,8 @@ export type HttpVariant = (typeof httpVariants)[number];
 export interface SandboxTarget {
   /** `http://127.0.0.1:PORT`: SES, the Gmail API, Google's token endpoint, Graph and the sandbox's own API. */
   readonly httpUrl: string;
+  /** The sandbox's control token: its HTTP API (`/sandbox/...`) wants `Authorization: Bearer` it. */
+  readonly controlToken: string;
   /** `https://127.0.0.1:PORT`: the same routes over TLS, for the Entra token endpoint (MSAL only talks to https). */
   readonly httpsUrl: string;
   /** The PEM file of the sandbox's certificate, to trust as a CA. */

@@ -24,6 +24,7 @@ if (refreshToken === undefined) throw new Error('the sandbox has no Google refre
 
 const target: SandboxTarget = {
   httpUrl: sandbox.httpUrl,
+  controlToken: sandbox.controlToken,
   httpsUrl: sandbox.httpsUrl,
   caFile: sandbox.caFile,
   urls: { ses: sandbox.urls.ses, gmail: sandbox.urls.gmail, graph: sandbox.urls.graph },

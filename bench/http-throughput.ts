@@ -115,7 +115,7 @@ export async function runHttp(log: (line: string) => void): Promise<HttpResult> 
   // --expose-gc: the sandbox collects the previous round's garbage before each round starts.
   const sandbox: Sandbox = await startChild(new URL('./http-sandbox.ts', import.meta.url), [], { execArgv: ['--expose-gc'] });
   try {
-    await clearStore(sandbox.ready.httpUrl);
+    await clearStore(sandbox.ready);
     const providers: HttpProviderResult[] = [];
     for (const provider of httpProviders) {
       log(`${httpProviderTitles[provider]}, ${httpConcurrency[provider]} in flight:`);
@@ -167,9 +167,9 @@ async function runProvider(provider: HttpProvider, sandbox: Sandbox, log: (line:
           `${provider} ${variant}: ${reply.failed} of ${httpMessagesPerRound} messages failed, the first with: ${reply.firstError}`,
         );
       }
-      const messages = await listStore(target.httpUrl, provider);
+      const messages = await listStore(target, provider);
       checkStored(provider, variant, messages);
-      await clearStore(target.httpUrl);
+      await clearStore(target);
       const total = stored.get(variant) as { messages: number; bytes: number };
       total.messages += messages.length;
       total.bytes += messages.reduce((sum, message) => sum + message.size, 0);
@@ -242,15 +242,20 @@ async function runProvider(provider: HttpProvider, sandbox: Sandbox, log: (line:
 }
 
 /** The messages the sandbox stored for `api`, through its HTTP API. */
-async function listStore(httpUrl: string, api: HttpProvider): Promise<ListedMessage[]> {
-  const response = await fetch(`${httpUrl}/sandbox/messages?api=${api}`);
+async function listStore(target: SandboxTarget, api: HttpProvider): Promise<ListedMessage[]> {
+  const response = await fetch(`${target.httpUrl}/sandbox/messages?api=${api}`, {
+    headers: { authorization: `Bearer ${target.controlToken}` },
+  });
   if (!response.ok) throw new Error(`GET /sandbox/messages answered ${response.status}`);
   return ((await response.json()) as { messages: ListedMessage[] }).messages;
 }
 
 /** Empties the sandbox's store, through its HTTP API. */
-async function clearStore(httpUrl: string): Promise<void> {
-  const response = await fetch(`${httpUrl}/sandbox/messages`, { method: 'DELETE' });
+async function clearStore(target: SandboxTarget): Promise<void> {
+  const response = await fetch(`${target.httpUrl}/sandbox/messages`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${target.controlToken}` },
+  });
   await response.arrayBuffer();
   if (response.status !== 204) throw new Error(`DELETE /sandbox/messages answered ${response.status}`);
 }

@@ -60,17 +60,21 @@ describe('sandbox: SMTP', () => {
   it('serves its own API over HTTP', async () => {
     await using mailer = createMailer({ transport: sandbox.urls.smtp });
     await mailer.send({ from: 'a@example.com', to: 'b@example.org', subject: 'Via API', text: 'x' });
-    const list = (await (await fetch(`${sandbox.httpUrl}/sandbox/messages`)).json()) as { messages: { id: string; api: string }[] };
+    const headers = { authorization: `Bearer ${sandbox.controlToken}` };
+    const list = (await (await fetch(`${sandbox.httpUrl}/sandbox/messages`, { headers })).json()) as {
+      messages: { id: string; api: string }[];
+    };
     expect(list.messages.map((message) => message.api)).toEqual(['smtp']);
-    const raw = await (await fetch(`${sandbox.httpUrl}/sandbox/messages/${list.messages[0]?.id}/raw`)).text();
+    const raw = await (await fetch(`${sandbox.httpUrl}/sandbox/messages/${list.messages[0]?.id}/raw`, { headers })).text();
     expect(raw).toContain('Subject: Via API');
     const injected = await fetch(`${sandbox.httpUrl}/sandbox/faults`, {
       method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify({ endpoint: 'smtp.MAIL', status: 421 }),
     });
     expect(injected.status).toBe(201);
     expect(sandbox.faults.pending()).toHaveLength(1);
-    await fetch(`${sandbox.httpUrl}/sandbox/messages`, { method: 'DELETE' });
+    await fetch(`${sandbox.httpUrl}/sandbox/messages`, { method: 'DELETE', headers });
     expect(sandbox.store.size).toBe(0);
   });
 });

@@ -1,13 +1,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createAccessPolicy } from './access.js';
 import { resolveAccounts, type SandboxAccountOverrides, type SandboxAccounts } from './accounts.js';
 import type { EmulatorContext } from './context.js';
 import { createControlApi } from './control.js';
 import { createFaultInjector, type FaultInjector } from './faults.js';
 import { createGmailEmulator } from './gmail/index.js';
 import { createGraphEmulator } from './graph/index.js';
-import { startHttpFrontend } from './http.js';
+import { type RouteSummary, startHttpFrontend } from './http.js';
 import { createInbox } from './inbox/inbox-routes.js';
 import { createRequestLog, type RequestLog } from './requests.js';
 import { createSesEmulator } from './ses/index.js';
@@ -35,6 +36,21 @@ export interface SandboxOptions {
   smtpAuthOptional?: boolean | undefined;
   /** Key and certificate to serve; default: one generated for localhost and 127.0.0.1. */
   tls?: TlsIdentity | undefined;
+  /** Most messages the store keeps; past it the oldest are evicted (the inbox says how many). Default 10,000. */
+  maxMessages?: number | undefined;
+  /** Most bytes of raw messages the store keeps; past it the oldest are evicted. Default 256 MB. */
+  maxStoreBytes?: number | undefined;
+  /**
+   * The token the control API (`/sandbox/...`) requires, as `Authorization: Bearer TOKEN`; at least
+   * 16 characters. Default: 32 random bytes, new at every start.
+   */
+  controlToken?: string | undefined;
+  /**
+   * Host names the HTTP listeners answer besides loopback ones (`localhost`, `*.localhost`,
+   * `127.0.0.0/8`, `[::1]`) and `host`: a container's service name, say. Every name added is one
+   * a web page could rebind to this sandbox if its owner controls that name's DNS.
+   */
+  allowedHosts?: readonly string[] | undefined;
 }
 
 /** mailport transport URLs that send to this sandbox, credentials included. */
@@ -66,6 +82,12 @@ export interface Sandbox {
   /** Every request and SMTP transaction seen, to check what a client sent (or that it sent nothing). */
   readonly requests: RequestLog;
   readonly urls: SandboxTransportUrls;
+  /** The control API's token for this run: send `Authorization: Bearer ${controlToken}` to `/sandbox/...`. */
+  readonly controlToken: string;
+  /** The same token in a file only this user can read (0600), for scripts and other processes. */
+  readonly controlTokenFile: string;
+  /** Every HTTP route, on both listeners, with its access (see the README's threat model). */
+  readonly routes: readonly RouteSummary[];
   close(): Promise<void>;
 }
 
@@ -86,15 +108,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const host = options.host ?? '127.0.0.1';
   const accounts = resolveAccounts(options.accounts);
   const tls = options.tls ?? (await sandboxCertificate());
-  const store = createMessageStore();
+  const store = createMessageStore({ maxMessages: options.maxMessages, maxBytes: options.maxStoreBytes });
   const faults = createFaultInjector();
   const tokens = createTokenRegistry(options.tokenTtlSeconds ?? 3600);
   const requests = createRequestLog();
   const urls = { http: '', https: '' };
   const context: EmulatorContext = { accounts, store, tokens, urls, now: Date.now };
+  const access = createAccessPolicy({ token: options.controlToken, boundHost: host, allowedHosts: options.allowedHosts });
+  // mkdtemp makes the directory 0700; the token file is 0600 besides.
   const directory = await mkdtemp(join(tmpdir(), 'mailport-sandbox-'));
   const caFile = join(directory, 'ca.pem');
+  const controlTokenFile = join(directory, 'control-token');
   await writeFile(caFile, tls.cert);
+  await writeFile(controlTokenFile, `${access.token}\n`, { mode: 0o600 });
 
   let transportUrls: SandboxTransportUrls | undefined;
   const info = (): Record<string, unknown> => ({
@@ -124,7 +150,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     await rm(directory, { recursive: true, force: true });
     throw error;
   });
-  const inbox = createInbox({ store, host });
+  const inbox = createInbox({ store, capabilityUrl: access.capabilityUrl });
   const frontend = await startHttpFrontend({
     host,
     httpPort: options.httpPort ?? 0,
@@ -132,6 +158,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     tls,
     faults,
     log: requests,
+    access,
     emulators: [
       createControlApi({ store, faults, tokens, info }),
       createSesEmulator(context),
@@ -172,6 +199,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     tokens,
     requests,
     urls: transportUrls,
+    controlToken: access.token,
+    controlTokenFile,
+    routes: frontend.routes,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { createMailer } from '@mailport/core';
 import { describe, expect, it } from 'vitest';
@@ -60,7 +61,13 @@ describe('mailport dev', () => {
     const page = await fetch(dev.inbox);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>mailport dev inbox</title>');
-    const { messages } = (await (await fetch(`${dev.inbox}sandbox/inbox/messages`)).json()) as { messages: { subject: string }[] };
+    // The control API wants the token from the file the banner names.
+    const tokenFile = /^ {2}Token +(\S+)/m.exec(dev.io.out())?.[1] ?? '';
+    const headers = { authorization: `Bearer ${(await readFile(tokenFile, 'utf8')).trim()}` };
+    expect((await fetch(`${dev.inbox}sandbox/inbox/messages`)).status).toBe(401);
+    const { messages } = (await (await fetch(`${dev.inbox}sandbox/inbox/messages`, { headers })).json()) as {
+      messages: { subject: string }[];
+    };
     expect(messages.map((message) => message.subject)).toEqual(['via graph', 'via gmail', 'via ses', 'via smtp']);
 
     expect(await dev.stop()).toBe(exitCodes.ok);

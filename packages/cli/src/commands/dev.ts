@@ -9,15 +9,19 @@ import { printError } from '../output.js';
 export const devHelp = `mailport dev: a local sandbox for SMTP, Amazon SES, the Gmail API and Microsoft Graph, with a web inbox
 
   mailport dev [--port 8025] [--smtp-port 2525] [--https-port 4443] [--open]
+               [--max-messages 10000] [--max-store-size 256MB]
 
-  --port PORT         the inbox, and the SES, Gmail and Graph APIs over HTTP (default 8025)
-  --smtp-port PORT    SMTP submission with STARTTLS; AUTH accepted, not required (default 2525)
-  --https-port PORT   the HTTP routes over TLS: Microsoft's token endpoint needs it (default 4443)
-  --open              open the inbox in the default browser
+  --port PORT             the inbox, and the SES, Gmail and Graph APIs over HTTP (default 8025)
+  --smtp-port PORT        SMTP submission with STARTTLS; AUTH accepted, not required (default 2525)
+  --https-port PORT       the HTTP routes over TLS: Microsoft's token endpoint needs it (default 4443)
+  --open                  open the inbox in the default browser
+  --max-messages N        keep at most N messages; the oldest are evicted (default 10000)
+  --max-store-size SIZE   keep at most SIZE of messages (bytes, or 512kB, 256MB, 1GB; default 256MB)
 
 Everything listens on 127.0.0.1 only, and nothing sent to it leaves this machine. Port 0 lets the
 system choose one. It prints the inbox URL and a MAILPORT_URL for each transport, logs each message
-as it arrives, and runs until Ctrl-C; messages are kept in memory only.
+as it arrives, and runs until Ctrl-C; messages are kept in memory only, within the two limits (the
+inbox says how many older ones were evicted).
 `;
 
 const defaults = { port: 8025, smtpPort: 2525, httpsPort: 4443 };
@@ -31,6 +35,8 @@ export async function runDev(argv: readonly string[], io: CliIo): Promise<number
       'smtp-port': { type: 'string' },
       'https-port': { type: 'string' },
       open: { type: 'boolean', default: false },
+      'max-messages': { type: 'string' },
+      'max-store-size': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -45,6 +51,8 @@ export async function runDev(argv: readonly string[], io: CliIo): Promise<number
     smtpPort: portOption('--smtp-port', values['smtp-port'], defaults.smtpPort),
     httpsPort: portOption('--https-port', values['https-port'], defaults.httpsPort),
   };
+  const maxMessages = countOption('--max-messages', values['max-messages']);
+  const maxStoreBytes = sizeOption('--max-store-size', values['max-store-size']);
 
   let sandbox: Sandbox;
   try {
@@ -59,6 +67,8 @@ export async function runDev(argv: readonly string[], io: CliIo): Promise<number
       httpsPort: ports.httpsPort,
       // Applications pointed at a dev inbox often send without credentials; AUTH is still offered and checked.
       smtpAuthOptional: true,
+      maxMessages,
+      maxStoreBytes,
     });
   } catch (error) {
     printError(io, listenError(error, ports));
@@ -89,6 +99,27 @@ function portOption(flag: string, value: string | undefined, fallback: number): 
   return port;
 }
 
+function countOption(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const count = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(count) || count < 1) {
+    throw new UsageError(`${flag} must be a whole number of at least 1, not "${value}"`);
+  }
+  return count;
+}
+
+/** `268435456`, `512kB`, `256MB`, `1GB` (powers of 1024, as the inbox shows them). */
+function sizeOption(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?\s*$/i.exec(value);
+  const unit = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match?.[2] ?? 'b').toLowerCase().charAt(0) as 'b' | 'k' | 'm' | 'g'];
+  const bytes = match === null ? Number.NaN : Math.floor(Number(match[1]) * unit);
+  if (!Number.isSafeInteger(bytes) || bytes < 1) {
+    throw new UsageError(`${flag} must be a size such as 256MB, 512kB or 1GB (or a number of bytes), not "${value}"`);
+  }
+  return bytes;
+}
+
 /** A port that could not be bound, as a configuration error naming the flag to change. */
 function listenError(error: unknown, ports: { port: number; smtpPort: number; httpsPort: number }): unknown {
   const { code, port } = error as { code?: string; port?: number };
@@ -114,6 +145,8 @@ function banner(sandbox: Sandbox, inboxUrl: string): string {
   HTTP    ${sandbox.httpUrl}  (SES v2, Gmail API, Microsoft Graph, /sandbox API)
   HTTPS   ${sandbox.httpsUrl}  (the same; Microsoft's token endpoint needs it)
   CA      ${sandbox.caFile}
+  Keeps   the newest ${sandbox.store.limits.maxMessages.toLocaleString('en-US')} messages, ${formatBytes(sandbox.store.limits.maxBytes)} at most (older ones are evicted)
+  Token   ${sandbox.controlTokenFile}  (the /sandbox API wants "Authorization: Bearer <its content>"; the inbox needs none)
 
 Send through any of them:
   MAILPORT_URL=${quote(sandbox.urls.smtp)}
@@ -123,6 +156,17 @@ Send through any of them:
 
 Ctrl-C to stop.
 `;
+}
+
+function formatBytes(bytes: number): string {
+  for (const [unit, size] of [
+    ['GB', 1024 ** 3],
+    ['MB', 1024 ** 2],
+    ['kB', 1024],
+  ] as const) {
+    if (bytes >= size) return `${Number((bytes / size).toFixed(1))} ${unit}`;
+  }
+  return `${bytes} B`;
 }
 
 function describeArrival(message: StoredMessage): string {

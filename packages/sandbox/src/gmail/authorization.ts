@@ -84,7 +84,11 @@ export function authorizationErrorPage(status: number, error: string, descriptio
   const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
   return {
     status,
-    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-security-policy': "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    },
     body: `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Error ${status}: ${escapeHtml(error)}</title></head>\n<body><h1>Access blocked: authorization error</h1>\n<p><b>Error ${status}: ${escapeHtml(error)}</b></p>\n<p>${escapeHtml(description)}</p>\n</body></html>\n`,
   };
 }
@@ -102,6 +106,9 @@ export function googleAuthorizationRoutes(context: EmulatorContext): Route[] {
       method: 'GET',
       path: '/o/oauth2/v2/auth',
       endpoint: 'google.authorize',
+      // An app sends the user here from its own page or from a terminal: a top-level navigation from
+      // anywhere, as Google's. Never framed; the code goes only to a loopback redirect URI.
+      access: 'navigation',
       handle: (request) => authorize(request, context),
     },
   ];

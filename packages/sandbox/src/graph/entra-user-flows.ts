@@ -330,9 +330,12 @@ export function entraUserFlows(context: EmulatorContext, options: EntraUserFlowO
         maxBodyBytes: 64 * 1024,
         handle: deviceAuthorization,
       },
-      { method: 'GET', path: '/devicelogin', handle: () => verificationPage() },
+      // The sign-in pages open from a link or a terminal, from anywhere, and are never framed. The
+      // form posts back to its own origin: the front end refuses a post from any other page (its
+      // Origin and Sec-Fetch-Site), and a client that is not a browser may post as the user would.
+      { method: 'GET', path: '/devicelogin', access: 'navigation', handle: () => verificationPage() },
       { method: 'POST', path: '/devicelogin', maxBodyBytes: 64 * 1024, handle: deviceLogin },
-      { method: 'GET', path: '/:tenant/oauth2/v2.0/authorize', handle: authorize },
+      { method: 'GET', path: '/:tenant/oauth2/v2.0/authorize', access: 'navigation', handle: authorize },
     ],
 
     deviceCodeGrant(form, request, tenant) {
@@ -417,6 +420,9 @@ function redirect(location: URL): HttpResponse {
   return { status: 302, headers: { location: location.toString(), 'cache-control': 'no-store' } };
 }
 
+/** The sign-in pages' policy: no scripts, the form posts to this origin only, no framing. */
+const pagePolicy = "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 }
@@ -424,7 +430,7 @@ function escapeHtml(text: string): string {
 function page(status: number, title: string, text: string): HttpResponse {
   return {
     status,
-    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
+    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': pagePolicy },
     body: `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>\n<body><h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(text)}</p>\n</body></html>\n`,
   };
 }
@@ -433,7 +439,7 @@ function page(status: number, title: string, text: string): HttpResponse {
 function verificationPage(): HttpResponse {
   return {
     status: 200,
-    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
+    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': pagePolicy },
     body: `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Enter code - mailport sandbox</title></head>
 <body><h1>Enter code</h1>

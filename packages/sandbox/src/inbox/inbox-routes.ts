@@ -1,9 +1,9 @@
-import type { Emulator, HttpRequest, HttpResponse, Route } from '../http.js';
+import type { Emulator, HttpResponse, Route } from '../http.js';
 import type { MessageStore } from '../store.js';
 import { inboxClient } from './inbox-client.js';
-import { inboxEventStream } from './inbox-events.js';
+import { inboxEventStream, storeState } from './inbox-events.js';
 import { htmlForFrame, messageHtmlPolicy } from './inbox-html.js';
-import { createParsedMessages, type ParsedMessages } from './inbox-messages.js';
+import { createParsedMessages, type ParsedMessages, type ParseLimits } from './inbox-messages.js';
 import { inboxPage } from './inbox-page.js';
 import { inboxStyle } from './inbox-style.js';
 
@@ -21,7 +21,6 @@ const pagePolicy = [
 
 const common = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
 const script = `(${inboxClient.toString()})();\n`;
-const loopbackNames = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** The dev inbox: an emulator of nothing, serving the page and the JSON, HTML and event routes it reads. */
 export interface Inbox extends Emulator {
@@ -33,42 +32,38 @@ export interface Inbox extends Emulator {
  * The web inbox, served on the sandbox's HTTP(S) listeners: the page at `/`, and
  *
  * - `GET /sandbox/inbox/messages`: every message's summary (subject, from, to, date, size, api,
- *   operation, attachment count), newest first;
- * - `GET /sandbox/messages/{id}/parsed`: one message parsed (text, headers, attachments, URLs);
+ *   operation, attachment count, read), newest first, with the store's size and limits;
+ * - `DELETE /sandbox/messages/{id}`: deletes one message;
+ * - `PATCH /sandbox/messages/{id}` with `{"read": true|false}`: marks it read or unread;
+ * - `GET /sandbox/messages/{id}/parsed`: one message parsed (text, headers, attachments, URLs), with
+ *   a warning when a limit stopped the parse;
  * - `GET /sandbox/messages/{id}/html`: its HTML body, under a sandboxing Content-Security-Policy;
+ * - `GET /sandbox/messages/{id}/html/source`: the same HTML as plain text;
  * - `GET /sandbox/messages/{id}/attachments/{index}`: one part, as a download;
- * - `GET /sandbox/events`: Server-Sent Events (`snapshot`, `message`, `clear`).
+ * - `GET /sandbox/events`: Server-Sent Events (`snapshot`, `message`, `remove`, `read`, `clear`).
  *
- * It answers only requests addressed to a loopback name (or the host the sandbox binds), so a web
- * page that rebinds its own domain to 127.0.0.1 cannot read the messages.
+ * The front end guards them all (`http.ts`, `access.ts`): a loopback `Host` only, so a web page
+ * that rebinds its own domain to 127.0.0.1 cannot read the messages; the `/sandbox/` routes from
+ * the page's own origin only, with the control token, which the page's cookie carries (it comes
+ * with `/`). `capabilityUrl` signs the inline parts' URLs, which the message frame (an opaque
+ * origin, so neither same-origin nor sent the cookie) loads.
  */
-export function createInbox(options: { store: MessageStore; host: string }): Inbox {
+export function createInbox(options: {
+  store: MessageStore;
+  capabilityUrl: (path: string) => string;
+  parseLimits?: Partial<ParseLimits> | undefined;
+}): Inbox {
   const { store } = options;
-  const parsed: ParsedMessages = createParsedMessages(store);
-  const boundHost = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const allowed = (request: HttpRequest): boolean => {
-    const name = (request.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
-    return loopbackNames.has(name) || name === boundHost.toLowerCase();
-  };
-  const guarded = (route: Route): Route => ({
-    ...route,
-    handle: (request) =>
-      allowed(request)
-        ? route.handle(request)
-        : {
-            status: 403,
-            headers: { 'content-type': 'text/plain; charset=utf-8' },
-            body:
-              `The mailport inbox answers only requests addressed to 127.0.0.1, localhost or [::1] (this one was for ` +
-              `"${request.headers.host ?? ''}"), so that no other site can read the messages. Open http://127.0.0.1:PORT/ instead.\n`,
-          },
-  });
+  const parsed: ParsedMessages = createParsedMessages(store, options.parseLimits);
   const notFound: HttpResponse = { status: 404, body: { error: 'no such message' } };
 
   const routes: Route[] = [
     {
       method: 'GET',
       path: '/',
+      // Opened by a person, from a bookmark or another site's link; it sets the cookie its own requests need.
+      access: 'navigation',
+      grantsSession: true,
       handle: () => ({
         status: 200,
         headers: { ...common, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': pagePolicy },
@@ -88,7 +83,31 @@ export function createInbox(options: { store: MessageStore; host: string }): Inb
     {
       method: 'GET',
       path: '/sandbox/inbox/messages',
-      handle: async () => ({ status: 200, headers: common, body: { messages: await parsed.summaries() } }),
+      // Summaries are outlines read from the headers and the MIME structure: listing never waits for a parse.
+      handle: () => ({ status: 200, headers: common, body: { messages: parsed.summaries(), ...storeState(store) } }),
+    },
+    {
+      method: 'DELETE',
+      path: '/sandbox/messages/:id',
+      handle: (request) => (store.delete(request.params.id ?? '') ? { status: 204 } : notFound),
+    },
+    {
+      method: 'PATCH',
+      path: '/sandbox/messages/:id',
+      maxBodyBytes: 4096,
+      handle: (request) => {
+        const id = request.params.id ?? '';
+        if (store.get(id) === undefined) return notFound;
+        let read: unknown;
+        try {
+          read = (JSON.parse(request.body.toString('utf8')) as { read?: unknown } | null)?.read;
+        } catch {
+          read = undefined;
+        }
+        if (typeof read !== 'boolean') return { status: 400, body: { error: 'send a JSON body: {"read": true} or {"read": false}' } };
+        store.markRead([id], read);
+        return { status: 200, headers: common, body: { id, read: store.isRead(id) } };
+      },
     },
     {
       method: 'GET',
@@ -101,6 +120,8 @@ export function createInbox(options: { store: MessageStore; host: string }): Inb
     {
       method: 'GET',
       path: '/sandbox/messages/:id/html',
+      // The inbox frames it; its Content-Security-Policy names the inbox's origin in frame-ancestors.
+      framing: 'self',
       handle: async (request) => {
         const entry = await parsed.get(request.params.id ?? '');
         if (entry === undefined) return notFound;
@@ -109,16 +130,34 @@ export function createInbox(options: { store: MessageStore; host: string }): Inb
         return {
           status: 200,
           headers: { ...common, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': messageHtmlPolicy(origin) },
-          body: htmlForFrame(entry.html, entry.message.attachments, origin),
+          body: htmlForFrame(
+            entry.html,
+            // The frame's opaque origin sends no cookie: its inline parts come through capability URLs.
+            entry.message.attachments.map((attachment) => ({ ...attachment, url: options.capabilityUrl(attachment.url) })),
+            origin,
+          ),
         };
       },
     },
     {
       method: 'GET',
-      path: '/sandbox/messages/:id/attachments/:index',
+      path: '/sandbox/messages/:id/html/source',
       handle: async (request) => {
         const entry = await parsed.get(request.params.id ?? '');
-        const part = entry?.parts[Number(request.params.index)];
+        if (entry === undefined) return notFound;
+        if (entry.html === undefined) return { status: 404, body: { error: 'this message has no HTML body' } };
+        // As text: the inbox shows the HTML the message carries, not a page to render.
+        return { status: 200, headers: { ...common, 'content-type': 'text/plain; charset=utf-8' }, body: entry.html };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/sandbox/messages/:id/attachments/:index',
+      capabilityUrls: true,
+      handle: async (request) => {
+        const entry = await parsed.get(request.params.id ?? '');
+        const index = request.params.index ?? '';
+        const part = /^\d{1,6}$/.test(index) ? entry?.parts[Number(index)] : undefined;
         if (part === undefined) return { status: 404, body: { error: 'no such message or attachment' } };
         return {
           status: 200,
@@ -146,7 +185,7 @@ export function createInbox(options: { store: MessageStore; host: string }): Inb
 
   return {
     name: 'inbox',
-    routes: routes.map(guarded),
+    routes,
     errorResponse: (fault) => ({ status: fault.status, body: { error: fault.code ?? 'error', message: fault.message } }),
     tooLarge: (limit) => ({ status: 413, body: { error: 'too large', limit } }),
     close: parsed.close,

@@ -23,8 +23,11 @@ const richMessage = {
   ],
 };
 
+/** The control API's token (`/sandbox/...` wants it), once the sandbox started. */
+const control: { headers: Record<string, string> } = { headers: {} };
+
 async function getJson<T>(url: string): Promise<T> {
-  const response = await fetch(url);
+  const response = await fetch(url, { headers: control.headers });
   expect(response.status).toBe(200);
   return (await response.json()) as T;
 }
@@ -36,7 +39,7 @@ async function readEvents(
   onOpen: () => Promise<void>,
 ): Promise<{ event: string; data: unknown }[]> {
   const controller = new AbortController();
-  const response = await fetch(url, { signal: controller.signal });
+  const response = await fetch(url, { signal: controller.signal, headers: control.headers });
   expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
@@ -72,6 +75,7 @@ describe('dev inbox: HTTP routes', () => {
   let sandbox: Sandbox;
   beforeAll(async () => {
     sandbox = await startSandbox();
+    control.headers = { authorization: `Bearer ${sandbox.controlToken}` };
   });
   afterAll(() => sandbox.close());
   beforeEach(() => {
@@ -122,15 +126,15 @@ describe('dev inbox: HTTP routes', () => {
     expect(csv?.contentId).toBeUndefined();
     expect(logo).toMatchObject({ contentType: 'image/png', inline: true, contentId: 'logo@shop.example' });
 
-    const download = await fetch(`${sandbox.httpUrl}${csv?.url}`);
+    const download = await fetch(`${sandbox.httpUrl}${csv?.url}`, control);
     expect(download.headers.get('content-type')).toBe('text/csv');
     expect(download.headers.get('content-disposition')).toBe(`attachment; filename="receipt.csv"; filename*=UTF-8''receipt.csv`);
     expect(download.headers.get('content-security-policy')).toMatch(/^sandbox;/);
     expect(await download.text()).toBe('item,price\ncoffee,3\n');
-    expect(Buffer.from(await (await fetch(`${sandbox.httpUrl}${logo?.url}`)).arrayBuffer())).toEqual(pixel);
+    expect(Buffer.from(await (await fetch(`${sandbox.httpUrl}${logo?.url}`, control)).arrayBuffer())).toEqual(pixel);
 
-    expect((await fetch(`${sandbox.httpUrl}/sandbox/messages/${id}/attachments/9`)).status).toBe(404);
-    expect((await fetch(`${sandbox.httpUrl}/sandbox/messages/m-999999/parsed`)).status).toBe(404);
+    expect((await fetch(`${sandbox.httpUrl}/sandbox/messages/${id}/attachments/9`, control)).status).toBe(404);
+    expect((await fetch(`${sandbox.httpUrl}/sandbox/messages/m-999999/parsed`, control)).status).toBe(404);
   });
 
   it('serves the HTML body sandboxed: no scripts, no same origin, images only from itself', async () => {
@@ -138,7 +142,7 @@ describe('dev inbox: HTTP routes', () => {
     await mailer.send({ ...richMessage, from: 'user@example.com' });
     const id = sandbox.store.last()?.id ?? '';
     const message = await getJson<InboxMessage>(`${sandbox.httpUrl}/sandbox/messages/${id}/parsed`);
-    const response = await fetch(`${sandbox.httpUrl}${message.htmlUrl}`);
+    const response = await fetch(`${sandbox.httpUrl}${message.htmlUrl}`, control);
     const policy = response.headers.get('content-security-policy') ?? '';
     expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(policy).toMatch(/^sandbox allow-popups allow-popups-to-escape-sandbox;/);
@@ -147,7 +151,8 @@ describe('dev inbox: HTTP routes', () => {
     expect(policy).toContain(`img-src data: cid: ${sandbox.httpUrl};`);
     const html = await response.text();
     const logo = message.attachments.find((attachment) => attachment.inline);
-    expect(html).toContain(`<img src="${sandbox.httpUrl}${logo?.url}">`);
+    // A capability URL: the frame's opaque origin sends neither the token nor the cookie.
+    expect(html).toMatch(new RegExp(`<img src="${sandbox.httpUrl}${logo?.url}\\?cap=[\\w-]{32}">`));
     expect(html).toContain('<head><base target="_blank"><title>');
   });
 
@@ -159,7 +164,7 @@ describe('dev inbox: HTTP routes', () => {
       (seen) => seen.some((event) => event.event === 'clear'),
       async () => {
         await mailer.send({ from: 'app@example.com', to: 'bo@example.org', subject: 'Live', text: 'y' });
-        await fetch(`${sandbox.httpUrl}/sandbox/messages`, { method: 'DELETE' });
+        await fetch(`${sandbox.httpUrl}/sandbox/messages`, { method: 'DELETE', ...control });
       },
     );
     expect(events.map((event) => event.event)).toEqual(['snapshot', 'message', 'clear']);
@@ -173,10 +178,10 @@ describe('dev inbox: HTTP routes', () => {
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(await page.text()).toContain('<script type="module" src="/sandbox/inbox/inbox.js">');
-    const script = await fetch(`${sandbox.httpUrl}/sandbox/inbox/inbox.js`);
+    const script = await fetch(`${sandbox.httpUrl}/sandbox/inbox/inbox.js`, control);
     expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(await script.text()).toMatch(/^\(function inboxClient\(\)/);
-    expect((await fetch(`${sandbox.httpUrl}/sandbox/inbox/inbox.css`)).status).toBe(200);
+    expect((await fetch(`${sandbox.httpUrl}/sandbox/inbox/inbox.css`, control)).status).toBe(200);
     expect(sandbox.requests.entries).toEqual([]);
   });
 
@@ -192,8 +197,8 @@ describe('dev inbox: HTTP routes', () => {
       request.on('error', reject);
       request.end();
     });
-    expect(status).toBe(403);
-    expect((await fetch(`http://localhost:${sandbox.httpPort}/sandbox/inbox/messages`)).status).toBe(200);
+    expect(status).toBe(421);
+    expect((await fetch(`http://localhost:${sandbox.httpPort}/sandbox/inbox/messages`, control)).status).toBe(200);
   });
 });
 
