@@ -170,6 +170,7 @@ function passedDetail(name: string, scheme: string, host: string, port: number |
 /** Capabilities in one line: what this transport can carry. */
 export function describeCapabilities(capabilities: TransportCapabilities, details?: Readonly<Record<string, unknown>>): string {
   const yes = (value: boolean): string => (value ? 'yes' : 'no');
+  const headers = capabilities.customHeaders;
   const utf8 =
     capabilities.smtpUtf8 === 'negotiated'
       ? details?.smtpUtf8 === true
@@ -182,7 +183,7 @@ export function describeCapabilities(capabilities: TransportCapabilities, detail
   return [
     `max size ${capabilities.maxMessageSize === undefined ? 'not declared' : formatBytes(capabilities.maxMessageSize)}${serverSize}`,
     `max recipients ${capabilities.maxRecipients ?? 'no limit'}`,
-    `custom headers ${yes(capabilities.customHeaders)}`,
+    `custom headers ${typeof headers === 'boolean' ? yes(headers) : headers.description}`,
     `separate envelope ${yes(capabilities.envelope)}`,
     `SMTPUTF8 ${utf8}`,
     `concurrency ${capabilities.concurrency}`,

@@ -57,6 +57,32 @@ describe('checkCapabilities', () => {
     expect(await checkCapabilities(message, holder, { skip: [capability] })).toBeUndefined();
   });
 
+  describe('a header rule: some custom headers, not any', () => {
+    const rule = { max: 2, names: /^x-/i, description: 'at most 2, each named x-...' };
+    const ruled = { id: 'kit://ruled', capabilities: { ...none, maxRecipients: undefined, customHeaders: rule } };
+    it('carries headers within the rule', () => {
+      expect(checkCapabilities(createMessage({ ...base, headers: { 'X-A': '1', 'x-b': '2' } }), ruled)).toBeUndefined();
+    });
+    it('refuses a name outside it, naming the header and the rule', async () => {
+      const message = createMessage({ ...base, headers: { 'X-A': '1', 'Auto-Submitted': 'auto-generated' } });
+      expect(await checkCapabilities(message, ruled)).toEqual({
+        code: 'unsupported',
+        capability: 'customHeaders',
+        field: 'headers.Auto-Submitted',
+        reason: 'the header Auto-Submitted, which kit://ruled does not pass through (it takes at most 2, each named x-...)',
+      });
+    });
+    it('refuses more headers than it takes, naming the first one over', async () => {
+      const message = createMessage({ ...base, headers: { 'X-A': '1', 'X-B': '2', 'X-C': '3' } });
+      expect(await checkCapabilities(message, ruled)).toMatchObject({
+        code: 'unsupported',
+        field: 'headers.X-C',
+        reason: '3 custom headers, which kit://ruled does not pass through (it takes at most 2, each named x-...)',
+      });
+      expect(await checkCapabilities(message, ruled, { skip: ['customHeaders'] })).toBeUndefined();
+    });
+  });
+
   it('renders only a message whose size bound does not fit, and then answers with a promise', async () => {
     const large = createMessage({ ...base, attachments: [{ filename: 'big.bin', content: Buffer.alloc(200_000, 1) }] });
     const answer = checkCapabilities(large, holder);

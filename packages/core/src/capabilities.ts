@@ -2,7 +2,7 @@ import type { Address } from './address.js';
 import { MailError } from './errors.js';
 import type { EmailMessage } from './message.js';
 import { renderMimeParts } from './mime.js';
-import type { Transport, TransportCapabilities } from './transport.js';
+import type { HeaderRule, Transport, TransportCapabilities } from './transport.js';
 
 /** The capabilities a message is checked against (`concurrency` is a preference, not a limit). */
 export type CapabilityName = 'maxRecipients' | 'smtpUtf8' | 'customHeaders' | 'envelope' | 'maxMessageSize';
@@ -69,13 +69,9 @@ export function checkCapabilities(
       reason: `a non-ASCII address needs SMTPUTF8, which ${id} does not support`,
     };
   }
-  if (message.headers.length > 0 && !capabilities.customHeaders && skip?.includes('customHeaders') !== true) {
-    return {
-      code: 'unsupported',
-      capability: 'customHeaders',
-      field: `headers.${message.headers[0]?.name}`,
-      reason: `custom headers, which ${id} does not pass through`,
-    };
+  if (message.headers.length > 0 && capabilities.customHeaders !== true && skip?.includes('customHeaders') !== true) {
+    const problem = headerProblem(message, capabilities.customHeaders, id);
+    if (problem !== undefined) return problem;
   }
   if (message.hasCustomEnvelope && !capabilities.envelope && skip?.includes('envelope') !== true) {
     return { code: 'unsupported', capability: 'envelope', field: 'envelope', reason: `a separate envelope, which ${id} cannot set` };
@@ -140,6 +136,32 @@ export function capabilityError(problem: CapabilityProblem, transport: string): 
 export async function assertCapabilities(message: EmailMessage, transport: CapabilityHolder): Promise<void> {
   const problem = await checkCapabilities(message, transport);
   if (problem !== undefined) throw capabilityError(problem, transport.id);
+}
+
+/** Why the custom headers of `message` do not fit `rule` (`false`: none at all), or undefined when they do. */
+function headerProblem(message: EmailMessage, rule: false | HeaderRule, id: string): CapabilityProblem | undefined {
+  const problem = (field: string, reason: string): CapabilityProblem => ({
+    code: 'unsupported',
+    capability: 'customHeaders',
+    field,
+    reason,
+  });
+  if (rule === false) return problem(`headers.${message.headers[0]?.name}`, `custom headers, which ${id} does not pass through`);
+  const names = rule.names;
+  const foreign = names === undefined ? undefined : message.headers.find((header) => !names.test(header.name));
+  if (foreign !== undefined) {
+    return problem(
+      `headers.${foreign.name}`,
+      `the header ${foreign.name}, which ${id} does not pass through (it takes ${rule.description})`,
+    );
+  }
+  if (rule.max !== undefined && message.headers.length > rule.max) {
+    return problem(
+      `headers.${message.headers[rule.max]?.name}`,
+      `${message.headers.length} custom headers, which ${id} does not pass through (it takes ${rule.description})`,
+    );
+  }
+  return undefined;
 }
 
 /** The first field with an address only SMTPUTF8 can carry; called only when there is one. */

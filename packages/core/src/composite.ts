@@ -225,13 +225,23 @@ function compositeError(
   );
 }
 
+/**
+ * What custom headers a composite can carry: any when a member takes any; else, when members
+ * take some, the first such member's rule (each member is still checked on its own before a
+ * send; this only describes the composite); else none.
+ */
+function mergeHeaderRules(rules: readonly TransportCapabilities['customHeaders'][]): TransportCapabilities['customHeaders'] {
+  if (rules.includes(true)) return true;
+  return rules.find((rule) => rule !== false) ?? false;
+}
+
 function mergeCapabilities(list: readonly TransportCapabilities[]): TransportCapabilities {
   const largest = (values: (number | undefined)[]): number | undefined =>
     values.some((value) => value === undefined) ? undefined : Math.max(...(values as number[]));
   return Object.freeze({
     maxMessageSize: largest(list.map((capabilities) => capabilities.maxMessageSize)),
     maxRecipients: largest(list.map((capabilities) => capabilities.maxRecipients)),
-    customHeaders: list.some((capabilities) => capabilities.customHeaders),
+    customHeaders: mergeHeaderRules(list.map((capabilities) => capabilities.customHeaders)),
     envelope: list.some((capabilities) => capabilities.envelope),
     smtpUtf8: list.some((capabilities) => capabilities.smtpUtf8 === true)
       ? true

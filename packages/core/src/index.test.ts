@@ -94,6 +94,7 @@ describe('the public surface', () => {
       'FileTransportOptions',
       'GetAccessTokenOptions',
       'Header',
+      'HeaderRule',
       'ListUnsubscribe',
       'ListUnsubscribeInput',
       'MailErrorCode',

@@ -93,6 +93,7 @@ export { createTokenCache, type TokenCacheOptions } from './token.js';
 export type {
   AccessToken,
   GetAccessTokenOptions,
+  HeaderRule,
   RouteStep,
   SendOptions,
   SendReceipt,

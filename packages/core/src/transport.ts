@@ -7,14 +7,27 @@ export interface TransportCapabilities {
   readonly maxMessageSize: number | undefined;
   /** Most envelope recipients in one message; undefined for no limit. */
   readonly maxRecipients: number | undefined;
-  /** Whether arbitrary custom headers reach the recipient unchanged. */
-  readonly customHeaders: boolean;
+  /**
+   * Which custom headers reach the recipient unchanged: `true` any, `false` none, or a
+   * {@link HeaderRule} for a transport that carries some (Graph's JSON mode: at most 5, named `x-...`).
+   */
+  readonly customHeaders: boolean | HeaderRule;
   /** Whether MAIL FROM / RCPT TO may differ from the headers. */
   readonly envelope: boolean;
   /** Whether non-ASCII local parts can be sent: `'negotiated'` means it depends on the server (SMTPUTF8). */
   readonly smtpUtf8: boolean | 'negotiated';
   /** How many sends this transport handles well in parallel; `sendMany` uses it as its default concurrency. */
   readonly concurrency: number;
+}
+
+/** The custom headers a transport carries when it carries some but not any: how many, and which names. */
+export interface HeaderRule {
+  /** Most custom headers in one message; undefined for no limit. */
+  readonly max?: number | undefined;
+  /** The names it carries (tested on each header's name); undefined for any name. */
+  readonly names?: RegExp | undefined;
+  /** The rule in words, for error messages and reports: `at most 5, each named x-...`. */
+  readonly description: string;
 }
 
 /** Options of {@link Transport.send}. */

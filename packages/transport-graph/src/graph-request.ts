@@ -1,4 +1,12 @@
-import { type Address, type Attachment, createMessage, type EmailMessage, MailError, type MessageInput } from '@mailport/core';
+import {
+  type Address,
+  type Attachment,
+  createMessage,
+  type EmailMessage,
+  type HeaderRule,
+  MailError,
+  type MessageInput,
+} from '@mailport/core';
 
 /** Graph's limits as the transport plans with them. */
 export const graphLimits: Readonly<{
@@ -24,6 +32,16 @@ export const graphLimits: Readonly<{
   maxJsonHeaders: 5,
   // Outlook service limits: 4 concurrent requests per app per mailbox.
   mailboxConcurrency: 4,
+});
+
+/**
+ * The custom headers JSON mode carries (`internetMessageHeaders`): at most 5, each named `x-...`.
+ * The transport's `capabilities.customHeaders` in JSON mode, so the mailer and `failover()` know it.
+ */
+export const jsonHeaderRule: HeaderRule = Object.freeze({
+  max: graphLimits.maxJsonHeaders,
+  names: /^x-/i,
+  description: 'at most 5, each named x-... (JSON mode; mode=mime passes any header)',
 });
 
 /** A Graph `recipient`. */
@@ -78,7 +96,7 @@ export function base64Length(bytes: number): number {
  * custom headers named `x-...`, and has no field for In-Reply-To, References or List-Unsubscribe.
  */
 export function jsonModeProblem(message: EmailMessage): string | undefined {
-  const foreign = message.headers.find((header) => !/^x-/i.test(header.name));
+  const foreign = message.headers.find((header) => !(jsonHeaderRule.names as RegExp).test(header.name));
   if (foreign !== undefined) return `the header ${foreign.name} (JSON mode takes only x-... headers)`;
   if (message.headers.length > graphLimits.maxJsonHeaders) {
     return `${message.headers.length} custom headers (JSON mode takes at most ${graphLimits.maxJsonHeaders})`;

@@ -18,6 +18,7 @@ import { type GraphTransportOptions, type ResolvedGraphOptions, resolveGraphOpti
 import {
   base64Length,
   graphLimits,
+  jsonHeaderRule,
   jsonModeProblem,
   planSend,
   type ReadAttachment,
@@ -98,8 +99,8 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
   const capabilities: TransportCapabilities = Object.freeze({
     maxMessageSize: graphLimits.maxMessageBytes,
     maxRecipients: graphLimits.maxRecipients,
-    // JSON mode passes at most 5 x- headers: not "arbitrary custom headers".
-    customHeaders: options.mode === 'mime',
+    // MIME mode sends every header as written; JSON mode's internetMessageHeaders take at most 5, named x-....
+    customHeaders: options.mode === 'mime' ? true : jsonHeaderRule,
     envelope: false,
     smtpUtf8: false,
     concurrency: options.concurrency,
@@ -319,10 +320,8 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
           remediation: 'Use mode=mime (the default), which sends every header as written.',
         });
       }
-      await assertCapabilities(message, { id, capabilities: { ...capabilities, customHeaders: true } });
-    } else {
-      await assertCapabilities(message, transport);
     }
+    await assertCapabilities(message, transport);
 
     let plan: SendPlan;
     let single: { mime: string } | { json: unknown };
