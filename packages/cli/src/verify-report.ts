@@ -61,6 +61,11 @@ export interface VerifyOptions {
   readonly signal?: AbortSignal | undefined;
   /** How long one transport's verify() may take. */
   readonly timeoutMs: number;
+  /**
+   * Called before each member of a `failover(...)` or `roundrobin(...)` URL is checked, with its
+   * position from 1 and its URL without credentials, to say which one is being tried while it runs.
+   */
+  readonly onMember?: ((position: number, total: number, url: string) => void) | undefined;
 }
 
 /** The members of `failover(...)` / `roundrobin(...)` and the composite's own query, or undefined for a single URL. */
@@ -338,7 +343,20 @@ export async function verifyTransportUrl(text: string, options: VerifyOptions): 
   ];
   // One after the other: the output stays in order, and two members on one server do not compete.
   const members: TransportVerification[] = [];
-  for (const member of composite.members) members.push(await verifySingle(withoutWeight(member), options));
+  const outcomes: string[] = [];
+  for (const [index, member] of composite.members.entries()) {
+    const memberUrl = withoutWeight(member);
+    const position = `[${index + 1}/${composite.members.length}]`;
+    options.onMember?.(index + 1, composite.members.length, redactUrl(memberUrl));
+    const started = performance.now();
+    const verification = await verifySingle(memberUrl, options);
+    const seconds = `${((performance.now() - started) / 1000).toFixed(1)} s`;
+    const failure = verification.lines.find((line) => line.status === 'fail');
+    outcomes.push(`${position} ${failure === undefined ? 'passed' : `failed (${failure.name}: ${failure.code ?? 'error'})`} in ${seconds}`);
+    members.push(verification);
+  }
+  // Each member's outcome in one line, so that a slow or failing member stands out before the details.
+  lines.push({ name: 'members', status: 'info', detail: outcomes.join('; ') });
   const failed = members.find((member) => member.exitCode !== exitCodes.ok);
   const exitCode = failed?.exitCode ?? exitCodes.ok;
   const report: TransportVerification = { url, transport: whole.id, lines, capabilities: whole.capabilities, details: undefined, exitCode };

@@ -151,7 +151,7 @@ describe('failover: resting transports', () => {
     expect((await transport.send(message())).transport).toBe('memory://a');
   });
 
-  it('fails with transient and retryAfterMs when every capable transport is resting', async () => {
+  it('fails at once, not retried inside the send, with retryAfterMs when no capable transport can take it now', async () => {
     const time = clock();
     const [a, b] = [member('a'), member('b')];
     const transport = failover([a, b], { cooldownMs: 1000, now: time.now });
@@ -160,13 +160,15 @@ describe('failover: resting transports', () => {
 
     const both = await rejection(transport.send(message()));
     expect(both.code).toBe('rate-limited');
-    expect(both.retryable).toBe(true);
+    // Both were just tried and now rest: a retry in this send would only find them resting.
+    expect(both.retryable).toBe(false);
+    expect(both.retryAfterMs).toBe(1000);
     expect(both.transport).toBe('failover(memory://a memory://b)');
     expect(both.message).toContain('every transport failed');
 
     time.advance(300);
     const resting = await rejection(transport.send(message()));
-    expect(resting).toMatchObject({ code: 'transient', retryable: true, retryAfterMs: 700 });
+    expect(resting).toMatchObject({ code: 'transient', retryable: false, retryAfterMs: 700 });
     expect(resting.message).toMatch(/memory:\/\/a resting.*memory:\/\/b resting/);
     expect(a.sent).toHaveLength(0);
     expect(b.sent).toHaveLength(0);
@@ -177,7 +179,7 @@ describe('failover: resting transports', () => {
     a.failNext(1, 'auth');
     b.failNext(1, 'configuration');
     const error = await rejection(failover([a, b]).send(message()));
-    expect(error).toMatchObject({ code: 'configuration', retryable: false });
+    expect(error).toMatchObject({ code: 'configuration', retryable: false, retryAfterMs: undefined });
     expect(error.message).toMatch(/memory:\/\/a failed \(auth: .*\); memory:\/\/b failed \(configuration: /);
   });
 });
@@ -337,7 +339,14 @@ describe('composite transports', () => {
       { name: 'memory://good', ok: true, detail: 'memory: keeps messages in this process' },
       { name: 'plain://x', ok: true, detail: 'has no verify(); not checked' },
     ]);
-    expect(report?.details).toEqual({ 'memory://good': {} });
+    expect(report?.details).toEqual({
+      'memory://good': {},
+      members: [
+        { transport: 'memory://bad', outcome: 'failed', code: 'auth', elapsedMs: expect.any(Number) },
+        { transport: 'memory://good', outcome: 'ok', code: undefined, elapsedMs: expect.any(Number) },
+        { transport: 'plain://x', outcome: 'not checked', code: undefined, elapsedMs: 0 },
+      ],
+    });
   });
 
   it('verify fails with configuration when no member passes', async () => {

@@ -18,6 +18,17 @@ export interface FailoverOptions {
   now?: (() => number) | undefined;
 }
 
+/** One member's outcome in the `details.members` of a composite's `verify()` report. */
+export interface CompositeMemberOutcome {
+  readonly transport: string;
+  /** `not checked`: the member has no `verify()`. */
+  readonly outcome: 'ok' | 'failed' | 'not checked';
+  /** The error code, when it failed. */
+  readonly code: MailErrorCode | undefined;
+  /** How long its check took, in ms. */
+  readonly elapsedMs: number;
+}
+
 /** Options of {@link roundRobin}. */
 export interface RoundRobinOptions extends FailoverOptions {
   /** A weight per transport, same order; a transport with weight 3 gets three messages for every one of weight 1. Default all 1. */
@@ -50,7 +61,10 @@ export function isFailoverError(error: MailError): boolean {
  * Sends through the first transport that can carry the message and is not resting; on an error
  * raised before hand-over, tries the next. A transport that failed rests for `cooldownMs`.
  * Transports whose capabilities cannot carry a message are skipped for it, with the reason in the
- * receipt's `route`.
+ * receipt's `route`. When none can take the message now (each failed just now, or is resting), the
+ * send fails at once, after one pass over the members, with a non-retryable error whose
+ * `retryAfterMs` says when a member may be tried again: the mailer does not wait out a cooldown.
+ * `verify()` checks every member and lists each one's outcome in `details.members`.
  *
  * @example
  * ```ts
@@ -146,7 +160,7 @@ function createComposite(
         failures.push(error);
       }
     }
-    throw compositeError(id, route, failures, mismatches, soonest, now());
+    throw compositeError(id, route, failures, mismatches, soonest, now(), cooldownMs);
   };
 
   const capabilities = mergeCapabilities(transports.map((transport) => transport.capabilities));
@@ -154,21 +168,29 @@ function createComposite(
   const verify = async (verifyOptions: SendOptions): Promise<VerifyReport> => {
     const checks: VerifyCheck[] = [];
     const details: Record<string, unknown> = {};
+    // Each member's outcome, in order, so that a report (the CLI's) can say which one failed and how long it took.
+    const members: CompositeMemberOutcome[] = [];
     for (const transport of transports) {
+      const started = performance.now();
+      const elapsedMs = (): number => Math.round(performance.now() - started);
       if (transport.verify === undefined) {
         checks.push({ name: transport.id, ok: true, detail: 'has no verify(); not checked' });
+        members.push({ transport: transport.id, outcome: 'not checked', code: undefined, elapsedMs: 0 });
         continue;
       }
       try {
         const report = await transport.verify(verifyOptions);
         checks.push({ name: transport.id, ok: true, detail: report.checks.map((check) => `${check.name}: ${check.detail}`).join('; ') });
         details[transport.id] = report.details;
+        members.push({ transport: transport.id, outcome: 'ok', code: undefined, elapsedMs: elapsedMs() });
       } catch (caught) {
         if (isAbortFrom(verifyOptions.signal, caught)) throw caught;
         const error = toMailError(caught, transport.id);
         checks.push({ name: transport.id, ok: false, detail: `${error.code}: ${error.message}` });
+        members.push({ transport: transport.id, outcome: 'failed', code: error.code, elapsedMs: elapsedMs() });
       }
     }
+    details.members = members;
     if (!checks.some((check) => check.ok)) {
       throw new MailError('configuration', `${id}: no transport could be verified: ${checks.map((check) => check.detail).join(' | ')}`, {
         transport: id,
@@ -196,15 +218,22 @@ function compositeError(
   mismatches: readonly CapabilityProblem[],
   soonest: number,
   now: number,
+  cooldownMs: number,
 ): MailError {
   const summary = route
     .map((step) => `${step.transport} ${step.outcome}${step.reason === undefined ? '' : ` (${step.reason})`}`)
     .join('; ');
   const last = failures.at(-1);
+  // When no member can take the message now, every one that could was just tried or is resting;
+  // a retry inside this send would only find them resting (the default cooldown is as long as the
+  // mailer's longest wait), so the send ends here, after one pass over the members, each bounded
+  // by its own timeouts. retryAfterMs says when a member may be tried again, for the caller to
+  // schedule the message.
   if (last !== undefined && soonest === Number.POSITIVE_INFINITY) {
     return new MailError(last.code, `${id}: every transport failed: ${summary}`, {
       ...mailErrorOptions(last),
-      retryable: failures.some((failure) => failure.retryable),
+      retryable: false,
+      retryAfterMs: failures.some((failure) => failure.retryable) ? cooldownMs : undefined,
       transport: id,
       cause: last,
     });
@@ -212,9 +241,10 @@ function compositeError(
   if (soonest !== Number.POSITIVE_INFINITY) {
     return new MailError('transient', `${id}: every transport that can carry this message failed recently: ${summary}`, {
       transport: id,
-      retryable: true,
-      retryAfterMs: Math.max(0, soonest - now),
-      remediation: 'Retry after retryAfterMs, when the first transport has rested; check why they failed.',
+      retryable: false,
+      retryAfterMs: Math.max(0, Math.min(soonest, last === undefined ? soonest : now + cooldownMs) - now),
+      remediation:
+        'Send it again after retryAfterMs, when the first transport has rested (mailport does not wait inside a send); check why they failed.',
       cause: last,
     });
   }

@@ -165,9 +165,15 @@ describe('mailport verify', () => {
   it('checks a failover URL member by member; the first failing member gives the exit code', async () => {
     const port = await closedPort();
     const url = `failover(${sandbox.urls.graph} smtp://sandbox:sandbox-password@127.0.0.1:${port})?cooldown=30s`;
-    const { code, out } = await verify('--url', url);
+    const { code, out, err } = await verify('--url', url);
     expect(code).toBe(exitCodes.transient);
     expect(out).toMatch(/^PASS configuration +failover over 2 transports, cooldown 30s$/m);
+    // Which member is being checked, while it is, and each one's outcome in one line.
+    expect(err).toMatch(
+      /^checking \[1\/2\] graph:\/\/sender@contoso\.example\?.*\nchecking \[2\/2\] smtp:\/\/sandbox:\*\*\*@127\.0\.0\.1:\d+\n$/,
+    );
+    for (const secret of secrets) expect(err).not.toContain(secret);
+    expect(out).toMatch(/^INFO members +\[1\/2\] passed in \d+\.\d s; \[2\/2\] failed \(connect: transient\) in \d+\.\d s$/m);
     expect(out).toMatch(/^\[1\/2\] graph:\/\/sender@contoso\.example\?/m);
     expect(out).toMatch(/^\[2\/2\] smtp:\/\/sandbox:\*\*\*@127\.0\.0\.1:\d+$/m);
     expect(checkLines(out)).toEqual([

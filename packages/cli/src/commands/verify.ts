@@ -16,7 +16,8 @@ authenticates and reads what the provider reports, one PASS / FAIL line per chec
   gmail://            configuration, auth, profile, send-as addresses
   graph://            configuration, auth, mailbox
 and the transport's capabilities (max size, max recipients, custom headers, envelope,
-SMTPUTF8, concurrency). A failover(...) or roundrobin(...) URL is checked member by member.
+SMTPUTF8, concurrency). A failover(...) or roundrobin(...) URL is checked member by member:
+stderr says which member is being checked, and a members line sums up each one's outcome.
 A failure says what to do; the checks after it are not run (SKIP). Credentials are never printed.
 
   --url URL        the transport URL (default: $MAILPORT_URL)
@@ -72,7 +73,11 @@ export async function runVerify(argv: readonly string[], io: CliIo): Promise<num
     };
     result = { ok: false, exitCode: exitCodes.configuration, url: '(none)', kind: 'single', report, members: [] };
   } else {
-    result = await verifyTransportUrl(url, { env: io.env, signal: io.signal, timeoutMs });
+    // A member that does not answer takes up to --timeout: say which one is being tried meanwhile.
+    const onMember = (position: number, total: number, memberUrl: string): void => {
+      io.stderr.write(scrub(`checking [${position}/${total}] ${memberUrl}\n`, secretsIn(url)));
+    };
+    result = await verifyTransportUrl(url, { env: io.env, signal: io.signal, timeoutMs, onMember });
   }
   // Adapters keep credentials out of their messages; scrubbing the output is a second guard.
   const secrets = secretsIn(url);
