@@ -38,6 +38,26 @@ describe('graph JSON mode: custom headers through createMailer', () => {
     for (let index = 0; index < 5; index++) expect(parsed.headers.get(`x-tag-${index}`)).toBe(`value ${index}`);
   });
 
+  it('sends the HTML body, Bcc, Reply-To and attachments along with the headers', async () => {
+    const receipt = await createMailer({ transport: jsonUrl() }).send({
+      ...base,
+      html: '<p>Hi <b>Ana</b></p>',
+      bcc: 'audit@example.net',
+      replyTo: 'help@contoso.example',
+      headers: { 'X-Campaign': 'spring' },
+      attachments: [{ filename: 'notes.txt', content: 'notes' }],
+    });
+    const stored = sandbox.store.last();
+    expect(stored?.envelope.to).toEqual(['ana@example.org', 'audit@example.net']);
+    const parsed = await simpleParser(stored?.raw ?? Buffer.alloc(0));
+    expect(parsed.messageId).toBe(receipt.messageId);
+    expect(parsed.html).toContain('<p>Hi <b>Ana</b></p>');
+    expect(parsed.bcc).toBeUndefined();
+    expect(parsed.replyTo?.value[0]?.address).toBe('help@contoso.example');
+    expect(parsed.headers.get('x-campaign')).toBe('spring');
+    expect(parsed.attachments[0]?.content.toString()).toBe('notes');
+  });
+
   it('declares what it carries in its capabilities: at most 5 headers, each named x-', async () => {
     const transport = await createTransport(jsonUrl(), { env: {} });
     expect(transport.capabilities.customHeaders).toMatchObject({ max: 5, description: expect.stringMatching(/x-/) });
