@@ -62,7 +62,11 @@ export function inboxClient(): void {
     evicted: number;
     limits: { maxMessages: number; maxBytes: number };
   }
-  type Change = { type: 'message'; summary: Summary } | { type: 'remove'; ids: string[] } | { type: 'read'; ids: string[]; read: boolean };
+  type Change =
+    | { type: 'message'; summary: Summary }
+    | { type: 'older'; summaries: Summary[] }
+    | { type: 'remove'; ids: string[] }
+    | { type: 'read'; ids: string[]; read: boolean };
   type Tab = 'html' | 'source' | 'text' | 'headers' | 'raw' | 'attachments';
   type Width = 'desktop' | 'tablet' | 'phone';
   type Child = Node | string | false | undefined;
@@ -104,6 +108,9 @@ export function inboxClient(): void {
   const rows = new Map<string, { item: HTMLLIElement; summary: Summary; selected: boolean }>();
   const haystacks = new WeakMap<Summary, string>();
   let queue: Change[] = [];
+  /** Pieces of the snapshot not parsed yet (as they came), and whether more are coming. */
+  let olderPieces: string[] = [];
+  let loadingOlder = false;
   let frameRequested = false;
   let lastFlush = 0;
   const flushSpacingMs = 100;
@@ -245,7 +252,7 @@ export function inboxClient(): void {
       const position = String(index + 1);
       if (row.item.getAttribute('aria-posinset') !== position) {
         row.item.setAttribute('aria-posinset', position);
-        row.item.style.transform = `translateY(${index * rowHeight}px)`;
+        row.item.style.top = `${index * rowHeight}px`;
       }
       if (row.item.getAttribute('aria-setsize') !== size) row.item.setAttribute('aria-setsize', size);
       ordered.push(row.item);
@@ -270,7 +277,7 @@ export function inboxClient(): void {
       total === 0
         ? 'No messages'
         : query === ''
-          ? `${plural(total, 'message')}, newest first`
+          ? `${plural(total, 'message')}, newest first${loadingOlder ? ' (loading older…)' : ''}`
           : `${numberFormat.format(visible.length)} of ${plural(total, 'message')} match`;
     const unread = messages.reduce((sum, message) => sum + (message.read ? 0 : 1), 0);
     count.title = `${numberFormat.format(unread)} unread`;
@@ -307,6 +314,7 @@ export function inboxClient(): void {
     queue = [];
     if (changes.length === 0) return;
     const added: Summary[] = [];
+    const older: Summary[] = [];
     let removed = false;
     let updated = false;
     for (const change of changes) {
@@ -314,6 +322,12 @@ export function inboxClient(): void {
         if (byId.has(change.summary.id)) continue;
         byId.set(change.summary.id, change.summary);
         added.push(change.summary);
+      } else if (change.type === 'older') {
+        for (const summary of change.summaries) {
+          if (byId.has(summary.id)) continue;
+          byId.set(summary.id, summary);
+          older.push(summary);
+        }
       } else if (change.type === 'remove') {
         for (const id of change.ids) {
           if (byId.delete(id)) removed = true;
@@ -335,6 +349,9 @@ export function inboxClient(): void {
     const newest = added.filter((message) => byId.get(message.id) === message).reverse();
     const kept = removed || updated ? messages.flatMap((message) => byId.get(message.id) ?? []) : messages;
     messages = newest.length === 0 ? kept : newest.concat(kept);
+    // Older pieces of the snapshot go at the bottom.
+    const bottom = older.filter((message) => byId.get(message.id) === message);
+    if (bottom.length > 0) messages = messages.concat(bottom);
     const words = searchWords();
     const shifted = query === '' ? newest.length : newest.filter((message) => matches(message, words)).length;
     // Keep what the reader is looking at in place when rows arrive above it.
@@ -738,8 +755,10 @@ export function inboxClient(): void {
       } else setStatus('reconnecting', 'reconnecting…');
     });
     events.addEventListener('snapshot', (event) => {
-      const snapshot = data<StoreState & { messages: Summary[] }>(event);
+      const snapshot = data<StoreState & { messages: Summary[]; more?: boolean }>(event);
       queue = [];
+      olderPieces = [];
+      loadingOlder = snapshot.more === true;
       messages = snapshot.messages;
       byId = new Map(messages.map((message) => [message.id, message]));
       state = { total: snapshot.total, bytes: snapshot.bytes, evicted: snapshot.evicted, limits: snapshot.limits };
@@ -755,6 +774,20 @@ export function inboxClient(): void {
       if (summary.state !== undefined) state = summary.state;
       delete summary.state;
       enqueue({ type: 'message', summary });
+    });
+    // Each older piece is parsed in a task of its own (a few milliseconds for a thousand), so
+    // the page answers while ten thousand load.
+    const pumpOlder = (): void => {
+      const piece = olderPieces.shift();
+      if (piece === undefined) return;
+      const { messages: summaries, more } = JSON.parse(piece) as { messages: Summary[]; more: boolean };
+      if (!more) loadingOlder = false;
+      enqueue({ type: 'older', summaries });
+      if (olderPieces.length > 0) setTimeout(pumpOlder, 0);
+    };
+    events.addEventListener('older', (event) => {
+      olderPieces.push((event as MessageEvent<string>).data);
+      if (olderPieces.length === 1) setTimeout(pumpOlder, 0);
     });
     events.addEventListener('messages', (event) => {
       const batch = data<{ messages: Summary[]; state: StoreState }>(event);
@@ -774,6 +807,8 @@ export function inboxClient(): void {
       const cleared = data<StoreState>(event);
       state = cleared;
       queue = [];
+      olderPieces = [];
+      loadingOlder = false;
       messages = [];
       byId = new Map();
       details.clear();

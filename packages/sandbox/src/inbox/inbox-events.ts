@@ -6,6 +6,8 @@ const heartbeatMs = 15_000;
 /** Unsent bytes a client may fall behind by; past it the stream is closed, and EventSource reconnects to a fresh snapshot. */
 const maxBacklogBytes = 16 * 1024 * 1024;
 const batchWindowMs = 50;
+const firstSnapshotPiece = 200;
+const snapshotPiece = 1000;
 const maxBatch = 500;
 
 /** What the page needs to say about the store's limits. */
@@ -14,10 +16,10 @@ export function storeState(store: MessageStore): { total: number; bytes: number;
 }
 
 /**
- * The inbox's live feed as Server-Sent Events: first `snapshot` (every message's summary, newest
- * first, and the store's limits), then, in the order they happened, `message` (one new summary) or
- * `messages` (several, oldest first), `remove` (ids deleted or evicted), `read` (ids marked read or
- * unread) and `clear`. A client that
+ * The inbox's live feed as Server-Sent Events: first `snapshot` (the newest 200 summaries and the
+ * store's size and limits) and `older` (the rest, 1,000 at a time, newest first); then, in the
+ * order they happened, `message` (one new summary) or `messages` (several, oldest first), `remove`
+ * (ids deleted or evicted), `read` (ids marked read or unread) and `clear`. A client that
  * reconnects gets a fresh snapshot, so nothing is missed between a list request and a subscription.
  *
  * Summaries are cheap outlines (no parse), so no message can hold the feed up; a client that reads
@@ -33,8 +35,16 @@ export function inboxEventStream(store: MessageStore, parsed: ParsedMessages): R
     }
     stream.push(text);
   };
-  // EventSource reconnects after `retry` ms when the connection drops.
-  push(`retry: 1000\n\n${event('snapshot', { messages: parsed.summaries(), ...storeState(store) })}`);
+  // EventSource reconnects after `retry` ms when the connection drops. The snapshot comes in
+  // pieces, newest first: the page draws the first screen from the first piece, and takes the
+  // older ones a piece at a time, never parsing megabytes of JSON in one go.
+  const summaries = parsed.summaries();
+  const first = summaries.slice(0, firstSnapshotPiece);
+  push(`retry: 1000\n\n${event('snapshot', { messages: first, more: summaries.length > first.length, ...storeState(store) })}`);
+  for (let start = first.length; start < summaries.length; start += snapshotPiece) {
+    const end = Math.min(summaries.length, start + snapshotPiece);
+    push(event('older', { messages: summaries.slice(start, end), more: end < summaries.length }));
+  }
   // New messages are sent in batches: one `message` event when one arrived, one `messages` event
   // (an array) when several arrived within the batch window. A burst of thousands then costs the page
   // a few dozen events rather than thousands. Other changes flush the batch first, so order holds.

@@ -76,7 +76,7 @@ button, input { font: inherit; color: inherit; }
 .evicted[hidden] { display: none; }
 .scroller { flex: 1; overflow-y: auto; min-height: 0; contain: strict; }
 .scroller[hidden] { display: none; }
-/* A virtual list: the rows are placed at index x 76px, and only the ones in view exist. */
+/* A virtual list: each row is placed at top = index x 76px, and only the ones in view exist. */
 .messages { list-style: none; margin: 0; padding: 0; position: relative; }
 .messages li { position: absolute; left: 0; right: 0; top: 0; height: 76px; border-bottom: 1px solid var(--line); overflow: hidden; contain: strict; }
 .messages a { display: block; height: 100%; padding: 10px 16px 10px 12px; color: inherit; text-decoration: none; }
