@@ -1,15 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { type GraphFailure, mapGraphError, parseRetryAfter } from './graph-errors.js';
+import { type ErrorTableRow, runErrorTable } from '@mailport/testkit';
+import { describe } from 'vitest';
+import { type GraphFailure, mapGraphError } from './graph-errors.js';
 
 const context = { transport: 'graph://noreply@contoso.com', mailbox: 'noreply@contoso.com', now: () => Date.parse('2026-01-01T00:00:00Z') };
 
-interface Row {
-  name: string;
+interface Row extends ErrorTableRow {
   failure: GraphFailure;
-  code: string;
-  retryable: boolean;
-  retryAfterMs?: number;
-  remediation?: RegExp;
 }
 
 const rows: Row[] = [
@@ -61,13 +57,13 @@ const rows: Row[] = [
   },
   {
     name: 'connection reset after the sendMail body was sent',
-    failure: { operation: 'sendMail', message: 'socket hang up', network: { code: 'ECONNRESET', bodySent: true, timedOut: false } },
+    failure: { operation: 'sendMail', message: 'socket hang up', network: { code: 'ECONNRESET', handedOver: true, timedOut: false } },
     code: 'unknown-outcome',
     retryable: false,
   },
   {
     name: 'socket timeout after the body was sent',
-    failure: { operation: 'sendMail', message: 'no answer', network: { code: 'ETIMEDOUT', bodySent: true, timedOut: true } },
+    failure: { operation: 'sendMail', message: 'no answer', network: { code: 'ETIMEDOUT', handedOver: true, timedOut: true } },
     code: 'unknown-outcome',
     retryable: false,
   },
@@ -76,7 +72,7 @@ const rows: Row[] = [
     failure: {
       operation: 'sendMail',
       message: 'connect ECONNREFUSED',
-      network: { code: 'ECONNREFUSED', bodySent: false, timedOut: false },
+      network: { code: 'ECONNREFUSED', handedOver: false, timedOut: false },
     },
     code: 'transient',
     retryable: true,
@@ -84,15 +80,42 @@ const rows: Row[] = [
   },
   {
     name: 'upload range lost after its body was sent',
-    failure: { operation: 'uploadChunk', message: 'reset', network: { code: 'ECONNRESET', bodySent: true, timedOut: false } },
+    failure: { operation: 'uploadChunk', message: 'reset', network: { code: 'ECONNRESET', handedOver: true, timedOut: false } },
     code: 'transient',
     retryable: true,
   },
   {
-    name: 'connect timeout',
-    failure: { operation: 'sendMail', message: 'slow', network: { code: 'ETIMEDOUT', bodySent: false, timedOut: true } },
+    name: 'silence before the body was sent',
+    failure: { operation: 'sendMail', message: 'slow', network: { code: 'ETIMEDOUT', handedOver: false, timedOut: true } },
     code: 'timeout',
     retryable: true,
+  },
+  {
+    name: 'connect timeout',
+    failure: {
+      operation: 'sendMail',
+      message: 'connect timed out',
+      network: { code: 'ECONNECT_TIMEOUT', handedOver: false, timedOut: false },
+    },
+    code: 'timeout',
+    retryable: true,
+  },
+  {
+    name: 'an endpoint whose certificate is not trusted',
+    failure: {
+      operation: 'sendMail',
+      message: 'self-signed certificate',
+      network: { code: 'DEPTH_ZERO_SELF_SIGNED_CERT', handedOver: false, timedOut: false },
+    },
+    code: 'configuration',
+    retryable: false,
+    remediation: /CA/,
+  },
+  {
+    name: 'an endpoint host that does not exist',
+    failure: { operation: 'getUser', message: 'getaddrinfo ENOTFOUND', network: { code: 'ENOTFOUND', handedOver: false, timedOut: false } },
+    code: 'configuration',
+    retryable: false,
   },
   {
     name: 'ErrorInvalidRecipients',
@@ -210,23 +233,9 @@ const rows: Row[] = [
 ];
 
 describe('mapGraphError', () => {
-  it.each(rows)('$name', (row) => {
-    const error = mapGraphError(row.failure, context);
-    expect(error.code, error.message).toBe(row.code);
-    expect(error.retryable).toBe(row.retryable);
-    expect(error.transport).toBe(context.transport);
-    expect(error.statusCode).toBe(row.failure.status);
-    expect(error.remediation).toMatch(row.remediation ?? /\w/);
-    if (row.retryAfterMs !== undefined) expect(error.retryAfterMs).toBe(row.retryAfterMs);
-  });
-});
-
-describe('parseRetryAfter', () => {
-  it('reads seconds and HTTP dates', () => {
-    expect(parseRetryAfter('30')).toBe(30_000);
-    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:10 GMT', context.now)).toBe(10_000);
-    expect(parseRetryAfter('Wed, 31 Dec 2025 00:00:00 GMT', context.now)).toBe(0);
-    expect(parseRetryAfter('soon')).toBeUndefined();
-    expect(parseRetryAfter(undefined)).toBeUndefined();
-  });
+  runErrorTable(
+    (row: Row) => mapGraphError(row.failure, context),
+    rows.map((row) => ({ ...row, statusCode: row.failure.status })),
+    { transport: context.transport },
+  );
 });

@@ -1,4 +1,4 @@
-import { MailError, type MailErrorCode } from '@mailport/core';
+import { certificateRemediation, isCertificateError, MailError, type MailErrorCode, parseRetryAfter } from '@mailport/core';
 
 /** The Graph calls a send makes. `sendMail` and `send` hand the message over; the rest prepare a draft. */
 export type GraphOperation =
@@ -23,8 +23,8 @@ export interface GraphFailure {
   readonly requestId?: string | undefined;
   /** The Retry-After header as sent: seconds or an HTTP date. */
   readonly retryAfter?: string | undefined;
-  /** For a failure without a response: the system error code and whether the request body had been sent. */
-  readonly network?: { readonly code: string | undefined; readonly bodySent: boolean; readonly timedOut: boolean } | undefined;
+  /** For a failure without a response (core's `HttpError`): the system error code, and whether the request body had been handed over. */
+  readonly network?: { readonly code: string | undefined; readonly handedOver: boolean; readonly timedOut: boolean } | undefined;
 }
 
 /** Where the failure happened. */
@@ -54,25 +54,6 @@ const messageCodes = new Set([
 ]);
 
 const quotaCodes = new Set(['ErrorQuotaExceeded', 'ErrorSubmissionQuotaExceeded', 'MailboxStoreUnavailable_QuotaExceeded']);
-
-/**
- * Parses Retry-After: delay-seconds or an HTTP date (RFC 9110 10.2.3). Graph's values can be
- * minutes long; whether to wait that long is the mailer's call (`maxRetryAfterMs`).
- *
- * @example
- * ```ts
- * parseRetryAfter('120'); // 120000
- * parseRetryAfter('Wed, 21 Oct 2026 07:28:00 GMT'); // ms until then, at least 0
- * ```
- */
-export function parseRetryAfter(value: string | undefined | null, now: () => number = Date.now): number | undefined {
-  if (value === undefined || value === null || value.trim() === '') return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now());
-}
 
 /**
  * Maps a failed Graph call to a `MailError`. Pure, so that every row is tested without a server.
@@ -108,21 +89,41 @@ export function mapGraphError(failure: GraphFailure, context: GraphErrorContext)
 
   const network = failure.network;
   if (failure.status === undefined || network !== undefined) {
-    if (network?.bodySent === true && handsOver) {
+    if (network?.handedOver === true && handsOver) {
       return make(
         'unknown-outcome',
         `${where}: the connection failed after the message was sent and before Graph answered (${failure.message}); it may have been sent`,
         'Check the Sent Items of the mailbox (or the recipients) before sending it again; mailport does not resend it on its own.',
       );
     }
-    if (network?.timedOut === true) {
+    if (isCertificateError(network?.code)) {
+      return make(
+        'configuration',
+        `${where}: the TLS certificate of the Graph endpoint is not trusted (${failure.message})`,
+        certificateRemediation,
+        {
+          retryable: false,
+        },
+      );
+    }
+    if (network?.code === 'ENOTFOUND') {
+      return make(
+        'configuration',
+        `${where}: the Graph endpoint's host was not found (${failure.message})`,
+        'Check the endpoint host name.',
+        {
+          retryable: false,
+        },
+      );
+    }
+    if (network?.timedOut === true || network?.code === 'ECONNECT_TIMEOUT') {
       return make(
         'timeout',
         `${where}: no answer in time (${failure.message})`,
         'Check that graph.microsoft.com (or endpoint) is reachable; mailport retries timeouts.',
       );
     }
-    const refused = network?.code === 'ECONNREFUSED' || network?.code === 'ENOTFOUND' || network?.code === 'EAI_AGAIN';
+    const refused = network?.code === 'ECONNREFUSED' || network?.code === 'EAI_AGAIN';
     return make(
       'transient',
       `${where} failed before Graph answered: ${failure.message}`,

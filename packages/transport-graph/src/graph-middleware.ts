@@ -1,6 +1,6 @@
 import type { TokenProvider } from '@mailport/core';
+import { type HttpClient, HttpError } from '@mailport/core/http';
 import type { Context, Middleware, MiddlewareOptions } from '@microsoft/microsoft-graph-client';
-import { type HttpAgents, HttpFailure, sendHttp } from './http-request.js';
 
 /**
  * Per-request state shared by the middleware and the transport: the caller's signal, and what
@@ -11,7 +11,7 @@ export class GraphCallState implements MiddlewareOptions {
   /** The access token on the last attempt. */
   token: string | undefined;
   /** The network failure of the last attempt, when no response came. */
-  failure: HttpFailure | undefined;
+  failure: HttpError | undefined;
   /** Attempts made: 2 after a 401 was answered with a refreshed token. */
   attempts = 0;
   /** What a middleware threw (a token provider's MailError), before the SDK wraps it in a GraphError. */
@@ -29,7 +29,7 @@ export class GraphCallState implements MiddlewareOptions {
  *
  * @example
  * ```ts
- * const client = Client.initWithMiddleware({ middleware: [new GraphAuthMiddleware(tokens), new NodeHttpHandler(createAgents(), 120_000)] });
+ * const client = Client.initWithMiddleware({ middleware: [new GraphAuthMiddleware(tokens), new HttpClientHandler(createHttpClient())] });
  * ```
  */
 export class GraphAuthMiddleware implements Middleware {
@@ -80,48 +80,26 @@ export class GraphAuthMiddleware implements Middleware {
 }
 
 /**
- * The last link of the chain: sends the request over node:http(s) with the transport's
- * keep-alive agents (which carry the `ca` trust), and records in {@link GraphCallState} whether
- * the body was sent when a connection fails. Stands in for the SDK's HTTPMessageHandler, whose
- * global fetch can neither take a private CA per client nor tell a failure before the body from
- * one after it.
+ * The last link of the chain: sends the request through `@mailport/core/http` (the transport's
+ * client, with its keep-alive connections and `ca` trust) and records in {@link GraphCallState}
+ * the `HttpError` of a connection that failed, which says whether the body had been handed over.
+ * Stands in for the SDK's HTTPMessageHandler, whose global fetch can neither take a private CA
+ * per client nor tell a failure before the body from one after it.
  */
-export class NodeHttpHandler implements Middleware {
-  readonly #agents: HttpAgents;
-  readonly #timeoutMs: number;
+export class HttpClientHandler implements Middleware {
+  readonly #http: HttpClient;
 
-  constructor(agents: HttpAgents, timeoutMs: number) {
-    this.#agents = agents;
-    this.#timeoutMs = timeoutMs;
+  constructor(http: HttpClient) {
+    this.#http = http;
   }
 
   async execute(context: Context): Promise<void> {
     const state = context.middlewareControl?.getMiddlewareOptions(GraphCallState) as GraphCallState | undefined;
     if (state !== undefined) state.failure = undefined;
-    const url = new URL(typeof context.request === 'string' ? context.request : (context.request as Request).url);
-    const headers = Object.fromEntries(new Headers(context.options?.headers as HeadersInit | undefined));
-    const body = context.options?.body as Buffer | string | undefined;
     try {
-      const answer = await sendHttp(
-        {
-          method: context.options?.method ?? 'GET',
-          url,
-          headers,
-          body: body ?? undefined,
-          signal: state?.signal,
-          timeoutMs: this.#timeoutMs,
-        },
-        this.#agents,
-      );
-      const responseHeaders = new Headers();
-      for (const [name, value] of Object.entries(answer.headers)) {
-        if (value === undefined) continue;
-        for (const item of Array.isArray(value) ? value : [value]) responseHeaders.append(name, item);
-      }
-      const empty = answer.body.length === 0 || answer.status === 204 || answer.status === 205 || answer.status === 304;
-      context.response = new Response(empty ? null : new Uint8Array(answer.body), { status: answer.status, headers: responseHeaders });
+      context.response = await this.#http.fetch(context.request, { ...context.options, signal: state?.signal ?? null });
     } catch (error) {
-      if (error instanceof HttpFailure && state !== undefined) state.failure = error;
+      if (state !== undefined) state.failure = HttpError.find(error);
       throw error;
     }
   }

@@ -7,8 +7,8 @@ import {
   type TransportUrl,
   urlParams,
 } from '@mailport/core';
+import type { CaInput } from '@mailport/core/http';
 import type { Client } from '@microsoft/microsoft-graph-client';
-import type { CaInput } from './http-request.js';
 import { type MicrosoftAppOnlyOptions, microsoftAppOnly } from './oauth/microsoft-app-only.js';
 import { type MicrosoftDelegatedOptions, microsoftDelegated } from './oauth/microsoft-delegated.js';
 import { microsoftCredentialsFromUrl } from './oauth/microsoft-url.js';

@@ -1,19 +1,19 @@
 import {
-  assertCapabilities,
+  type DefinedTransport,
+  defineTransport,
   type EmailMessage,
   MailError,
   readAttachment,
+  readJson,
   renderMimeParts,
   type SendOptions,
-  type SendReceipt,
-  type Transport,
-  type TransportCapabilities,
+  type SendResult,
   type VerifyReport,
-  withTransport,
 } from '@mailport/core';
+import { createHttpClient, type HttpClient, HttpError } from '@mailport/core/http';
 import { Client, ResponseType } from '@microsoft/microsoft-graph-client';
 import { type GraphFailure, type GraphOperation, mapGraphError } from './graph-errors.js';
-import { GraphAuthMiddleware, GraphCallState, NodeHttpHandler } from './graph-middleware.js';
+import { GraphAuthMiddleware, GraphCallState, HttpClientHandler } from './graph-middleware.js';
 import { type GraphTransportOptions, type ResolvedGraphOptions, resolveGraphOptions } from './graph-options.js';
 import {
   base64Length,
@@ -28,14 +28,9 @@ import {
   uploadSessionRequest,
   withAttachments,
 } from './graph-request.js';
-import { createAgents, type HttpAgents, HttpFailure, sendHttp } from './http-request.js';
 
-/** The Graph transport. */
-export interface GraphTransport extends Transport {
-  /** Reads the mailbox (`GET /users/{sender}` or `/me`) and reports it. */
-  verify(options?: SendOptions): Promise<VerifyReport>;
-  close(): Promise<void>;
-}
+/** The Graph transport: a `Transport` whose `verify()` reads the mailbox (`GET /users/{sender}` or `/me`). */
+export type GraphTransport = DefinedTransport;
 
 /** A Graph answer that was not an error. */
 interface GraphAnswer {
@@ -46,25 +41,22 @@ interface GraphAnswer {
 
 /**
  * Builds the Graph client mailport uses: `Client.initWithMiddleware` with an auth middleware fed
- * by `tokenProvider` (one forced refresh and one retry on a 401) and a node:http handler with
- * keep-alive agents. No RetryHandler: it would resend sendMail on 429 and 5xx, and Graph may
+ * by `tokenProvider` (one forced refresh and one retry on a 401) and a last handler that sends
+ * through core's HTTP client. No RetryHandler: it would resend sendMail on 429 and 5xx, and Graph may
  * have sent the message already; retries are core's, by error class.
  *
  * @example
  * ```ts
- * const agents = createAgents({ ca: readFileSync('ca.pem') });
- * const client = createGraphClient({ tokenProvider, origin: 'https://graph.microsoft.com', version: 'v1.0', timeoutMs: 120_000 }, agents);
+ * const http = createHttpClient({ ca: readFileSync('ca.pem'), timeoutMs: 120_000 });
+ * const client = createGraphClient({ tokenProvider, origin: 'https://graph.microsoft.com', version: 'v1.0' }, http);
  * const me = await client.api('/users/noreply@contoso.com').get();
  * ```
  */
-export function createGraphClient(
-  options: Pick<ResolvedGraphOptions, 'tokenProvider' | 'origin' | 'version' | 'timeoutMs'>,
-  agents: HttpAgents,
-): Client {
+export function createGraphClient(options: Pick<ResolvedGraphOptions, 'tokenProvider' | 'origin' | 'version'>, http: HttpClient): Client {
   return Client.initWithMiddleware({
     baseUrl: options.origin,
     defaultVersion: options.version,
-    middleware: [new GraphAuthMiddleware(options.tokenProvider), new NodeHttpHandler(agents, options.timeoutMs)],
+    middleware: [new GraphAuthMiddleware(options.tokenProvider), new HttpClientHandler(http)],
   });
 }
 
@@ -88,23 +80,12 @@ export function createGraphClient(
 export function createGraphTransport(input: GraphTransportOptions): GraphTransport {
   const options = resolveGraphOptions(input);
   const id = options.id;
-  const agents = createAgents({ ca: options.ca });
-  const client = options.client ?? createGraphClient(options, agents);
+  const http = createHttpClient({ ca: options.ca, timeoutMs: options.timeoutMs });
+  const client = options.client ?? createGraphClient(options, http);
   const userPath = options.delegated ? '/me' : `/users/${encodeURIComponent(options.sender)}`;
   const mailbox = options.delegated ? 'me' : options.sender;
   const permits = createSemaphore(options.concurrency);
   const errorContext = { transport: id, mailbox };
-  let closed = false;
-
-  const capabilities: TransportCapabilities = Object.freeze({
-    maxMessageSize: graphLimits.maxMessageBytes,
-    maxRecipients: graphLimits.maxRecipients,
-    // MIME mode sends every header as written; JSON mode's internetMessageHeaders take at most 5, named x-....
-    customHeaders: options.mode === 'mime' ? true : jsonHeaderRule,
-    envelope: false,
-    smtpUtf8: false,
-    concurrency: options.concurrency,
-  });
 
   /** One Graph call through the client, holding a mailbox permit. */
   const call = (
@@ -138,7 +119,7 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
         throw callFailure(error, state, operation, signal);
       }
       const text = await response.text();
-      const json = parseJson(text);
+      const json = readJson(text);
       if (response.ok) return { status: response.status, headers: response.headers, json };
       const graphError = (json.error ?? {}) as { code?: unknown; message?: unknown; innerError?: { 'request-id'?: unknown } };
       const failure: GraphFailure = {
@@ -152,27 +133,18 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
       throw mapGraphError(failure, errorContext);
     });
 
-  /** What a call that got no Graph answer becomes: the caller's abort, a token error, or a mapped network failure. */
+  /** What a call that got no Graph answer becomes: a token error, or a mapped network failure. */
   const callFailure = (error: unknown, state: GraphCallState, operation: GraphOperation, signal: AbortSignal | undefined): unknown => {
-    if (signal?.aborted === true) return signal.reason;
+    // The shell rejects with the caller's own reason.
+    if (signal?.aborted === true) return error;
+    // A token provider's MailError, which the shell tags with this transport.
     const inner = MailError.isInstance(state.thrown) ? state.thrown : findMailError(error);
-    if (inner !== undefined) return withTransport(inner, id);
-    const failure = state.failure ?? (error instanceof HttpFailure ? error : undefined);
-    if (failure !== undefined) {
-      return mapGraphError(
-        { operation, message: failure.message, network: { code: failure.code, bodySent: failure.bodySent, timedOut: failure.timedOut } },
-        errorContext,
-      );
-    }
+    if (inner !== undefined) return inner;
+    const failure = state.failure ?? HttpError.find(error);
+    if (failure !== undefined) return mapGraphError({ operation, message: failure.message, network: failure }, errorContext);
     // Something failed that cannot say where it stopped: assume the worst, that the body went out.
-    return mapGraphError(
-      {
-        operation,
-        message: error instanceof Error ? error.message : String(error),
-        network: { code: undefined, bodySent: true, timedOut: false },
-      },
-      errorContext,
-    );
+    const message = error instanceof Error ? error.message : String(error);
+    return mapGraphError({ operation, message, network: { code: undefined, handedOver: true, timedOut: false } }, errorContext);
   };
 
   /** A PUT of one range to the pre-authenticated upload URL: no Authorization header, not through the Graph client. */
@@ -185,33 +157,20 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
     signal: AbortSignal | undefined,
   ): Promise<number | 'done'> =>
     permits.run(signal, async () => {
-      let answer: Awaited<ReturnType<typeof sendHttp>>;
-      try {
-        answer = await sendHttp(
-          {
-            method: 'PUT',
-            url,
-            headers: { 'content-type': 'application/octet-stream', 'content-range': `bytes ${start}-${end}/${total}` },
-            body: bytes.subarray(start, end + 1),
-            signal,
-            timeoutMs: options.timeoutMs,
-          },
-          agents,
-        );
-      } catch (error) {
-        if (signal?.aborted === true) throw signal.reason;
-        const failure = error as HttpFailure;
-        throw mapGraphError(
-          {
-            operation: 'uploadChunk',
-            message: failure.message,
-            network: { code: failure.code, bodySent: failure.bodySent, timedOut: failure.timedOut },
-          },
-          errorContext,
-        );
-      }
+      const answer = await http
+        .send({
+          method: 'PUT',
+          url,
+          headers: { 'content-type': 'application/octet-stream', 'content-range': `bytes ${start}-${end}/${total}` },
+          body: bytes.subarray(start, end + 1),
+          signal,
+        })
+        .catch((error: unknown) => {
+          if (!HttpError.isInstance(error)) throw error;
+          throw mapGraphError({ operation: 'uploadChunk', message: error.message, network: error }, errorContext);
+        });
       if (answer.status === 201) return 'done';
-      const json = parseJson(answer.body.toString('utf8'));
+      const json = answer.json();
       if (answer.status === 200) {
         const next = Number.parseInt(String((json.nextExpectedRanges as unknown[] | undefined)?.[0] ?? ''), 10);
         return Number.isFinite(next) ? next : end + 1;
@@ -223,7 +182,7 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
           status: answer.status,
           code: typeof graphError.code === 'string' ? graphError.code : undefined,
           message: typeof graphError.message === 'string' ? graphError.message : `HTTP ${answer.status}`,
-          retryAfter: headerString(answer.headers['retry-after']),
+          retryAfter: answer.headers['retry-after'],
         },
         errorContext,
       );
@@ -306,11 +265,10 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
     return { draftId, uploads: plan.uploaded.length };
   };
 
-  const send = async (message: EmailMessage, sendOptions: SendOptions = {}): Promise<SendReceipt> => {
+  // The shell has checked the capabilities: 500 recipients, no SMTPUTF8, no envelope, 150 MB, and in
+  // JSON mode the 5 x- headers; JSON mode's other gaps are checked here.
+  const send = async (message: EmailMessage, sendOptions: SendOptions): Promise<SendResult> => {
     const signal = sendOptions.signal;
-    const started = performance.now();
-    signal?.throwIfAborted();
-    if (closed) throw new MailError('configuration', `${id} was closed`, { transport: id, remediation: 'Create a new transport.' });
     if (options.mode === 'json') {
       const problem = jsonModeProblem(message);
       if (problem !== undefined) {
@@ -321,7 +279,6 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
         });
       }
     }
-    await assertCapabilities(message, transport);
 
     let plan: SendPlan;
     let single: { mime: string } | { json: unknown };
@@ -352,24 +309,19 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
     } else {
       draft = await sendAsDraft(message, plan, signal);
     }
-    return Object.freeze({
-      messageId: message.messageId,
-      transport: id,
+    // Graph sendMail: 202 and no body; the Message-ID is core's, the receipt's default.
+    return {
       providerMessageId: draft?.draftId,
-      accepted: Object.freeze([...message.envelope.to]),
-      rejected: Object.freeze([]),
-      attempts: 1,
-      elapsedMs: performance.now() - started,
       response: '202 Accepted',
-      details: Object.freeze({
+      details: {
         mode: options.mode,
         path: draft === undefined ? 'sendMail' : draft.uploads > 0 ? 'draft+upload' : 'draft',
         saveToSentItems: draft === undefined && options.mode === 'json' ? options.saveToSentItems : true,
-      }),
-    });
+      },
+    };
   };
 
-  const verify = async (verifyOptions: SendOptions = {}): Promise<VerifyReport> => {
+  const verify = async (verifyOptions: SendOptions): Promise<VerifyReport> => {
     const answer = await call('getUser', 'GET', userPath, undefined, verifyOptions.signal);
     const user = answer.json;
     const address = String(user.mail ?? user.userPrincipalName ?? options.sender);
@@ -390,35 +342,22 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
     };
   };
 
-  const close = async (): Promise<void> => {
-    closed = true;
-    agents.destroy();
-  };
-
-  const transport: GraphTransport = Object.freeze({
+  return defineTransport({
     id,
-    capabilities,
+    name: 'GraphTransport',
+    capabilities: {
+      maxMessageSize: graphLimits.maxMessageBytes,
+      maxRecipients: graphLimits.maxRecipients,
+      // MIME mode sends every header as written; JSON mode's internetMessageHeaders take at most 5, named x-....
+      customHeaders: options.mode === 'mime' ? true : jsonHeaderRule,
+      envelope: false,
+      smtpUtf8: false,
+      concurrency: options.concurrency,
+    },
     send,
     verify,
-    close,
-    toString: () => id,
-    [Symbol.for('nodejs.util.inspect.custom')]: () => `GraphTransport(${id})`,
+    close: () => http.close(),
   });
-  return transport;
-}
-
-function parseJson(text: string): Record<string, unknown> {
-  if (text === '') return {};
-  try {
-    const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
-
-function headerString(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** A MailError carried inside an error the Graph SDK wrapped (a token provider's error thrown in the middleware). */

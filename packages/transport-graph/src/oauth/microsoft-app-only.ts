@@ -5,7 +5,7 @@ import {
   type TokenCredential,
 } from '@azure/identity';
 import { type AccessToken, createTokenCache, MailError, Secret, type TokenProvider } from '@mailport/core';
-import { type CaInput, trustedCas } from '../http-request.js';
+import { type CaInput, trustedCas } from '@mailport/core/http';
 import { identityWitness, mapMicrosoftTokenError, tokenFailureFromIdentityError } from './microsoft-errors.js';
 
 /** Entra ID authority hosts of the public and national clouds. */

@@ -1,5 +1,5 @@
 import { type AccessToken, createTokenCache, MailError, Secret, type TokenProvider } from '@mailport/core';
-import { type CaInput, createAgents, HttpFailure, sendHttp } from '../http-request.js';
+import { type CaInput, createHttpClient, HttpError, type HttpResponse } from '@mailport/core/http';
 import { microsoftAuthorityHosts } from './microsoft-app-only.js';
 import { mapMicrosoftTokenError } from './microsoft-errors.js';
 
@@ -79,7 +79,7 @@ export function microsoftDelegated(options: MicrosoftDelegatedOptions): TokenPro
   const endpoint = new URL(`${authorityHost}/${encodeURIComponent(tenant)}/oauth2/v2.0/token`);
   const scope = (options.scopes ?? ['https://graph.microsoft.com/.default', 'offline_access']).join(' ');
   const clientSecret = options.clientSecret instanceof Secret ? options.clientSecret.reveal() : options.clientSecret;
-  const agents = createAgents({ ca: options.ca });
+  const http = createHttpClient({ ca: options.ca, timeoutMs: options.timeoutMs ?? 30_000 });
   const onRefreshToken = options.onRefreshToken;
   // The latest refresh token, in this closure only.
   let current = initial;
@@ -87,24 +87,20 @@ export function microsoftDelegated(options: MicrosoftDelegatedOptions): TokenPro
   const refresh = async (): Promise<AccessToken> => {
     const form = new URLSearchParams({ client_id: options.clientId, grant_type: 'refresh_token', refresh_token: current, scope });
     if (clientSecret !== undefined) form.set('client_secret', clientSecret);
-    let answer: Awaited<ReturnType<typeof sendHttp>>;
+    let answer: HttpResponse;
     try {
-      answer = await sendHttp(
-        {
-          method: 'POST',
-          url: endpoint,
-          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-          body: form.toString(),
-          timeoutMs: options.timeoutMs ?? 30_000,
-        },
-        agents,
-      );
+      answer = await http.send({
+        method: 'POST',
+        url: endpoint,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: form.toString(),
+      });
     } catch (error) {
-      const message = error instanceof HttpFailure ? error.message : String(error);
-      const networkCode = error instanceof HttpFailure ? error.code : undefined;
+      const message = error instanceof Error ? error.message : String(error);
+      const networkCode = HttpError.isInstance(error) ? error.code : undefined;
       throw mapMicrosoftTokenError({ description: message, unreachable: true, networkCode }, { authority: endpoint.origin });
     }
-    const body = parseJson(answer.body);
+    const body = answer.json();
     if (answer.status !== 200 || typeof body.access_token !== 'string') {
       const description = typeof body.error_description === 'string' ? body.error_description : `HTTP ${answer.status}`;
       const aadsts = Array.isArray(body.error_codes) && typeof body.error_codes[0] === 'number' ? body.error_codes[0] : undefined;
@@ -141,12 +137,3 @@ export function microsoftDelegated(options: MicrosoftDelegatedOptions): TokenPro
 }
 
 const reconsentHint = 'Sign the user in again (run `mailport auth microsoft`) to get a refresh token.';
-
-function parseJson(bytes: Buffer): Record<string, unknown> {
-  try {
-    const value = JSON.parse(bytes.toString('utf8')) as unknown;
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}

@@ -1,5 +1,5 @@
 import type { TokenCredentialOptions } from '@azure/identity';
-import { MailError, type MailErrorCode } from '@mailport/core';
+import { certificateCodes, isCertificateError, MailError, type MailErrorCode } from '@mailport/core';
 
 /** @azure/core-rest-pipeline's policy, as @azure/identity's options take it. */
 type PipelinePolicy = NonNullable<TokenCredentialOptions['additionalPolicies']>[number]['policy'];
@@ -22,19 +22,8 @@ export interface MicrosoftTokenFailure {
   readonly networkCode?: string | undefined;
 }
 
-// TLS failures to verify the authority's certificate: no retry fixes them, a change of trust or host does.
-const certificateCodes: ReadonlySet<string> = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_REVOKED',
-  'CERT_UNTRUSTED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
+// The codes a failure's description may name: TLS failures to verify the authority's certificate
+// (no retry fixes them, a change of trust or host does) and failures to reach it.
 const networkCodePattern = new RegExp(
   `\\b(${[...certificateCodes, 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET'].join('|')})\\b`,
 );
@@ -71,7 +60,7 @@ export function mapMicrosoftTokenError(
   const where = `Microsoft token request to ${context.authority}`;
   if (failure.unreachable === true) {
     const networkCode = failure.networkCode;
-    if (networkCode !== undefined && certificateCodes.has(networkCode)) {
+    if (isCertificateError(networkCode)) {
       return make(
         'configuration',
         `${where} failed: the authority's TLS certificate is not trusted (${networkCode}: ${said})`,
