@@ -66,19 +66,22 @@ export function outlineMessage(raw: Buffer, limits: OutlineLimits): MessageOutli
   const field = (name: string): string | undefined => head.fields.get(name);
   const date = field('date') === undefined ? undefined : new Date(field('date') as string);
   const preview = walk.text ?? (walk.html === undefined ? '' : htmlText(walk.html));
+  const messageId = field('message-id')?.trim();
+  // The outline is kept as long as the message: its strings are copied out of the header and body
+  // text they were cut from (V8 keeps a slice's whole parent string alive otherwise: kilobytes each).
   return {
-    subject: decodeEncodedWords(field('subject') ?? ''),
-    from: formatAddresses(field('from'))[0] ?? '',
-    to: formatAddresses(field('to')),
-    cc: formatAddresses(field('cc')),
+    subject: own(decodeEncodedWords(field('subject') ?? '')),
+    from: own(formatAddresses(field('from'))[0] ?? ''),
+    to: formatAddresses(field('to')).map(own),
+    cc: formatAddresses(field('cc')).map(own),
     date: date === undefined || Number.isNaN(date.getTime()) ? undefined : date.toISOString(),
-    messageId: field('message-id')?.trim() || undefined,
+    messageId: messageId ? own(messageId) : undefined,
     attachmentCount: walk.attachments,
     inlineCount: walk.inline,
     hasHtml: walk.hasHtml,
-    preview: preview.replace(/\s+/g, ' ').trim().slice(0, previewLength),
+    preview: own(preview.replace(/\s+/g, ' ').trim().slice(0, previewLength)),
     parts: walk.parts,
-    truncated: walk.truncated,
+    truncated: walk.truncated === undefined ? undefined : own(walk.truncated),
   };
 }
 
@@ -218,6 +221,11 @@ function parameters(header: string | undefined): { value: string; params: Record
     params[key] = raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
   }
   return { value: value.trim().toLowerCase(), params };
+}
+
+/** A copy of `text` that shares no memory with the string it was cut from. */
+function own(text: string): string {
+  return text.length === 0 ? '' : (structuredClone(text) as string);
 }
 
 /** The first few kilobytes of a text part, transfer-decoded and charset-decoded. */
