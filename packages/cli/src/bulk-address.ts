@@ -63,10 +63,15 @@ export function compileAddressTemplate(
     columns,
     render: (values) => {
       const addresses: AddressInput[] = [];
-      slots.forEach((slot) => {
-        const address = renderSlot(slot, values, `${flag.replace(/^--/, '')}[${addresses.length}]`);
-        if (address !== undefined) addresses.push(address);
-      });
+      try {
+        for (const slot of slots) {
+          const address = renderSlot(slot, values, `${flag.replace(/^--/, '')}[${addresses.length}]`);
+          if (address !== undefined) addresses.push(address);
+        }
+      } catch (error) {
+        if (error instanceof CellError) throw new CellError(error.columns, `${flag}: ${error.message}`);
+        throw error;
+      }
       return addresses;
     },
     describe: (values) =>

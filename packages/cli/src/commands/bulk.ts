@@ -264,12 +264,13 @@ async function send(context: SendContext): Promise<number> {
         }
         return undefined;
       },
-      afterSend: async ({ message, receipt }) => {
+      afterSend: ({ message, receipt }) => {
         connectionFailures = 0;
         const row = inFlight.get(message.messageId);
-        if (row !== undefined) await activeJournal.sent(row.row, receipt).catch(journalBroken);
+        // Queued in order at once; not awaited: the line is not flushed anyway (losing it only makes the row look unknown).
+        if (row !== undefined) void activeJournal.sent(row.row, receipt).catch(journalBroken);
       },
-      onError: async (event: SendErrorEvent) => {
+      onError: (event: SendErrorEvent) => {
         const { message, error } = event;
         if (message === undefined || cancelled.has(message.messageId)) return;
         if (isConnectionFailure(error)) {
@@ -288,7 +289,7 @@ async function send(context: SendContext): Promise<number> {
           }
         } else connectionFailures = 0;
         const row = inFlight.get(message.messageId);
-        if (row !== undefined && !event.willRetry) await activeJournal.failed(row.row, error).catch(journalBroken);
+        if (row !== undefined && !event.willRetry) void activeJournal.failed(row.row, error).catch(journalBroken);
       },
     },
   });
@@ -537,40 +538,28 @@ function buildMessage(
       { field: 'csv', remediation: 'Quote values that hold commas, then run again: the journal sends only what was not sent.' },
     );
   }
-  let used: RowTemplate | AddressTemplate | HeaderTemplate | undefined;
   try {
-    used = templates.from;
     const from = templates.from.render(values)[0];
-    if (from === undefined) throw new CellError(templates.from.columns, '--from is empty');
-    const list = (template: AddressTemplate | undefined): AddressInput[] | undefined => {
-      used = template;
-      return template?.render(values);
-    };
+    if (from === undefined) throw new CellError(templates.from.columns, '--from: is empty');
     const headers: Record<string, string[]> = {};
-    for (const header of templates.headers) {
-      used = header;
-      headers[header.name] = [...(headers[header.name] ?? []), header.value.render(values)];
-    }
+    for (const header of templates.headers) headers[header.name] = [...(headers[header.name] ?? []), header.value.render(values)];
     const input: MailerInput & { from: AddressInput } = {
       ...base,
       from,
-      to: list(templates.to),
-      cc: list(templates.cc),
-      bcc: list(templates.bcc),
-      replyTo: list(templates.replyTo),
+      to: templates.to.render(values),
+      cc: templates.cc?.render(values),
+      bcc: templates.bcc?.render(values),
+      replyTo: templates.replyTo?.render(values),
       subject: templates.subject?.render(values),
       text: templates.text?.render(values),
       html: templates.html?.render(values),
       headers: templates.headers.length === 0 ? base.headers : headers,
       messageId: typeof messageId === 'string' ? messageId : messageId(from),
     };
-    used = undefined;
     return createMessage(input);
   } catch (error) {
-    if (error instanceof CellError) {
-      const flag = used === undefined ? '' : 'flag' in used ? used.flag : `--header ${used.name}`;
-      throw rowError(row, error.columns, `${flag}: ${error.message}`);
-    }
+    // An address value (checked as it is built), or what core refused: both name the row and column.
+    if (error instanceof CellError) throw rowError(row, error.columns, error.message);
     if (MailError.isInstance(error) && error.code === 'invalid-message')
       throw rowError(row, blame(error.field, templates, columns, values), error.message);
     throw error;
