@@ -28,6 +28,7 @@ describe('the public surface', () => {
       'certificateCodes',
       'certificateRemediation',
       'checkCapabilities',
+      'copyMessage',
       'createFileTransport',
       'createMailer',
       'createMemoryTransport',

@@ -67,6 +67,7 @@ export {
   type AttachmentInput,
   type AttachmentSource,
   type CreateMessageOptions,
+  copyMessage,
   createMessage,
   type EmailMessage,
   type Envelope,

@@ -50,7 +50,8 @@ export interface MessageInput {
   subject?: string | undefined;
   text?: string | undefined;
   html?: string | undefined;
-  attachments?: readonly AttachmentInput[] | undefined;
+  /** Attachments to add; an `Attachment` of an existing message is taken as it is (see {@link copyMessage}). */
+  attachments?: readonly (AttachmentInput | Attachment)[] | undefined;
   /** Custom headers. An array value repeats the header. Structural headers (From, To, Content-Type, ...) are refused. */
   headers?: Readonly<Record<string, string | readonly string[]>> | undefined;
   /** The Message-ID this one replies to. */
@@ -150,6 +151,7 @@ export interface EmailMessage {
 }
 
 const messageBrand: symbol = Symbol.for('mailport.EmailMessage');
+const attachmentBrand: symbol = Symbol.for('mailport.Attachment');
 
 /** True for a message built by {@link createMessage} (from any copy of `@mailport/core`). */
 export function isEmailMessage(value: unknown): value is EmailMessage {
@@ -281,6 +283,57 @@ export function createMessage(input: MessageInput | EmailMessage, options: Creat
   };
   Object.defineProperty(message, messageBrand, { value: true });
   return Object.freeze(message);
+}
+
+// How each field of an EmailMessage goes back into a MessageInput. The type lists every key, so a
+// field added to EmailMessage is a compile error here until it is given its way back.
+const asInput: { readonly [Key in keyof EmailMessage]: (message: EmailMessage) => Partial<MessageInput> } = {
+  messageId: (message) => ({ messageId: message.messageId }),
+  from: (message) => ({ from: message.from }),
+  sender: (message) => ({ sender: message.sender }),
+  to: (message) => ({ to: message.to }),
+  cc: (message) => ({ cc: message.cc }),
+  bcc: (message) => ({ bcc: message.bcc }),
+  replyTo: (message) => ({ replyTo: message.replyTo }),
+  subject: (message) => ({ subject: message.subject }),
+  text: (message) => ({ text: message.text }),
+  html: (message) => ({ html: message.html }),
+  // The same attachments: already validated, and read only once.
+  attachments: (message) => ({ attachments: message.attachments }),
+  headers: (message) => {
+    const headers: Record<string, string[]> = {};
+    for (const header of message.headers) headers[header.name] = [...(headers[header.name] ?? []), header.value];
+    return { headers };
+  },
+  inReplyTo: (message) => ({ inReplyTo: message.inReplyTo }),
+  references: (message) => ({ references: message.references }),
+  priority: (message) => ({ priority: message.priority }),
+  tags: (message) => ({ tags: message.tags }),
+  metadata: (message) => ({ metadata: message.metadata }),
+  listUnsubscribe: (message) => ({ listUnsubscribe: message.listUnsubscribe === undefined ? undefined : { ...message.listUnsubscribe } }),
+  // Given only when it differs from what the headers imply; otherwise worked out again from the (changed) recipients.
+  envelope: (message) => (message.hasCustomEnvelope ? { envelope: { from: message.envelope.from, to: message.envelope.to } } : {}),
+  hasCustomEnvelope: () => ({}),
+  requiresSmtpUtf8: () => ({}),
+  date: (message) => ({ date: message.date }),
+};
+
+/**
+ * A copy of `message` with `changes` applied, validated again like any new message. Everything
+ * not changed stays, the Message-ID and Date included; attachments are the same objects, so
+ * their bytes are read once. For a transport that sends one message in parts (a Graph draft that
+ * carries only the small attachments), or a `beforeSend` hook that edits a field.
+ *
+ * @example
+ * ```ts
+ * const draft = copyMessage(message, { attachments: message.attachments.filter((attachment) => attachment.filename !== 'big.zip') });
+ * draft.messageId === message.messageId; // true
+ * ```
+ */
+export function copyMessage(message: EmailMessage, changes: Partial<MessageInput> = {}, options: CreateMessageOptions = {}): EmailMessage {
+  const input: Partial<MessageInput> = {};
+  for (const key of Object.keys(message) as (keyof EmailMessage)[]) Object.assign(input, asInput[key](message));
+  return createMessage({ ...input, ...changes } as MessageInput, options);
 }
 
 function unique(addresses: readonly string[]): readonly string[] {
@@ -458,8 +511,14 @@ function checkUriForHeader(value: string, field: string): void {
 const contentTypePattern =
   /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=("[^"\\]*"|[A-Za-z0-9!#$&^_.+-]+))*$/;
 
-function parseAttachment(input: AttachmentInput, field: string, options: CreateMessageOptions): Attachment {
+function parseAttachment(input: AttachmentInput | Attachment, field: string, options: CreateMessageOptions): Attachment {
   if (typeof input !== 'object' || input === null) throw invalidMessage(field, 'must be an object');
+  // Validated already, and maybe read already: its bytes are cached with it, and a stream is read once.
+  if ((input as unknown as Record<symbol, unknown>)[attachmentBrand] === true) return input as Attachment;
+  return parseAttachmentInput(input as AttachmentInput, field, options);
+}
+
+function parseAttachmentInput(input: AttachmentInput, field: string, options: CreateMessageOptions): Attachment {
   const given = (['content', 'path', 'url'] as const).filter((key) => input[key] !== undefined && input[key] !== null);
   if (given.length !== 1) throw invalidMessage(field, 'needs exactly one of content, path or url');
 
@@ -517,7 +576,9 @@ function parseAttachment(input: AttachmentInput, field: string, options: CreateM
   if (disposition !== 'attachment' && disposition !== 'inline') {
     throw invalidMessage(`${field}.disposition`, 'must be "attachment" or "inline"');
   }
-  return Object.freeze({ filename, contentType, contentId, disposition, source: Object.freeze(source) });
+  const attachment: Attachment = { filename, contentType, contentId, disposition, source: Object.freeze(source) };
+  Object.defineProperty(attachment, attachmentBrand, { value: true });
+  return Object.freeze(attachment);
 }
 
 function contentSource(content: AttachmentContent, encoding: AttachmentInput['encoding'], field: string): AttachmentSource {

@@ -1,13 +1,6 @@
-import { createMessage, type EmailMessage, renderMime } from '@mailport/core';
+import { createMessage, type EmailMessage } from '@mailport/core';
 import { describe, expect, it } from 'vitest';
-import {
-  jsonModeProblem,
-  planSend,
-  type ReadAttachment,
-  toGraphJsonMessage,
-  uploadSessionRequest,
-  withAttachments,
-} from './graph-request.js';
+import { jsonModeProblem, planSend, type ReadAttachment, toGraphJsonMessage, uploadSessionRequest } from './graph-request.js';
 
 const message = createMessage({
   from: 'Shop <orders@shop.example>',
@@ -173,22 +166,5 @@ describe('planSend', () => {
 
   it('refuses a body that alone is over one request', async () => {
     await expect(planSend(99_999, [], async () => 5000, limits)).rejects.toMatchObject({ code: 'invalid-message' });
-  });
-});
-
-describe('withAttachments', () => {
-  it('keeps the Message-ID, headers and bodies and only the attachments given', async () => {
-    const draft = withAttachments(message, read(message).slice(1));
-    expect(draft.messageId).toBe(message.messageId);
-    expect(draft.date).toEqual(message.date);
-    expect(draft.attachments.map((attachment) => attachment.filename)).toEqual(['logo.png']);
-    const [full, partial] = await Promise.all([renderMime(message), renderMime(draft)]);
-    const headerLines = (raw: Buffer): string[] =>
-      raw
-        .toString()
-        .split('\r\n\r\n')[0]
-        ?.split('\r\n')
-        .filter((line) => !/^Content-Type|^\s/.test(line)) ?? [];
-    expect(headerLines(partial)).toEqual(headerLines(full));
   });
 });

@@ -1,12 +1,4 @@
-import {
-  type Address,
-  type Attachment,
-  createMessage,
-  type EmailMessage,
-  type HeaderRule,
-  MailError,
-  type MessageInput,
-} from '@mailport/core';
+import { type Address, type Attachment, type EmailMessage, type HeaderRule, MailError } from '@mailport/core';
 
 /** Graph's limits as the transport plans with them. */
 export const graphLimits: Readonly<{
@@ -208,49 +200,4 @@ export async function planSend(
   const order = new Map(attachments.map((entry, index) => [entry, index]));
   const byOrder = (a: ReadAttachment, b: ReadAttachment): number => (order.get(a) ?? 0) - (order.get(b) ?? 0);
   return { kind: 'draft', inDraft: kept.sort(byOrder), posted: posted.sort(byOrder), uploaded };
-}
-
-/**
- * The same message with only `kept` of its attachments: what a draft carries when the other
- * attachments travel separately. Message-ID, Date and every header stay the same.
- */
-export function withAttachments(message: EmailMessage, kept: readonly ReadAttachment[]): EmailMessage {
-  const headers: Record<string, string[]> = {};
-  for (const header of message.headers) {
-    const values = headers[header.name] ?? [];
-    values.push(header.value);
-    headers[header.name] = values;
-  }
-  const input: MessageInput = {
-    from: message.from,
-    sender: message.sender,
-    to: [...message.to],
-    cc: [...message.cc],
-    bcc: [...message.bcc],
-    replyTo: [...message.replyTo],
-    subject: message.subject,
-    text: message.text,
-    html: message.html,
-    attachments: kept.map(({ attachment, bytes }) => ({
-      filename: attachment.filename,
-      content: bytes,
-      contentType: attachment.contentType,
-      contentId: attachment.contentId,
-      disposition: attachment.disposition,
-    })),
-    headers,
-    inReplyTo: message.inReplyTo,
-    references: [...message.references],
-    priority: message.priority,
-    tags: [...message.tags],
-    metadata: message.metadata,
-    listUnsubscribe:
-      message.listUnsubscribe === undefined
-        ? undefined
-        : { url: message.listUnsubscribe.url, mailto: message.listUnsubscribe.mailto, oneClick: message.listUnsubscribe.oneClick },
-    envelope: message.hasCustomEnvelope ? { from: message.envelope.from, to: [...message.envelope.to] } : undefined,
-    messageId: message.messageId,
-    date: message.date,
-  };
-  return createMessage(input);
 }

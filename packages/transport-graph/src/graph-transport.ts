@@ -1,4 +1,5 @@
 import {
+  copyMessage,
   type DefinedTransport,
   defineTransport,
   type EmailMessage,
@@ -26,7 +27,6 @@ import {
   toFileAttachment,
   toGraphJsonMessage,
   uploadSessionRequest,
-  withAttachments,
 } from './graph-request.js';
 
 /** The Graph transport: a `Transport` whose `verify()` reads the mailbox (`GET /users/{sender}` or `/me`). */
@@ -224,6 +224,10 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
     );
   };
 
+  /** The message with only `kept` of its attachments: what a draft carries when the others travel separately. */
+  const draftOf = (message: EmailMessage, kept: readonly ReadAttachment[]): EmailMessage =>
+    copyMessage(message, { attachments: kept.map((entry) => entry.attachment) });
+
   const readAll = (message: EmailMessage): Promise<ReadAttachment[]> =>
     Promise.all(message.attachments.map(async (attachment) => ({ attachment, bytes: await readAttachment(attachment) })));
 
@@ -239,7 +243,7 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
   ): Promise<{ draftId: string; uploads: number }> => {
     const draftBody =
       options.mode === 'mime'
-        ? { mime: (await renderMimeParts(withAttachments(message, plan.inDraft), { keepBcc: true })).toBuffer().toString('base64') }
+        ? { mime: (await renderMimeParts(draftOf(message, plan.inDraft), { keepBcc: true })).toBuffer().toString('base64') }
         : { json: toGraphJsonMessage(message, plan.inDraft) };
     const created = await call('createMessage', 'POST', `${userPath}/messages`, draftBody, signal);
     const draftId = String(created.json.id ?? '');
@@ -290,7 +294,7 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
         size <= graphLimits.requestBytes
           ? { kind: 'single' }
           : await planSend(size, await readAll(message), async (kept) =>
-              base64Length((await renderMimeParts(withAttachments(message, kept), { keepBcc: true })).size),
+              base64Length((await renderMimeParts(draftOf(message, kept), { keepBcc: true })).size),
             );
       single = plan.kind === 'single' ? { mime: mime.toBuffer().toString('base64') } : { mime: '' };
     } else {
