@@ -20,6 +20,7 @@ export default defineConfig({
       { find: /^@mailport\/sandbox$/, replacement: source('./packages/sandbox/src/index.ts') },
       { find: /^@mailport\/testkit$/, replacement: source('./packages/testkit/src/index.ts') },
       { find: /^@mailport\/cli$/, replacement: source('./packages/cli/src/index.ts') },
+      { find: /^@mailport\/queue-bullmq$/, replacement: source('./packages/queue-bullmq/src/index.ts') },
     ],
   },
   test: {
