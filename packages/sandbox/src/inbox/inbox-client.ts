@@ -115,10 +115,15 @@ export function inboxClient(): void {
   let lastFlush = 0;
   const flushSpacingMs = 100;
 
-  const timeFormat = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-  const dateFormat = new Intl.DateTimeFormat([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
-  const fullFormat = new Intl.DateTimeFormat([], { dateStyle: 'medium', timeStyle: 'medium' });
-  const numberFormat = new Intl.NumberFormat('en-US');
+  // Times and counts are formatted by hand: the first Intl.DateTimeFormat costs some 25 ms of
+  // locale loading, and the list formats a time for every row it draws. The message view's full
+  // date uses Intl, made once, warmed up in a task of its own after the list is drawn.
+  let fullFormatter: Intl.DateTimeFormat | undefined;
+  const fullFormat = (): Intl.DateTimeFormat =>
+    (fullFormatter ??= new Intl.DateTimeFormat([], { dateStyle: 'medium', timeStyle: 'medium' }));
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const two = (number: number): string => String(number).padStart(2, '0');
+  const grouped = (number: number): string => String(number).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
   /** Builds an element; strings become text nodes, so nothing here is ever parsed as HTML. */
   function make(tag: string, attributes: Record<string, string | boolean | undefined> = {}, ...children: Child[]): HTMLElement {
@@ -155,11 +160,15 @@ export function inboxClient(): void {
   function formatTime(iso: string | undefined): string {
     if (iso === undefined) return '';
     const date = new Date(iso);
-    return date.toDateString() === today ? timeFormat.format(date) : dateFormat.format(date);
+    if (Number.isNaN(date.getTime())) return '';
+    const time = `${two(date.getHours())}:${two(date.getMinutes())}`;
+    return date.toDateString() === today
+      ? `${time}:${two(date.getSeconds())}`
+      : `${months[date.getMonth()]} ${date.getDate()}${date.getFullYear() === new Date().getFullYear() ? '' : ` ${date.getFullYear()}`}, ${time}`;
   }
 
   function plural(number: number, word: string): string {
-    return `${numberFormat.format(number)} ${word}${number === 1 ? '' : 's'}`;
+    return `${grouped(number)} ${word}${number === 1 ? '' : 's'}`;
   }
 
   /** `SMTP DATA` under the SMTP label is just `DATA`: the protocol is named once. */
@@ -180,6 +189,25 @@ export function inboxClient(): void {
   }
 
   const searchWords = (): string[] => query.toLowerCase().split(/\s+/);
+
+  /** Makes the search text of the messages that have none yet, a thousand per idle moment, so that a first search over ten thousand is quick. */
+  let indexing = false;
+  function indexLater(): void {
+    if (indexing) return;
+    indexing = true;
+    setTimeout(() => {
+      indexing = false;
+      let made = 0;
+      for (const message of messages) {
+        if (haystacks.has(message)) continue;
+        matches(message, []);
+        if (++made === 1000) {
+          indexLater();
+          return;
+        }
+      }
+    }, 50);
+  }
 
   function badge(api: Api): HTMLElement {
     return make('span', { class: `badge api-${api}`, title: apiNames[api] }, api);
@@ -278,20 +306,20 @@ export function inboxClient(): void {
         ? 'No messages'
         : query === ''
           ? `${plural(total, 'message')}, newest first${loadingOlder ? ' (loading older…)' : ''}`
-          : `${numberFormat.format(visible.length)} of ${plural(total, 'message')} match`;
+          : `${grouped(visible.length)} of ${plural(total, 'message')} match`;
     const unread = messages.reduce((sum, message) => sum + (message.read ? 0 : 1), 0);
-    count.title = `${numberFormat.format(unread)} unread`;
+    count.title = `${grouped(unread)} unread`;
     if (state !== undefined && state.evicted > 0) {
       evictedNote.hidden = false;
       evictedNote.textContent =
         `${plural(state.evicted, 'older message')} ${state.evicted === 1 ? 'was' : 'were'} evicted ` +
-        `(cap: ${numberFormat.format(state.limits.maxMessages)} messages / ${formatSize(state.limits.maxBytes)})`;
+        `(cap: ${grouped(state.limits.maxMessages)} messages / ${formatSize(state.limits.maxBytes)})`;
     } else {
       evictedNote.hidden = true;
       evictedNote.textContent = '';
     }
     empty.hidden = total > 0;
-    document.title = total === 0 ? 'mailport dev inbox' : `(${numberFormat.format(total)}) mailport dev inbox`;
+    document.title = total === 0 ? 'mailport dev inbox' : `(${grouped(total)}) mailport dev inbox`;
   }
 
   function refilter(): void {
@@ -304,6 +332,7 @@ export function inboxClient(): void {
     refilter();
     renderHeading();
     renderRows();
+    indexLater();
   }
 
   /** Applies the changes that came in since the last frame, in order, in one pass over the list. */
@@ -559,7 +588,7 @@ export function inboxClient(): void {
             ...field('Cc', message.cc.join(', ')),
             ...field('Bcc', message.bcc.join(', '), '(envelope only: not in the headers)'),
             ...field('Reply-To', message.replyTo.join(', ')),
-            ...field('Date', message.date === undefined ? undefined : fullFormat.format(new Date(message.date))),
+            ...field('Date', message.date === undefined ? undefined : fullFormat().format(new Date(message.date))),
             ...field('Envelope', `from ${message.envelope.from || '<>'} to ${message.envelope.to.join(', ')}`),
             ...field('Message-ID', message.messageId),
             ...field('Provider id', message.providerMessageId),
@@ -768,6 +797,7 @@ export function inboxClient(): void {
       renderList();
       shownId = undefined;
       renderDetail();
+      setTimeout(fullFormat, 300);
     });
     events.addEventListener('message', (event) => {
       const summary = data<Summary & { state?: StoreState }>(event);
