@@ -1,4 +1,4 @@
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { domainToASCII } from 'node:url';
 import {
   type DefinedTransport,
@@ -32,8 +32,24 @@ interface SentInfo {
 
 type NodemailerTransporter = ReturnType<typeof nodemailer.createTransport>;
 
-// A field of nodemailer's mail data (it copies string keys only) that carries the per-message tap.
-const dataPhaseTap = 'mailportDataPhaseTap';
+/**
+ * A message as nodemailer's SMTP transports read it (pooled or not): what `sendMail` hands them,
+ * by nodemailer's transport contract (`send(mail, callback)`, `mail.data`, `mail.message`).
+ */
+interface QueuedMail {
+  readonly data: { readonly signal: AbortSignal | undefined };
+  readonly message: {
+    getEnvelope(): { from: string | false; to: string[] };
+    messageId(): string;
+    getHeader(name: string): string | undefined;
+    createReadStream(): Readable;
+  };
+}
+
+/** nodemailer's SMTP transport behind `createTransport`: `SMTPPool` or `SMTPTransport`. */
+interface QueueingTransport {
+  send(mail: QueuedMail, callback: (error: Error | null, info?: unknown) => void): unknown;
+}
 
 // RFC 5321 4.5.3.1.10: "too many recipients" is 452 (552 from older servers); the rest go in a new transaction.
 const tooManyRecipients = (error: RecipientError): boolean =>
@@ -123,11 +139,6 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
     } as Parameters<typeof nodemailer.createTransport>[0]);
     // Failures reach each send's own callback; without a listener an 'error' event would crash the process.
     created.on('error', () => {});
-    created.use('stream', (mail, done) => {
-      const tap = (mail.data as Record<string, unknown>)[dataPhaseTap];
-      if (typeof tap === 'function') mail.message.processFunc(tap as (input: Readable) => Readable);
-      done();
-    });
     transporter = created;
     return created;
   };
@@ -169,36 +180,47 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
     return mapSmtpError(error as SmtpFailure, { transport: id, host: options.host, port: options.port, handedOver });
   };
 
-  /** One SMTP transaction. Resolves with nodemailer's info, or rejects with a MailError. */
+  /**
+   * One SMTP transaction. Resolves with nodemailer's info, or rejects with a MailError.
+   *
+   * The message goes straight to nodemailer's SMTP transport (pooled or not), as the message its
+   * `sendMail` would have built: the envelope as its parser makes it, the rendered bytes, the
+   * signal. Through `sendMail`, the rendered bytes became the raw content of a second MIME tree
+   * (a node with its own random boundary and Message-ID, plugins, a pipeline of transforms)
+   * that changed nothing they carry and cost a third of rendering the message.
+   */
   const transact = async (
     mime: RenderedMime,
+    messageId: string,
     envelope: { from: string; to: readonly string[] },
     signal: AbortSignal | undefined,
   ): Promise<SentInfo> => {
     let handedOver = false;
-    // nodemailer buffers a raw message as soon as it is queued, so watch the far end instead: this
-    // tap is read only by the DATA stream, after the server's 354. When it ends, the final dot
-    // follows at once, and from then on a lost connection is an unknown outcome.
-    const tapDataPhase = (input: Readable): Readable => {
-      const tap = new PassThrough();
-      // pipe(), not pipeline(): pipeline() resumes its last stream, which would drain the tap at once.
-      input.on('error', (error) => tap.destroy(error));
-      input.pipe(tap);
-      tap.once('end', () => {
-        handedOver = true;
-      });
-      return tap;
+    const smtpEnvelope = nodemailerEnvelope(envelope);
+    const mail: QueuedMail = {
+      data: { signal },
+      message: {
+        getEnvelope: () => smtpEnvelope,
+        messageId: () => messageId,
+        getHeader: (name) => (name.toLowerCase() === 'message-id' ? messageId : undefined),
+        createReadStream: () => {
+          const stream = mime.stream();
+          // Read only by the DATA stream, after the server's 354. When it ends, the final dot
+          // follows at once, and from then on a lost connection is an unknown outcome.
+          stream.once('end', () => {
+            handedOver = true;
+          });
+          return stream;
+        },
+      },
     };
     inFlight++;
     clearTimeout(idleTimer);
     try {
-      const info = (await getTransporter().sendMail({
-        envelope: { from: { address: envelope.from, name: '' }, to: envelope.to.map((address) => ({ address, name: '' })) },
-        // A stream over the rendered chunks: a large message is never copied into one buffer.
-        raw: mime.stream(),
-        signal,
-        [dataPhaseTap]: tapDataPhase,
-      } as Parameters<NodemailerTransporter['sendMail']>[0])) as SentInfo;
+      const sender = getTransporter().transporter as unknown as QueueingTransport;
+      const info = await new Promise<SentInfo>((resolve, reject) => {
+        sender.send(mail, (error, sent) => (error ? reject(error) : resolve(sent as SentInfo)));
+      });
       if (features === undefined && info.ehlo !== undefined) features = featuresFromEhlo(info.ehlo);
       return info;
     } catch (error) {
@@ -234,7 +256,7 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
     while (pending.length > 0) {
       let info: SentInfo;
       try {
-        info = await transact(mime, { from: message.envelope.from, to: pending }, signal);
+        info = await transact(mime, message.messageId, { from: message.envelope.from, to: pending }, signal);
       } catch (error) {
         // After a first transaction went through, a later one failing leaves a partly sent message: report it as such.
         if (accepted.length > 0 && MailError.isInstance(error)) {
@@ -352,6 +374,15 @@ function plainAddress(entry: string | { address: string }): string {
 
 // One node serves every check: setEnvelope() replaces the envelope, and building a node per message costs more than the check.
 const envelopeParser = new MimeNode();
+
+/**
+ * The envelope as nodemailer's `sendMail` would give it to the SMTP connection: parsed by its
+ * MIME node (a fresh object each time; the connection adds its own fields to it).
+ */
+function nodemailerEnvelope(envelope: { from: string; to: readonly string[] }): { from: string | false; to: string[] } {
+  envelopeParser.setEnvelope({ from: { address: envelope.from, name: '' }, to: envelope.to.map((address) => ({ address, name: '' })) });
+  return envelopeParser.getEnvelope() as { from: string | false; to: string[] };
+}
 
 /**
  * nodemailer parses envelope addresses again and would quietly send to whatever its parser
