@@ -255,6 +255,13 @@ describe.skipIf(skipUnlessFound(chromiumFound))('the dev inbox in Chromium', () 
       await poll(() => items.count()).toBe(2);
       expect(sandbox.store.get(id)).toBeUndefined();
       expect(await page.locator('#count').textContent()).toBe('2 messages, newest first');
+      await poll(() => page.locator('#detail article h2').textContent()).toBe('Password reset');
+      // The keys still move through the (virtual) list.
+      await page.keyboard.press('k');
+      await poll(() => page.locator('#detail article h2').textContent()).toBe('Weekly digest');
+      expect(await page.locator('#messages li', { hasText: 'Weekly digest' }).locator('a').getAttribute('aria-current')).toBe('true');
+      await page.keyboard.press('j');
+      await poll(() => page.locator('#detail article h2').textContent()).toBe('Password reset');
 
       // Clear all asks first: Cancel keeps everything, Delete all deletes.
       await page.click('#clear');
