@@ -3,7 +3,7 @@
  * a pg-boss or SQS adapter implements the same interfaces, so an application (and the CLI) changes
  * only the factory it calls. Nothing here names BullMQ or Redis.
  */
-import type { EmailMessage, MailErrorCode, MessageInput, SendReceipt } from '@mailport/core';
+import type { EmailMessage, MailErrorCode, MailerInput, SendReceipt } from '@mailport/core';
 
 /** Options of one {@link MailQueue.enqueue}. */
 export interface EnqueueOptions {
@@ -28,11 +28,11 @@ export interface EnqueueResult {
 /** The producer side: puts messages in the queue; sends nothing. */
 export interface MailQueue extends AsyncDisposable {
   readonly name: string;
-  /** Validates the message (assigning its Message-ID), stores it and returns at once. */
-  enqueue(message: MessageInput | EmailMessage, options?: EnqueueOptions): Promise<EnqueueResult>;
+  /** Validates the message (assigning its Message-ID), stores it and returns at once. `from` may come from the queue's defaults. */
+  enqueue(message: MailerInput | EmailMessage, options?: EnqueueOptions): Promise<EnqueueResult>;
   /** The same for a list, in one round trip per `batchSize` messages; results in input order. */
   enqueueMany(
-    messages: Iterable<MessageInput | EmailMessage> | AsyncIterable<MessageInput | EmailMessage>,
+    messages: Iterable<MailerInput | EmailMessage> | AsyncIterable<MailerInput | EmailMessage>,
     options?: EnqueueOptions & { readonly batchSize?: number | undefined },
   ): Promise<EnqueueResult[]>;
   /** Counts of jobs by state. */

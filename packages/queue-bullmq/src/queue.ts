@@ -1,4 +1,11 @@
-import { type CreateMessageOptions, createMessage, type EmailMessage, MailError, type MessageInput } from '@mailport/core';
+import {
+  type CreateMessageOptions,
+  createMessage,
+  type EmailMessage,
+  MailError,
+  type MailerInput,
+  type MessageInput,
+} from '@mailport/core';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { EnqueueOptions, EnqueueResult, MailQueue, MessageStatus } from './contract.js';
 import { createDeadLetters, deadLetterKey } from './dead-letters.js';
@@ -86,6 +93,8 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
 
   const { redis, owned } = openRedis(options.connection, 'producer');
   const queue = new Queue<JobPayload>(name, { connection: redis, prefix });
+  // A lost connection is reported by the operation that needs it; BullMQ would print each reconnect attempt.
+  queue.on('error', () => {});
   const ledger = createRedisLedger(redis, { prefix, ttlMs: dedupWindowMs });
   const deadLetters = createDeadLetters({ redis, queue, prefix, ledger });
   let checked: Promise<unknown> | undefined;
@@ -95,7 +104,7 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
   };
   let closed: Promise<void> | undefined;
 
-  async function prepare(input: MessageInput | EmailMessage, enqueueOptions: EnqueueOptions) {
+  async function prepare(input: MailerInput | EmailMessage, enqueueOptions: EnqueueOptions) {
     const message = isMessage(input) ? input : createMessage({ ...options.defaults, ...input } as MessageInput, messageOptions);
     const jobId = jobIdFor(message.messageId);
     const data = buildPayload(await serializeMessage(message), {
@@ -199,6 +208,6 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
   return mailQueue;
 }
 
-function isMessage(value: MessageInput | EmailMessage): value is EmailMessage {
+function isMessage(value: MailerInput | EmailMessage): value is EmailMessage {
   return (value as unknown as Record<symbol, unknown>)[Symbol.for('mailport.EmailMessage')] === true;
 }

@@ -15,15 +15,7 @@ import {
 } from '@mailport/core';
 import type { Attributes } from '@opentelemetry/api';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import type {
-  DeadLetter,
-  DeadLetterKind,
-  LedgerEntry,
-  MailWorker,
-  ProviderLookup,
-  SentRecord,
-  UncertainPolicy,
-} from './contract.js';
+import type { DeadLetter, DeadLetterKind, LedgerEntry, MailWorker, ProviderLookup, SentRecord, UncertainPolicy } from './contract.js';
 import { deadLetterError, deadLetterKey } from './dead-letters.js';
 import { createRedisLedger, defaultLedgerTtlMs } from './ledger.js';
 import { createRedisLimiter } from './limiter.js';
