@@ -215,8 +215,16 @@ function encodedWords(text: string): string {
 }
 
 function endsWithLineBreak(chunks: readonly Buffer[]): boolean {
-  const tail = Buffer.concat(chunks.slice(-2)).subarray(-2);
-  return tail.length === 2 && tail[0] === 13 && tail[1] === 10;
+  // The last two bytes, which may straddle chunks (empty ones too), read in place rather than joined.
+  let last: number | undefined;
+  for (let index = chunks.length - 1; index >= 0; index--) {
+    const chunk = chunks[index] as Buffer;
+    for (let at = chunk.length - 1; at >= 0; at--) {
+      if (last === undefined) last = chunk[at];
+      else return last === 10 && chunk[at] === 13;
+    }
+  }
+  return false;
 }
 
 function renderedFrom(chunks: Buffer[], size: number): RenderedMime {
@@ -224,10 +232,27 @@ function renderedFrom(chunks: Buffer[], size: number): RenderedMime {
   return Object.freeze({
     size,
     chunks: Object.freeze(chunks),
-    stream: () => Readable.from(chunks, { objectMode: false }),
+    stream: () => streamOf(chunks),
     toBuffer(): Buffer {
       joined ??= Buffer.concat(chunks, size);
       return joined;
+    },
+  });
+}
+
+/**
+ * A stream over the chunks, pushed as fast as the consumer reads: no copy, and no promise per
+ * chunk as with `Readable.from`, whose async iteration cost more than the rest of handing a small
+ * message to a transport.
+ */
+function streamOf(chunks: readonly Buffer[]): Readable {
+  let next = 0;
+  return new Readable({
+    read() {
+      while (next < chunks.length) {
+        if (!this.push(chunks[next++])) return;
+      }
+      this.push(null);
     },
   });
 }
