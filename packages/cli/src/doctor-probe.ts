@@ -2,6 +2,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, type LookupFunction, Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { type PeerCertificate, rootCertificates, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { isCertificateError } from '@mailport/core';
 
 /**
  * How a port is probed: `smtp` reads the greeting, says EHLO and upgrades with STARTTLS when
@@ -126,22 +127,11 @@ function ehloName(): string {
   return name.includes('.') ? name : '[127.0.0.1]';
 }
 
-const untrustedCodes = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_UNTRUSTED',
-  'CERT_REVOKED',
-  'CERT_SIGNATURE_FAILURE',
-]);
-
-/** The outcome of a TLS session that completed but did not verify. */
+/** The outcome of a TLS session that completed but did not verify: the certificate codes are core's one set. */
 export function tlsOutcome(error: string): ProbeOutcome {
   if (error === 'CERT_HAS_EXPIRED' || error === 'CERT_NOT_YET_VALID') return 'tls-expired';
   if (error === 'ERR_TLS_CERT_ALTNAME_INVALID' || error === 'HOSTNAME_MISMATCH') return 'tls-hostname';
-  if (untrustedCodes.has(error)) return 'tls-untrusted';
+  if (isCertificateError(error)) return 'tls-untrusted';
   return 'tls-failed';
 }
 
