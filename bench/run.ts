@@ -180,6 +180,9 @@ try {
     await httpBenchmark();
   } else if (benchmark === 'docs') {
     console.log(`Wrote ${await writeDocsPage()} from bench/results/smtp.json and bench/results/http.json`);
+  } else if (benchmark === 'queue') {
+    // @mailport/queue-bullmq: enqueue rate, 1/2/4 worker processes vs sendMany, the limiter's accuracy (bench/queue.ts).
+    await (await import('./queue.ts')).main();
   } else if (benchmark === 'memory') {
     printHeading('mailport memory benchmark', describeMachine(), new Date());
     await memoryBenchmark();
