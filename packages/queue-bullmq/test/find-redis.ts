@@ -1,6 +1,6 @@
-import { findOnPath, isExecutableFile, type LookupOptions, pretendMissing, type ToolLookup } from '../../sandbox/test/find-tool.js';
+import { findOnPath, isExecutableFile, type LookupOptions, pretendMissing, type ToolLookup } from '../../sandbox/test/find-tool.ts';
 
-export { skipUnlessFound, type ToolLookup } from '../../sandbox/test/find-tool.js';
+export { skipUnlessFound, type ToolLookup } from '../../sandbox/test/find-tool.ts';
 
 /** The one command that installs Redis on Debian (run it as root); .ci/run does. */
 export const installRedis = 'apt-get install -y --no-install-recommends redis-server';
