@@ -12,10 +12,21 @@ export type SenderVariant = (typeof senderVariants)[number];
 /** The sink's first message. */
 export interface SinkReady {
   readonly port: number;
+  /** In `secure` mode: the PEM file to trust for its STARTTLS certificate, and the one user it accepts. */
+  readonly tls?: SinkTls | undefined;
+}
+
+/** How to reach a `secure` sink: STARTTLS with this CA, then AUTH with this user. */
+export interface SinkTls {
+  readonly caFile: string;
+  readonly user: string;
+  readonly pass: string;
 }
 
 /** What the sink has received since it started; its answer to a `'counters'` request. */
 export interface SinkCounters {
+  /** Connections accepted. */
+  readonly connections: number;
   readonly messages: number;
   readonly bytes: number;
   /** The size of the last message received, as the client rendered it (dot-stuffing undone). */
@@ -37,6 +48,8 @@ export interface RoundReply {
   readonly firstError: string | undefined;
   /** The sender process's peak RSS so far, in bytes. */
   readonly peakRssBytes: number;
+  /** CPU time (user and system, every thread) the sender process spent in the round, in ms. */
+  readonly cpuMs: number;
 }
 
 /** The large-message child's only message. */

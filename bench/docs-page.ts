@@ -1,5 +1,5 @@
 /**
- * Writes docs/benchmarks.md from the saved results (bench/results/smtp.json and http.json):
+ * Writes docs/benchmarks.md from the saved results (bench/results/smtp.json, http.json, bulk.json, cli.json):
  * the machine, the date, what was measured, the tables and the goals. `run.ts` calls it after
  * saving results; `npm run bench -- docs` calls it alone, without running anything.
  *
@@ -29,10 +29,16 @@ interface SmtpResults {
       readonly label: string;
       readonly medianMessagesPerSecond: number;
       readonly roundsMessagesPerSecond: readonly number[];
+      /** Absent from results saved before it was measured. */
+      readonly senderCpuMsPerMessage?: number | undefined;
       readonly bytesPerMessage: number;
       readonly peakRssMb: number;
     }[];
-    readonly ratios: { readonly mailportToNodemailerPooled: number; readonly mailportToNodemailerPerMessage: number };
+    readonly ratios: {
+      readonly mailportToNodemailerPooled: number;
+      readonly mailportToNodemailerPerMessage: number;
+      readonly senderCpuMailportToNodemailerPooled?: number | undefined;
+    };
     readonly goal: { readonly description: string; readonly pass: boolean };
   };
   readonly memory: {
@@ -81,6 +87,43 @@ interface HttpResults {
   }[];
 }
 
+/** `results/bulk.json`, as `run.ts` writes it. */
+interface BulkResults {
+  readonly date: string;
+  readonly machine: SavedMachine;
+  readonly concurrency: string;
+  readonly runs: readonly {
+    readonly rows: number;
+    readonly csvMb: number;
+    readonly rowsPerSecond: number;
+    readonly wallSeconds: number;
+    readonly cpuSeconds: number;
+    readonly peakRssMb: number;
+    readonly journalMb: number;
+    readonly bytesPerMessage: number;
+  }[];
+  readonly rssGrowth: number;
+  readonly rssGrowthFromSmallest: number;
+  readonly goal: { readonly description: string; readonly pass: boolean };
+}
+
+/** `results/cli.json`, as `run.ts` writes it. */
+interface CliResults {
+  readonly date: string;
+  readonly machine: SavedMachine;
+  readonly warmUpRounds: number;
+  readonly measuredRounds: number;
+  readonly commands: readonly {
+    readonly id: string;
+    readonly label: string;
+    readonly medianMs: number;
+    readonly overNodeMs: number;
+    readonly toNode: number;
+  }[];
+  readonly helpOverNodeMs: number;
+  readonly goal: { readonly description: string; readonly pass: boolean };
+}
+
 const resultsDirectory = new URL('./results/', import.meta.url);
 const page = new URL('../docs/benchmarks.md', import.meta.url);
 
@@ -124,7 +167,12 @@ const count = (value: number): string => Math.round(value).toLocaleString('en-US
 const ratio = (value: number): string => `${value.toFixed(2)}x`;
 const verdict = (pass: boolean): string => (pass ? '**PASS**' : '**FAIL**');
 
-function goalsSection(smtp: SmtpResults | undefined, http: HttpResults | undefined): string {
+function goalsSection(
+  smtp: SmtpResults | undefined,
+  http: HttpResults | undefined,
+  bulk: BulkResults | undefined,
+  cli: CliResults | undefined,
+): string {
   const rows: string[][] = [];
   if (smtp !== undefined) {
     rows.push([
@@ -148,6 +196,12 @@ function goalsSection(smtp: SmtpResults | undefined, http: HttpResults | undefin
       verdict(provider.pass),
     ]);
   }
+  if (bulk !== undefined) {
+    rows.push(['Bulk sending (`mailport send --csv`), memory', bulk.goal.description, ratio(bulk.rssGrowth), verdict(bulk.goal.pass)]);
+  }
+  if (cli !== undefined) {
+    rows.push(['CLI start-up', cli.goal.description, `${cli.helpOverNodeMs.toFixed(0)} ms`, verdict(cli.goal.pass)]);
+  }
   if (rows.length === 0) return 'No results saved yet: run `npm run bench -- smtp` and `npm run bench -- http`.';
   return markdownTable(['Benchmark', 'Goal', 'Measured', 'Result'], rows, [2]);
 }
@@ -156,15 +210,16 @@ function smtpSection(smtp: SmtpResults | undefined): string {
   if (smtp === undefined) return '## SMTP\n\nNot run yet: `npm run bench -- smtp` writes `bench/results/smtp.json`.';
   const { throughput, memory } = smtp;
   const variants = markdownTable(
-    ['Variant', 'Median msg/s', 'Rounds, msg/s', 'KB/msg', 'Peak RSS MB'],
+    ['Variant', 'Median msg/s', 'Rounds, msg/s', 'Sender CPU ms/msg', 'KB/msg', 'Peak RSS MB'],
     throughput.variants.map((variant) => [
       variant.label,
       count(variant.medianMessagesPerSecond),
       variant.roundsMessagesPerSecond.map(count).join(' '),
+      variant.senderCpuMsPerMessage?.toFixed(2) ?? '',
       (variant.bytesPerMessage / 1000).toFixed(1),
       variant.peakRssMb.toFixed(1),
     ]),
-    [1, 3, 4],
+    [1, 3, 4, 5],
   );
   const runs = markdownTable(
     ['Run', 'Baseline RSS MB', 'Peak RSS MB', 'Growth MB', 'Growth / message size'],
@@ -192,12 +247,12 @@ Run on ${machineLine(smtp.machine)}, ${dateLine(smtp.date)} (\`bench/results/smt
 
 ### Throughput
 
-${count(throughput.messagesPerRound)} messages of about 5 KB (text and HTML) per round to a loopback \`smtp-server\` in its own process, ${throughput.concurrency} sends in flight. Each variant runs in its own process: ${throughput.warmUpRounds} warm-up rounds that are not counted, then ${throughput.measuredRounds} measured rounds with the order of the variants rotated every round. mailport gets plain inputs, so validating and rendering every message is part of its time. Each round creates a fresh mailer or transporter and closes it.
+${count(throughput.messagesPerRound)} messages of about 5 KB (text and HTML) per round to a loopback \`smtp-server\` in its own process that requires STARTTLS and AUTH, as a submission server does, ${throughput.concurrency} sends in flight. Each variant runs in its own process: ${throughput.warmUpRounds} warm-up rounds that are not counted, then ${throughput.measuredRounds} measured rounds with the order of the variants rotated every round. Each round does what an application's batch job does: mailport creates a fresh mailer from a transport URL (\`createMailer({ transport: 'smtp://user:pass@127.0.0.1:PORT?max_connections=${throughput.concurrency}&require_tls=true&ca_file=...' })\`, then \`sendMany\` with plain inputs, so validating and rendering every message is part of its time); nodemailer a fresh transporter with the same pool size, TLS requirement, CA and credentials. **Sender CPU ms/msg** is the sending process's CPU time per message, the median over the rounds: the client's own cost, and the steadiest figure when the machine is busy.
 
 ${variants}
 
 - mailport / nodemailer pooled: **${ratio(throughput.ratios.mailportToNodemailerPooled)}**. Goal (${throughput.goal.description}): ${verdict(throughput.goal.pass)}.
-- mailport / nodemailer with one connection per message: ${ratio(throughput.ratios.mailportToNodemailerPerMessage)}. The sink holds its greeting 100 ms on every new connection, so that variant shows what pooling is worth, not a speed limit of nodemailer.
+${throughput.ratios.senderCpuMailportToNodemailerPooled === undefined ? '' : `- Sender CPU per message, mailport / nodemailer pooled: ${ratio(throughput.ratios.senderCpuMailportToNodemailerPooled)} (below 1: mailport costs less).\n`}- mailport / nodemailer with one connection per message: ${ratio(throughput.ratios.mailportToNodemailerPerMessage)}. The sink holds its greeting 100 ms on every new connection, so that variant shows what pooling is worth, not a speed limit of nodemailer.
 
 ### Memory
 
@@ -248,10 +303,62 @@ ${count(http.messagesPerRound)} messages of about 5 KB (text and HTML) per round
 ${providers.join('\n\n')}`;
 }
 
+function bulkSection(bulk: BulkResults | undefined): string {
+  if (bulk === undefined) return '## Bulk sending\n\nNot run yet: `npm run bench -- bulk` writes `bench/results/bulk.json`.';
+  const table = markdownTable(
+    ['Rows', 'CSV MB', 'Rows/s', 'Wall s', 'CPU s', 'Peak RSS MB', 'Journal MB', 'KB/msg'],
+    bulk.runs.map((run) => [
+      count(run.rows),
+      run.csvMb.toFixed(2),
+      count(run.rowsPerSecond),
+      run.wallSeconds.toFixed(1),
+      run.cpuSeconds.toFixed(1),
+      run.peakRssMb.toFixed(1),
+      run.journalMb.toFixed(1),
+      (run.bytesPerMessage / 1000).toFixed(1),
+    ]),
+    [0, 1, 2, 3, 4, 5, 6, 7],
+  );
+  return `## Bulk sending
+
+Run on ${machineLine(bulk.machine)}, ${dateLine(bulk.date)} (\`bench/results/bulk.json\`).
+
+The real command, \`mailport send --csv FILE --url smtp://127.0.0.1:PORT\` with subject, text and HTML templates (the built CLI, in a process of its own), one message per row of a generated CSV, to a loopback \`smtp-server\` in another process (plain SMTP: the CLI requires STARTTLS only off loopback). Concurrency: ${bulk.concurrency}. **Rows/s** counts the whole command (start-up, reading the CSV, the journal, the summary); **peak RSS** is the command's, from the kernel (GNU \`time\`). The journal is written to the same disk and flushed before every send.
+
+${table}
+
+Goal (${bulk.goal.description}): ${verdict(bulk.goal.pass)} (${ratio(bulk.rssGrowth)}; ${ratio(bulk.rssGrowthFromSmallest)} from the smallest size, which ends before V8's heap has grown to its working size).`;
+}
+
+function cliSection(cli: CliResults | undefined): string {
+  if (cli === undefined) return '## CLI start-up\n\nNot run yet: `npm run bench -- cli` writes `bench/results/cli.json`.';
+  const table = markdownTable(
+    ['Command', 'Median ms', 'Over node -e 0, ms', 'x node -e 0'],
+    cli.commands.map((command) => [
+      command.label,
+      command.medianMs.toFixed(1),
+      command.id === 'node' ? '' : command.overNodeMs.toFixed(1),
+      ratio(command.toNode),
+    ]),
+    [1, 2, 3],
+  );
+  return `## CLI start-up
+
+Run on ${machineLine(cli.machine)}, ${dateLine(cli.date)} (\`bench/results/cli.json\`).
+
+Each command from spawning the process until it exited, against a bare \`node -e 0\` on the same Node; the commands alternate within every round. ${cli.warmUpRounds} warm-up rounds (they also fill Node's compile cache, which the CLI enables), then ${cli.measuredRounds} measured rounds; medians.
+
+${table}
+
+Goal (${cli.goal.description}): ${verdict(cli.goal.pass)} (${cli.helpOverNodeMs.toFixed(1)} ms).`;
+}
+
 /** The whole page, from whatever results are saved. */
 export async function renderDocsPage(): Promise<string> {
   const smtp = await readResults<SmtpResults>('smtp');
   const http = await readResults<HttpResults>('http');
+  const bulk = await readResults<BulkResults>('bulk');
+  const cli = await readResults<CliResults>('cli');
   return `# Benchmarks
 
 What mailport costs compared with the libraries an application would use without it: nodemailer for SMTP, and the official SDKs for Amazon SES, the Gmail API and Microsoft Graph. Every number on this page comes from the last saved run; the page is generated by [\`bench/docs-page.ts\`](../bench/docs-page.ts) from [\`bench/results/\`](../bench/results), so edit that script, not this page.
@@ -260,11 +367,15 @@ On a machine with 2 cores, rounds vary by 20 to 30%: compare medians, and distru
 
 ## Goals
 
-${goalsSection(smtp, http)}
+${goalsSection(smtp, http, bulk, cli)}
 
 ${smtpSection(smtp)}
 
 ${httpSection(http)}
+
+${bulkSection(bulk)}
+
+${cliSection(cli)}
 
 ## Reproduce
 
@@ -272,10 +383,12 @@ ${httpSection(http)}
 npm ci && npm run build     # the benchmarks import the built packages (packages/*/dist)
 npm run bench -- smtp       # SMTP throughput and memory, about 3 minutes; writes bench/results/smtp.json
 npm run bench -- http       # SES, Gmail and Graph against the sandbox, about 4 minutes; writes bench/results/http.json
+npm run bench -- bulk       # mailport send --csv at 1,000, 100,000 and 1,000,000 rows; writes bench/results/bulk.json
+npm run bench -- cli        # the CLI's start-up against node -e 0, about 20 seconds; writes bench/results/cli.json
 npm run bench -- docs       # this page again, from the saved results, without running anything
 \`\`\`
 
-Node 24 or later (the benchmarks run as TypeScript through Node's type stripping). Close everything else on the machine first: the sender and the sandbox share its cores. The \`smtp\` and \`http\` runs rewrite this page when they finish. A missed goal prints FAIL but does not change the exit status; a lost or failed message aborts the run.
+Node 24 or later (the benchmarks run as TypeScript through Node's type stripping). Close everything else on the machine first: the sender and the sandbox share its cores. A full run of \`smtp\`, \`http\`, \`bulk\` or \`cli\` rewrites this page when it finishes. A missed goal prints FAIL but does not change the exit status; a lost or failed message aborts the run.
 `;
 }
 
