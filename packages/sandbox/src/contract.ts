@@ -30,6 +30,8 @@ export interface SandboxContractOptions {
 /** What differs between emulators: the accounts, the URL spoilt two ways, and the faults. */
 interface Emulator {
   readonly options: SandboxOptions;
+  /** The URL of `transport()`. Default the sandbox's URL for the API. */
+  readonly url?: ((sandbox: Sandbox) => string) | undefined;
   readonly badCredentials: (sandbox: Sandbox) => string;
   readonly nowhere: (sandbox: Sandbox, port: number) => string;
   readonly fault: (fault: ContractFault, sandbox: Sandbox) => Omit<FaultSpec, 'count'> | 'token-outage';
@@ -68,6 +70,8 @@ const emulators: Readonly<Record<SandboxApi, Emulator>> = {
   },
   ses: {
     options: {},
+    // rate_limit=auto reads GetAccount before a transport's first send: the read the transient fault hits.
+    url: (sandbox) => `${sandbox.urls.ses}&rate_limit=auto`,
     badCredentials: (sandbox) => sandbox.urls.ses.replace(`:${encode(sandbox.accounts.ses.secretAccessKey)}@`, ':wrong%2Fsecret%2Fkey@'),
     nowhere: (sandbox, port) => withParameter(sandbox.urls.ses, 'endpoint', `http://127.0.0.1:${port}`),
     fault: (fault) => {
@@ -82,7 +86,9 @@ const emulators: Readonly<Record<SandboxApi, Emulator>> = {
             retryAfter: fault.retryAfterSeconds,
           };
         case 'transient':
-          return { endpoint: 'ses.SendEmail', status: 500, code: 'InternalServiceErrorException' };
+          // SES may have sent a message it answers 5xx to (unknown-outcome); a 5xx that provably
+          // sent nothing is the one to GetAccount, read before each new transport's first send.
+          return { endpoint: 'ses.GetAccount', status: 500, code: 'InternalServiceErrorException' };
         case 'permanent':
           return {
             endpoint: 'ses.SendEmail',
@@ -171,7 +177,7 @@ export function sandboxContract(api: SandboxApi, options: SandboxContractOptions
       const sandbox = await startSandbox(emulator.options);
       const nowhere = await closedPort();
       return {
-        transport: () => createTransport(sandbox.urls[api]),
+        transport: () => createTransport(emulator.url?.(sandbox) ?? sandbox.urls[api]),
         transportWithBadCredentials: () => createTransport(emulator.badCredentials(sandbox)),
         transportToNowhere: () => createTransport(emulator.nowhere(sandbox, nowhere)),
         received: async () => sandbox.store.list({ api }).map((message) => ({ recipients: message.envelope.to, raw: message.raw })),

@@ -30,8 +30,13 @@ export interface SesErrorContext {
   readonly transport: string;
   readonly region?: string | undefined;
   /**
-   * Whether the request body had been handed to the connection when it failed: true, false, or
-   * undefined when mailport cannot tell (an injected client).
+   * The call that failed. Default `SendEmail`, the one that sends; `GetAccount` (verify,
+   * rate_limit=auto) is a read, which a 5xx never makes uncertain.
+   */
+  readonly operation?: 'SendEmail' | 'GetAccount' | undefined;
+  /**
+   * Whether the request body had been handed to the connection when it failed: true (always, once
+   * an answer came), false, or undefined when mailport cannot tell (an injected client).
    */
   readonly handedOver?: boolean | undefined;
   /** The message's sender addresses (From, Sender, envelope sender), to tell a sender from a recipient problem. */
@@ -92,8 +97,10 @@ export function sesFailureOf(error: unknown): SesFailure {
 }
 
 /**
- * Maps an SES failure to a `MailError` by error name, HTTP status and, for a failure without an
- * answer, by whether the request body had been sent. Pure, so every row is table-tested.
+ * Maps an SES failure to a `MailError` by error name, HTTP status, the call that failed and
+ * whether the request body had been sent. A 5xx to SendEmail after its body went out is
+ * `unknown-outcome` (never retried); throttling is `rate-limited` whatever its status. Pure, so
+ * every row is table-tested.
  *
  * @example
  * ```ts
@@ -126,6 +133,8 @@ export function mapSesError(failure: SesFailure, context: SesErrorContext): Mail
 
   if (status === undefined) return networkError(failure, context, message, cause);
 
+  // Throttling whatever the status: SES drops a throttled message and does not send it (SES developer
+  // guide, "Errors related to the sending quotas"), so a retry cannot send it twice.
   if (name === 'TooManyRequestsException' || name === 'ThrottlingException' || name === 'Throttling' || status === 429) {
     if (/daily (message )?quota/i.test(message)) {
       return make('quota-exceeded', `Daily sending quota exceeded: ${said}`, {
@@ -221,9 +230,13 @@ export function mapSesError(failure: SesFailure, context: SesErrorContext): Mail
     });
   }
   if (status >= 500) {
-    // A gateway timeout from a hop in between (no SES error type) may have let the request reach SES.
-    if (status === 504 && !failure.typed) {
-      return unknownOutcome(context, `a gateway answered 504 after the request was sent (${message})`, cause, status, name);
+    // A 5xx to SendEmail once its body went out says SES (or a gateway in front of it) failed, not
+    // that nothing was sent, and SendEmail takes no idempotency key: a retry could send it twice.
+    // Throttling, which proves the message was dropped, was answered above. docs/errors.md,
+    // "A 5xx after the message was handed over".
+    if ((context.operation ?? 'SendEmail') === 'SendEmail' && context.handedOver !== false) {
+      const who = failure.typed ? 'SES' : 'a gateway in front of SES';
+      return unknownOutcome(context, `${who} answered ${status} ${name} after the request was sent (${message})`, cause, status, name);
     }
     return make('transient', `SES failed temporarily: ${said}`, {
       remediation: 'A temporary SES failure: mailport retries it by default; if it persists, check the AWS Health Dashboard.',

@@ -17,7 +17,7 @@ import {
   type VerifyReport,
 } from '@mailport/core';
 import { createHttpClient, HttpError } from '@mailport/core/http';
-import { mapSesError, sesFailureOf } from './ses-errors.js';
+import { mapSesError, type SesErrorContext, sesFailureOf } from './ses-errors.js';
 import { sesRequestHandler } from './ses-http-handler.js';
 import { type ResolvedSesOptions, resolveSesOptions, revealCredentials, type SesTransportOptions } from './ses-options.js';
 import { createRateLimiter, type RateLimiter } from './ses-rate-limit.js';
@@ -87,6 +87,7 @@ export function createSesTransport(input: SesTransportOptions = {}): SesTranspor
   };
 
   const call = async <T>(
+    operation: SesErrorContext['operation'],
     run: (sdk: SESv2Client) => Promise<T>,
     signal: AbortSignal | undefined,
     senders: readonly string[],
@@ -97,18 +98,22 @@ export function createSesTransport(input: SesTransportOptions = {}): SesTranspor
     } catch (error) {
       // The caller's abort leaves as its reason (the shell sees to that); nothing to classify.
       if (signal?.aborted === true) throw error;
-      throw mapSesError(sesFailureOf(error), {
+      const failure = sesFailureOf(error);
+      throw mapSesError(failure, {
         transport: id,
+        operation,
         region: await resolveRegion(sdk),
-        // Only core's HTTP client can tell: a failure that is no HttpError never reached the connection.
-        handedOver: injected === undefined ? (HttpError.find(error)?.handedOver ?? false) : undefined,
+        // An answer came, so the request had gone out. Without one, only core's HTTP client can
+        // tell: a failure that is no HttpError never reached the connection.
+        handedOver:
+          failure.statusCode !== undefined ? true : injected === undefined ? (HttpError.find(error)?.handedOver ?? false) : undefined,
         senders,
       });
     }
   };
 
   const getAccount = (signal: AbortSignal | undefined): Promise<GetAccountCommandOutput> =>
-    call((sdk) => sdk.send(new GetAccountCommand({}), { abortSignal: signal }), signal, []);
+    call('GetAccount', (sdk) => sdk.send(new GetAccountCommand({}), { abortSignal: signal }), signal, []);
 
   const rateLimiter = (signal: AbortSignal | undefined): Promise<RateLimiter | undefined> => {
     const rate = options.rateLimit;
@@ -152,7 +157,12 @@ export function createSesTransport(input: SesTransportOptions = {}): SesTranspor
         : sesSimpleRequest(message, { configurationSet: options.configurationSet });
     signal?.throwIfAborted();
     await (await rateLimiter(signal))?.acquire(message.envelope.to.length, signal);
-    const output = await call((sdk) => sdk.send(new SendEmailCommand(request), { abortSignal: signal }), signal, senderAddresses(message));
+    const output = await call(
+      'SendEmail',
+      (sdk) => sdk.send(new SendEmailCommand(request), { abortSignal: signal }),
+      signal,
+      senderAddresses(message),
+    );
     const providerMessageId = output.MessageId;
     const resolvedRegion = await resolveRegion(getClient());
     const domain =
@@ -241,6 +251,9 @@ export function createSesTransport(input: SesTransportOptions = {}): SesTranspor
       // SES does not support SMTPUTF8 (API_Destination).
       smtpUtf8: false,
       concurrency: options.concurrency,
+      // Raw content keeps a DKIM signature, but SES rewrites Message-ID and Date and takes one
+      // DKIM-Signature ("Manual DKIM signing": do not sign those two; SES header-fields documentation).
+      dkim: 'one-key-no-id-date',
     },
     send,
     verify,
