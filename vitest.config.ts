@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^@mailport\/core\/testing$/, replacement: source('./packages/core/src/testing/index.ts') },
       { find: /^@mailport\/core\/http$/, replacement: source('./packages/core/src/http/index.ts') },
+      { find: /^@mailport\/core\/dkim$/, replacement: source('./packages/core/src/dkim/index.ts') },
       { find: /^@mailport\/core$/, replacement: source('./packages/core/src/index.ts') },
       { find: /^@mailport\/transport-smtp$/, replacement: source('./packages/transport-smtp/src/index.ts') },
       { find: /^@mailport\/transport-ses$/, replacement: source('./packages/transport-ses/src/index.ts') },
@@ -25,6 +26,8 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/**/*.test.ts', 'bench/**/*.test.ts'],
+    // The browser tests run on their own, after these: vitest.browser.config.ts.
+    exclude: ['**/node_modules/**', '**/*.browser.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

@@ -74,13 +74,13 @@ step npx-node npx node -v
 # Without Chromium (MAILPORT_TEST_WITHOUT=chromium makes the finder find none), every browser test
 # (*.browser.test.ts) is skipped, with the command that installs it; with CI=true they fail instead.
 browser_tests=.browser.test.ts
-step no-chromium env MAILPORT_TEST_WITHOUT=chromium npx vitest run "$browser_tests"
+step no-chromium env MAILPORT_TEST_WITHOUT=chromium npx vitest run --config vitest.browser.config.ts "$browser_tests"
 [ "$status" -eq 0 ] || fail "the browser tests without Chromium: expected them skipped"
 grep -q 'Skipped: Chromium not found' "$log" && grep -q 'apt-get install -y --no-install-recommends chromium' "$log" &&
   grep -Eq 'Test Files +([0-9]+) skipped \(\1\)' "$log" || fail "the browser tests without Chromium: expected every one skipped, with the install command"
 grep -E 'Test Files|Skipped: Chromium' "$log" | sort -u
 
-step no-chromium-ci env MAILPORT_TEST_WITHOUT=chromium CI=true npx vitest run "$browser_tests"
+step no-chromium-ci env MAILPORT_TEST_WITHOUT=chromium CI=true npx vitest run --config vitest.browser.config.ts "$browser_tests"
 [ "$status" -ne 0 ] || fail "the browser tests without Chromium, CI=true: expected a failure"
 grep -q 'in CI every test must run' "$log" || fail "the browser tests without Chromium, CI=true: expected the reason"
 

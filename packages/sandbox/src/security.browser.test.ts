@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page, type Response } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findChromium, skipUnlessFound } from '../test/find-chromium.js';
 import { type Sandbox, startSandbox } from './sandbox.js';
@@ -366,16 +366,18 @@ describe.skipIf(skipUnlessFound(chromiumFound))('sandbox security in a real brow
     pages.set('/attack', page(`(${attack.toString()})(${JSON.stringify(config)});`));
 
     const issued = sandbox.tokens.issuedCount();
+    // Only the attacker pages' answers: the inbox tabs opened above keep their own live feed going.
     const statuses: string[] = [];
-    context.on('response', (response) => {
+    const record = (response: Response): void => {
       const url = response.url();
       if (url.startsWith(sandbox.httpUrl) || url.startsWith(sandbox.httpsUrl))
         statuses.push(`${response.status()} ${response.request().method()} ${url}`);
-    });
+    };
 
     // Same-site (another port of 127.0.0.1: the cookie goes along), then cross-site (localhost).
     for (const origin of [`http://127.0.0.1:${attackerPort}`, `http://localhost:${attackerPort}`]) {
       const evil = await context.newPage();
+      evil.on('response', record);
       await evil.goto(`${origin}/attack`);
       await evil.waitForFunction(() => (window as unknown as { report?: Report }).report !== undefined, undefined, { timeout: 60_000 });
       const report = (await evil.evaluate(() => (window as unknown as { report: Report }).report)) as Report;
