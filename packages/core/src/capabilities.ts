@@ -1,11 +1,12 @@
 import type { Address } from './address.js';
+import { dkimProblem } from './dkim/dkim-plan.js';
 import { MailError } from './errors.js';
 import type { EmailMessage } from './message.js';
 import { renderMimeParts } from './mime.js';
 import type { HeaderRule, Transport, TransportCapabilities } from './transport.js';
 
 /** The capabilities a message is checked against (`concurrency` is a preference, not a limit). */
-export type CapabilityName = 'maxRecipients' | 'smtpUtf8' | 'customHeaders' | 'envelope' | 'maxMessageSize';
+export type CapabilityName = 'maxRecipients' | 'smtpUtf8' | 'customHeaders' | 'envelope' | 'dkim' | 'maxMessageSize';
 
 /** Why a transport cannot carry a message, as {@link checkCapabilities} finds it. */
 export interface CapabilityProblem {
@@ -17,6 +18,8 @@ export interface CapabilityProblem {
   readonly field: string | undefined;
   /** What does not fit, in words: `51 recipients, more than the 50 ses://eu-west-1 accepts`. */
   readonly reason: string;
+  /** What to do, when the transport says (a DKIM refusal names the provider's own setting). Default: one per capability. */
+  readonly remediation?: string | undefined;
 }
 
 /** Options of {@link checkCapabilities}. */
@@ -33,7 +36,7 @@ export type CapabilityHolder = Pick<Transport, 'id' | 'capabilities'>;
 
 /**
  * Why `transport` cannot carry `message`, or undefined when it can. Checks in a fixed order, so a
- * message has one answer: recipients, SMTPUTF8, custom headers, envelope, then size. The message
+ * message has one answer: recipients, SMTPUTF8, custom headers, envelope, DKIM, then size. The message
  * is rendered (once, cached) only when the transport has a size limit and a cheap upper bound of
  * the size does not fit under it; only then is the answer a promise. `await` it either way.
  *
@@ -76,6 +79,10 @@ export function checkCapabilities(
   if (message.hasCustomEnvelope && !capabilities.envelope && skip?.includes('envelope') !== true) {
     return { code: 'unsupported', capability: 'envelope', field: 'envelope', reason: `a separate envelope, which ${id} cannot set` };
   }
+  if (skip?.includes('dkim') !== true) {
+    const problem = dkimProblem(message, capabilities.dkim, id);
+    if (problem !== undefined) return problem;
+  }
   const maxSize = capabilities.maxMessageSize;
   if (maxSize === undefined || skip?.includes('maxMessageSize') === true) return undefined;
   // Rendering only to learn the size costs more than some transports' whole send: skip it when
@@ -115,6 +122,7 @@ const remediations: Readonly<Record<CapabilityName, string>> = {
   smtpUtf8: 'Use ASCII addresses (domains may be internationalised), or route the message to a transport with SMTPUTF8.',
   customHeaders: 'Route this message to a transport that passes custom headers through, for example with failover().',
   envelope: 'Route this message to a transport that can set a separate envelope (SMTP, SES), or leave the envelope out.',
+  dkim: 'Route DKIM-signed mail to a transport that carries the signature (SMTP, SES, file, memory), or leave dkim out.',
 };
 
 /**
@@ -125,7 +133,7 @@ export function capabilityError(problem: CapabilityProblem, transport: string): 
   return new MailError(problem.code, `${transport} cannot send this message: ${problem.reason}`, {
     transport,
     field: problem.field,
-    remediation: remediations[problem.capability],
+    remediation: problem.remediation ?? remediations[problem.capability],
   });
 }
 

@@ -246,7 +246,13 @@ describe('failover: capabilities', () => {
       envelope: false,
       smtpUtf8: 'negotiated',
       concurrency: 8,
+      // The memory transport's: it carries a DKIM signature.
+      dkim: 'any',
     });
+    expect(failover([member('d', { dkim: false }), member('e', { dkim: 'one-key-no-id-date' })]).capabilities.dkim).toBe(
+      'one-key-no-id-date',
+    );
+    expect(failover([member('f', { dkim: false }), member('g', { dkim: undefined })]).capabilities.dkim).toBe(false);
     expect(failover([a, member('c', { smtpUtf8: true, maxRecipients: undefined })]).capabilities).toMatchObject({
       maxRecipients: undefined,
       smtpUtf8: true,

@@ -209,7 +209,7 @@ function createComposite(
   return defineTransport({ id, capabilities, skip: everyCapability, send, verify, close });
 }
 
-const everyCapability: readonly CapabilityName[] = ['maxRecipients', 'smtpUtf8', 'customHeaders', 'envelope', 'maxMessageSize'];
+const everyCapability: readonly CapabilityName[] = ['maxRecipients', 'smtpUtf8', 'customHeaders', 'envelope', 'dkim', 'maxMessageSize'];
 
 function compositeError(
   id: string,
@@ -279,5 +279,11 @@ function mergeCapabilities(list: readonly TransportCapabilities[]): TransportCap
         ? 'negotiated'
         : false,
     concurrency: Math.max(...list.map((capabilities) => capabilities.concurrency)),
+    // What the most capable member signs; each member is checked on its own before a send.
+    dkim: list.some((capabilities) => capabilities.dkim === 'any')
+      ? 'any'
+      : list.some((capabilities) => capabilities.dkim === 'one-key-no-id-date')
+        ? 'one-key-no-id-date'
+        : false,
   });
 }

@@ -1,4 +1,5 @@
 import { type CapabilityName, capabilityError, checkCapabilities } from './capabilities.js';
+import { requestsDkim, withSigningProfile } from './dkim/dkim-plan.js';
 import { MailError, type RecipientError, withTransport } from './errors.js';
 import type { EmailMessage } from './message.js';
 import type { RouteStep, SendOptions, SendReceipt, Transport, TransportCapabilities, VerifyReport } from './transport.js';
@@ -82,6 +83,8 @@ const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
  * - after `close()`, they reject with `configuration` (unless `closable` is false);
  * - before `send`, the message is checked against the capabilities ({@link checkCapabilities},
  *   less `skip`), so a transport called without a mailer refuses what it cannot carry;
+ * - for a message a mailer DKIM-signs, `renderMimeParts` inside `send` returns the rendering
+ *   signed as `capabilities.dkim` allows (every key, or one without Message-ID and Date);
  * - a `MailError` leaves with `transport` set;
  * - the receipt gets `transport`, `accepted` (every envelope recipient), `rejected` (none),
  *   `attempts: 1` and `elapsedMs` unless `send` said otherwise, and is frozen;
@@ -138,7 +141,10 @@ export function defineTransport<Members extends object = object>(
         const found = await problem;
         if (found !== undefined) throw capabilityError(found, id);
       }
-      result = await definition.send(message, options);
+      // A message to DKIM-sign: renderings made inside send are signed for this transport (dkim/dkim-plan.ts).
+      result = await (requestsDkim(message)
+        ? withSigningProfile(message, capabilities.dkim, () => definition.send(message, options))
+        : definition.send(message, options));
     } catch (error) {
       throw rejection(error, signal);
     }
@@ -199,5 +205,6 @@ function withoutSkipped(capabilities: TransportCapabilities, skip: readonly Capa
     customHeaders: skip.includes('customHeaders') ? true : capabilities.customHeaders,
     envelope: skip.includes('envelope') ? true : capabilities.envelope,
     smtpUtf8: skip.includes('smtpUtf8') ? true : capabilities.smtpUtf8,
+    dkim: skip.includes('dkim') ? 'any' : capabilities.dkim,
   });
 }

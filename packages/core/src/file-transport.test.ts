@@ -175,6 +175,7 @@ describe('createMemoryTransport', () => {
       envelope: true,
       smtpUtf8: true,
       concurrency: 16,
+      dkim: 'any',
     });
     expect(createMemoryTransport({ capabilities: { maxRecipients: 5, smtpUtf8: false } }).capabilities).toMatchObject({
       maxRecipients: 5,

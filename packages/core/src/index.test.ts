@@ -60,6 +60,7 @@ describe('the public surface', () => {
       'registerTransportPackage',
       'renderMime',
       'renderMimeParts',
+      'requestsDkim',
       'requiresSmtpUtf8',
       'roundRobin',
       'safeCause',
@@ -89,6 +90,12 @@ describe('the public surface', () => {
       'CreateMessageOptions',
       'CreateTransportOptions',
       'DefinedTransport',
+      'DkimAlgorithm',
+      'DkimCapability',
+      'DkimKey',
+      'DkimKeyInput',
+      'DkimOptions',
+      'DkimRefusal',
       'EmailMessage',
       'Envelope',
       'FailoverOptions',
@@ -144,6 +151,28 @@ describe('the public surface', () => {
       'mailportMatchers',
     ]);
     expect(typeExports('./testing/index.ts')).toEqual(['MemoryTransport', 'MemoryTransportOptions', 'SentMatch', 'SentMessage']);
+  });
+  it('@mailport/core/dkim', async () => {
+    expect(Object.keys(await import('./dkim/index.js')).sort()).toEqual([
+      'compareDkimRecord',
+      'defaultDkimHeaders',
+      'dkimRecord',
+      'dkimSignatures',
+      'parseDkimRecord',
+      'resolveDkimOptions',
+      'selectDkimKeys',
+      'signRendering',
+    ]);
+    expect(typeExports('./dkim/index.ts')).toEqual([
+      'DkimAlgorithm',
+      'DkimKey',
+      'DkimKeyInput',
+      'DkimOptions',
+      'DkimRecord',
+      'DkimRecordComparison',
+      'DkimSignatureOptions',
+      'ResolvedDkim',
+    ]);
   });
   it('@mailport/core/http', async () => {
     expect(Object.keys(await import('./http/index.js')).sort()).toEqual([

@@ -31,6 +31,8 @@ export {
   urlParams,
 } from './config.js';
 export { type DefinedTransport, defineTransport, type SendResult, type TransportDefinition } from './define-transport.js';
+export type { DkimAlgorithm, DkimKey, DkimKeyInput, DkimOptions } from './dkim/dkim-keys.js';
+export { requestsDkim } from './dkim/dkim-plan.js';
 export {
   invalidMessage,
   isAbortFrom,
@@ -93,6 +95,8 @@ export { isSecretParameter, redactUrl, Secret } from './secret.js';
 export { createTokenCache, type TokenCacheOptions } from './token.js';
 export type {
   AccessToken,
+  DkimCapability,
+  DkimRefusal,
   GetAccessTokenOptions,
   HeaderRule,
   RouteStep,

@@ -1,5 +1,7 @@
 import { assertCapabilities } from './capabilities.js';
 import { type CreateTransportOptions, createTransport } from './config.js';
+import { type DkimOptions, resolveDkimOptions } from './dkim/dkim-keys.js';
+import { attachDkimPlan } from './dkim/dkim-plan.js';
 import { isAbortFrom, MailError } from './errors.js';
 import { type CreateMessageOptions, createMessage, type EmailMessage, isEmailMessage, type MessageInput } from './message.js';
 import { toMailError } from './normalize-error.js';
@@ -68,6 +70,20 @@ export interface MailerOptions {
   allowFileAccess?: boolean | undefined;
   /** Allow attachments fetched from URLs. Default false. */
   allowUrlAccess?: boolean | undefined;
+  /**
+   * DKIM-sign every message (RFC 6376 `rsa-sha256`, RFC 8463 `ed25519-sha256`, relaxed/relaxed),
+   * one signature per key `select` picks (default: the From domain's). Keys are checked here: a
+   * malformed key, an RSA key under 1024 bits or a selector or domain that is no DNS name throws
+   * `configuration`. The signature is made on the bytes the transport sends; a transport whose
+   * provider rebuilds the message (Gmail API, Graph) refuses it with `unsupported`. Default: unsigned.
+   * See docs/dkim.md.
+   *
+   * @example
+   * ```ts
+   * createMailer({ transport, dkim: { keys: [{ domain: 'shop.example', selector: 's2025', privateKey: process.env.DKIM_KEY ?? '' }] } });
+   * ```
+   */
+  dkim?: DkimOptions | undefined;
 }
 
 /** Options of {@link Mailer.sendMany}. */
@@ -115,6 +131,7 @@ export interface Mailer {
 export function createMailer(options: MailerOptions): Mailer {
   const policy = retryPolicy(options.retry);
   const hooks = options.hooks ?? {};
+  const dkim = options.dkim === undefined ? undefined : resolveDkimOptions(options.dkim);
   const messageOptions: CreateMessageOptions = {
     allowFileAccess: options.allowFileAccess,
     allowUrlAccess: options.allowUrlAccess,
@@ -177,6 +194,7 @@ export function createMailer(options: MailerOptions): Mailer {
       }
     }
     try {
+      if (dkim !== undefined) attachDkimPlan(message, dkim);
       await assertCapabilities(message, active);
     } catch (error) {
       const mailError = toMailError(error, active.id);

@@ -81,6 +81,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Mem
         envelope: true,
         smtpUtf8: true,
         concurrency: 16,
+        dkim: 'any',
         ...options.capabilities,
       },
       // memory://NAME is one transport for the whole process: one mailer closing it must not end it for the next.

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Readable, Writable } from 'node:stream';
 import type MailComposer from 'nodemailer/lib/mail-composer';
 import type { Address } from './address.js';
+import { withDkim } from './dkim/dkim-plan.js';
 import { MailError } from './errors.js';
 import type { Attachment, EmailMessage } from './message.js';
 import { assertWireSafeChunks } from './wire.js';
@@ -89,7 +90,8 @@ export function renderMimeParts(message: EmailMessage, options: RenderMimeOption
     // A failed render is not cached: the next attempt reports its own error.
     pending.catch(() => variants.delete(keepBcc));
   }
-  return pending;
+  // Inside a transport's send of a message a mailer DKIM-signs: the same chunks behind the signature.
+  return withDkim(message, keepBcc, pending);
 }
 
 async function build(message: EmailMessage, keepBcc: boolean): Promise<RenderedMime> {
@@ -227,7 +229,8 @@ function endsWithLineBreak(chunks: readonly Buffer[]): boolean {
   return false;
 }
 
-function renderedFrom(chunks: Buffer[], size: number): RenderedMime {
+/** A {@link RenderedMime} over `chunks`, which are kept as they are (the DKIM signer prepends its fields this way). */
+export function renderedFrom(chunks: Buffer[], size: number): RenderedMime {
   let joined: Buffer | undefined = chunks.length === 1 ? chunks[0] : undefined;
   return Object.freeze({
     size,

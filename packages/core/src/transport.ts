@@ -18,6 +18,22 @@ export interface TransportCapabilities {
   readonly smtpUtf8: boolean | 'negotiated';
   /** How many sends this transport handles well in parallel; `sendMany` uses it as its default concurrency. */
   readonly concurrency: number;
+  /**
+   * Whether a DKIM signature mailport adds reaches the recipient: `'any'` (the bytes arrive as sent:
+   * SMTP, file, memory), `'one-key-no-id-date'` (one signature, without Message-ID and Date, which
+   * the provider rewrites: SES), or `false` / a {@link DkimRefusal} (the provider rebuilds the
+   * message and signs it itself: the Gmail API, Graph). Default `false`.
+   */
+  readonly dkim?: DkimCapability | undefined;
+}
+
+/** What a transport does with a DKIM signature by mailport; see {@link TransportCapabilities.dkim}. */
+export type DkimCapability = 'any' | 'one-key-no-id-date' | false | DkimRefusal;
+
+/** A transport whose provider signs for the domain itself, and where to set that up. */
+export interface DkimRefusal {
+  /** One sentence: where the provider's own DKIM is turned on, for the `unsupported` error. */
+  readonly remediation: string;
 }
 
 /** The custom headers a transport carries when it carries some but not any: how many, and which names. */
