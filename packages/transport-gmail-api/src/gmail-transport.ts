@@ -311,6 +311,11 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
     // Gmail sends to and from internationalized addresses (RFC 6530) since 2014.
     smtpUtf8: true,
     concurrency: options.concurrency,
+    // Gmail rebuilds the message it is given and signs it for the Workspace domain itself.
+    dkim: {
+      remediation:
+        'Gmail signs what the API sends with your domain’s own key: turn it on in the Google Admin console (Apps > Google Workspace > Gmail > Authenticate email), and leave dkim out of the mailer for this transport; or send DKIM-signed mail over SMTP or SES.',
+    },
   });
 
   const limits = { id, capabilities };

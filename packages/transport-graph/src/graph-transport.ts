@@ -357,6 +357,11 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
       envelope: false,
       smtpUtf8: false,
       concurrency: options.concurrency,
+      // Exchange Online rebuilds the message from the mailbox and signs it for the domain itself.
+      dkim: {
+        remediation:
+          'Exchange Online signs what Graph sends with your domain’s own key: turn it on in the Microsoft Defender portal (Email & collaboration > Policies & rules > Threat policies > Email authentication settings > DKIM) or with New-DkimSigningConfig in Exchange Online PowerShell, and leave dkim out of the mailer for this transport; or send DKIM-signed mail over SMTP or SES.',
+      },
     },
     send,
     verify,

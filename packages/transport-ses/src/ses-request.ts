@@ -1,5 +1,5 @@
 import type { MessageTag, SendEmailCommandInput } from '@aws-sdk/client-sesv2';
-import { type Address, type EmailMessage, invalidMessage } from '@mailport/core';
+import { type Address, type EmailMessage, invalidMessage, requestsDkim } from '@mailport/core';
 
 /**
  * SES v2's largest message: "40 MB per message (after base64 encoding)" including attachments
@@ -38,6 +38,8 @@ export interface SesRequestOptions {
  * ```
  */
 export function rawReason(message: EmailMessage): string | undefined {
+  // Simple content is MIME that SES writes: mailport's signature is on mailport's rendering.
+  if (requestsDkim(message)) return 'a DKIM signature';
   if (message.attachments.length > 0) return 'attachments';
   if (message.headers.length > 0) return 'custom headers';
   if (message.sender !== undefined) return 'a Sender';
