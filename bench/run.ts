@@ -50,6 +50,8 @@ const usage = `usage: npm run bench -- <benchmark>
           (neither saves anything)
   cli     the CLI's start-up: mailport --help and other short commands against node -e 0
           (about 20 seconds); saves the numbers to bench/results/cli.json
+  dkim    DKIM signing time and peak memory by message size (10 KB to 40 MB) and key type
+          (RSA 2048, Ed25519, both), each case in its own process; prints only
   docs    writes docs/benchmarks.md from the saved results; runs nothing`;
 
 /** Prints the heading every report starts with: what ran, where and when. */
@@ -290,6 +292,9 @@ try {
   } else if (benchmark === 'queue') {
     // @mailport/queue-bullmq: enqueue rate, 1/2/4 worker processes vs sendMany, the limiter's accuracy (bench/queue.ts).
     await (await import('./queue.ts')).main();
+  } else if (benchmark === 'dkim') {
+    // DKIM signing time and memory by message size and key type, each case in its own process (bench/dkim.ts).
+    await (await import('./dkim.ts')).main();
   } else if (benchmark === 'memory') {
     printHeading('mailport memory benchmark', describeMachine(), new Date());
     await memoryBenchmark();
