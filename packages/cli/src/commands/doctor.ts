@@ -40,6 +40,9 @@ Known provider hosts are probed on the ports the provider documents; the others 
   --no-auth       do not try AUTH with the URL's credentials
   --json          print the findings as JSON
 
+mailport doctor dkim --domain DOMAIN --selector SELECTOR [--key FILE] compares the DKIM key
+published in DNS with the one you sign with (mailport doctor dkim --help).
+
 Exit codes: 0 nothing blocked (with --url: the transport's own endpoints and AUTH passed;
 otherwise: every probe passed), 2 usage, 4 TLS, DNS or configuration, 5 authentication,
 8 a port blocked, refused or silent.
@@ -49,6 +52,8 @@ const parallelProbes = 16;
 
 /** `mailport doctor`: outbound ports, TLS and SMTP authentication policy, explained. */
 export async function runDoctor(argv: readonly string[], io: CliIo): Promise<number> {
+  // `mailport doctor dkim`: the published DKIM key against the configured one, in a module of its own.
+  if (argv[0] === 'dkim') return (await import('../doctor-dkim.js')).runDoctorDkim(argv.slice(1), io);
   const { values } = parseArgs({
     args: [...argv],
     options: {
