@@ -65,9 +65,41 @@ export type TransportFactory<Options extends object = Readonly<Record<string, un
   context: TransportFactoryContext<Options>,
 ) => Transport | Promise<Transport>;
 
+/**
+ * An adapter package's transport factory with the schemes it serves, as each adapter package
+ * exports it (`sesAdapter`, `gmailAdapter`, `graphAdapter`, `smtpAdapter`). Passed to
+ * `createTransport(url, { use: [...] })`, it serves its schemes without the import by name that
+ * a bundle (Cloudflare Workers, esbuild, Vite) cannot follow.
+ *
+ * @example
+ * ```ts
+ * export const postboxAdapter: TransportAdapter<AdapterOptions['postbox']> = {
+ *   schemes: ['postbox'],
+ *   create: (url, context) => createPostboxTransport(postboxOptionsFromUrl(url, context)),
+ * };
+ * ```
+ */
+export interface TransportAdapter<Options extends object = Readonly<Record<string, unknown>>> {
+  /** The URL schemes it serves, lower case, without `:`. */
+  readonly schemes: readonly string[];
+  /** Builds the transport from a parsed URL: the package's `createTransportFromUrl`. A method, so that any adapter's options fit `use`. */
+  create(url: TransportUrl, context: TransportFactoryContext<Options>): Transport | Promise<Transport>;
+}
+
 /** Options of {@link createTransport}. */
 export interface CreateTransportOptions {
-  /** Environment variables to read credentials from. Default `process.env`. */
+  /**
+   * Adapters imported by the program, which serve their schemes before anything registered or
+   * loaded by name: the form for bundled programs (Workers, Deno Deploy, Vercel Edge). Default none.
+   *
+   * @example
+   * ```ts
+   * import { sesAdapter } from '@mailport/transport-ses';
+   * const transport = await createTransport(env.MAILPORT_URL, { use: [sesAdapter], env });
+   * ```
+   */
+  use?: readonly TransportAdapter<object>[] | undefined;
+  /** Environment variables to read credentials from. Default `process.env` where the runtime has one, else none. */
   env?: Readonly<Record<string, string | undefined>> | undefined;
   /** OAuth tokens for every transport in the URL that authenticates with OAuth. */
   tokenProvider?: TokenProvider | undefined;
@@ -167,11 +199,13 @@ export async function createTransport(config: string | URL | Transport, options:
   }
   const url = parseTransportUrl(text);
   const context: TransportFactoryContext<object> = {
-    env: options.env ?? process.env,
+    env: options.env ?? processEnv(),
     // Typed per scheme for the caller by AdapterOptions; each adapter's own options parser validates them.
     options: options.adapters?.[url.scheme] ?? {},
     tokenProvider: options.tokenProvider,
   };
+  const given = options.use?.find((adapter) => adapter.schemes.some((scheme) => scheme.toLowerCase() === url.scheme));
+  if (given !== undefined) return given.create(url, context);
   const custom = registered.get(url.scheme);
   if (custom !== undefined) return custom(url, context);
   if (url.scheme === 'memory') {
@@ -202,7 +236,7 @@ export async function createTransport(config: string | URL | Transport, options:
  * ```
  */
 export async function transportFromEnv(options: CreateTransportOptions = {}): Promise<Transport> {
-  const env = options.env ?? process.env;
+  const env = options.env ?? processEnv();
   const url = env.MAILPORT_URL;
   if (url === undefined || url.trim() === '') {
     throw new MailError('configuration', 'MAILPORT_URL is not set', {
@@ -212,6 +246,30 @@ export async function transportFromEnv(options: CreateTransportOptions = {}): Pr
   return createTransport(url, { ...options, env });
 }
 
+/**
+ * `process.env` where the runtime has one (Node, Bun, Deno, workerd with nodejs_compat), else
+ * nothing: a browser or a worker without Node compatibility has no `process`, and Deno without
+ * --allow-env refuses to read it.
+ */
+function processEnv(): Readonly<Record<string, string | undefined>> {
+  try {
+    return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+  } catch {
+    return {};
+  }
+}
+
+/** The name a package exports its adapter under (`@mailport/transport-ses` -> `sesAdapter`), for messages. */
+function adapterExportName(packageName: string, scheme: string): string {
+  const known: Readonly<Record<string, string>> = {
+    '@mailport/transport-smtp': 'smtpAdapter',
+    '@mailport/transport-ses': 'sesAdapter',
+    '@mailport/transport-gmail-api': 'gmailAdapter',
+    '@mailport/transport-graph': 'graphAdapter',
+  };
+  return known[packageName] ?? `${scheme}Adapter`;
+}
+
 async function loadAdapter(packageName: string, url: TransportUrl): Promise<TransportFactory<object>> {
   let module: { createTransportFromUrl?: TransportFactory<object> };
   try {
@@ -219,16 +277,7 @@ async function loadAdapter(packageName: string, url: TransportUrl): Promise<Tran
     const specifier: string = packageName;
     module = (await import(specifier)) as typeof module;
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    const missing =
-      code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || String((error as Error).message).includes(packageName);
-    throw new MailError(
-      'configuration',
-      missing
-        ? `${url.scheme}:// needs the package ${packageName}, which is not installed`
-        : `${packageName} failed to load: ${(error as Error).message}`,
-      { remediation: `Run: npm install ${packageName}`, cause: error },
-    );
+    throw adapterLoadFailure(packageName, url.scheme, error);
   }
   if (typeof module.createTransportFromUrl !== 'function') {
     throw new MailError('configuration', `${packageName} does not export createTransportFromUrl`, {
@@ -236,6 +285,42 @@ async function loadAdapter(packageName: string, url: TransportUrl): Promise<Tran
     });
   }
   return module.createTransportFromUrl;
+}
+
+/**
+ * The `configuration` error for an adapter package that could not be imported by name. Node says
+ * ERR_MODULE_NOT_FOUND and names the package when it is not installed: then `npm install`. Any
+ * other "not found" (workerd's "No such module", a bundler's stub), or a runtime without
+ * `process`, is a bundled program that cannot import by a computed name, where installing would
+ * not help: then the explicit `use: [...]` form.
+ */
+export function adapterLoadFailure(packageName: string, scheme: string, error: unknown): MailError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const name = adapterExportName(packageName, scheme);
+  const explicit = `import { ${name} } from '${packageName}' and pass it: createTransport(url, { use: [${name}] }), or createMailer({ transport, transportOptions: { use: [${name}] } })`;
+  const notInstalled = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(packageName);
+  const bundled =
+    !notInstalled &&
+    (typeof (globalThis as { process?: unknown }).process === 'undefined' ||
+      /no such module|cannot find (module|package)|failed to resolve|could not resolve|not found/i.test(message));
+  if (notInstalled) {
+    return new MailError('configuration', `${scheme}:// needs the package ${packageName}, which is not installed`, {
+      remediation: `Run: npm install ${packageName}. In a bundled program (Workers, esbuild, Vite), ${explicit}.`,
+      cause: error,
+    });
+  }
+  if (bundled) {
+    return new MailError(
+      'configuration',
+      `${scheme}:// needs ${packageName}, which cannot be imported by name here: a bundled program (Workers, esbuild, Vite) has no packages to import from at run time (${message})`,
+      { remediation: `${explicit[0]?.toUpperCase()}${explicit.slice(1)}.`, cause: error },
+    );
+  }
+  return new MailError('configuration', `${packageName} failed to load: ${message}`, {
+    remediation: `Install a version of ${packageName} that matches @mailport/core and this runtime; in a bundled program, ${explicit}.`,
+    cause: error,
+  });
 }
 
 /**

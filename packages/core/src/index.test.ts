@@ -130,6 +130,7 @@ describe('the public surface', () => {
       'TokenCacheOptions',
       'TokenProvider',
       'Transport',
+      'TransportAdapter',
       'TransportCapabilities',
       'TransportDefinition',
       'TransportFactory',

@@ -22,6 +22,7 @@ export {
   parseTransportUrl,
   registerTransport,
   registerTransportPackage,
+  type TransportAdapter,
   type TransportFactory,
   type TransportFactoryContext,
   type TransportUrl,

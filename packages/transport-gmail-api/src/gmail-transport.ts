@@ -71,7 +71,7 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
 
   // HTTPS_PROXY and friends are honoured by gaxios's own fetch and agent; core's client would bypass
   // them. Behind a proxy, hand-over cannot be watched, and a failure after connecting counts as handed over.
-  const proxied = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => (process.env[name] ?? '') !== '');
+  const proxied = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => (environment(name) ?? '') !== '');
 
   const api = (): gmail_v1.Gmail => {
     client ??= gmail({ version: 'v1' });
@@ -361,4 +361,16 @@ function failureFrom(error: unknown, operation: GmailOperation): GmailFailure {
     // Without core's client (behind a proxy) nobody watched: only a failure to connect proves nothing went out.
     handedOver: network === undefined ? !isBeforeConnect(code) : network.handedOver,
   };
+}
+
+/**
+ * One environment variable where the runtime has `process.env` (a Worker without nodejs_compat
+ * has none; Deno without --allow-env refuses to read it): there is no proxy to honour then.
+ */
+function environment(name: string): string | undefined {
+  try {
+    return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+  } catch {
+    return undefined;
+  }
 }

@@ -18,7 +18,7 @@ function typeExports(file: string): string[] {
 // What the README documents, and nothing else: a new export is a decision to make here, not an accident.
 describe('the public surface', () => {
   it('@mailport/transport-gmail-api', async () => {
-    expect(Object.keys(await import('./index.js')).sort()).toEqual(['createGmailTransport', 'createTransportFromUrl']);
+    expect(Object.keys(await import('./index.js')).sort()).toEqual(['createGmailTransport', 'createTransportFromUrl', 'gmailAdapter']);
     expect(typeExports('./index.ts')).toEqual([
       'GmailServiceAccountAuth',
       'GmailTransport',

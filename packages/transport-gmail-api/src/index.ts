@@ -1,4 +1,4 @@
-import type { AdapterOptions, Transport, TransportFactory } from '@mailport/core';
+import type { AdapterOptions, Transport, TransportAdapter, TransportFactory } from '@mailport/core';
 import { gmailOptionsFromUrl } from './gmail-options.js';
 import { createGmailTransport } from './gmail-transport.js';
 
@@ -18,3 +18,18 @@ export type { GoogleServiceAccountKey, GoogleUserOAuthOptions } from './oauth/go
  */
 export const createTransportFromUrl: TransportFactory<AdapterOptions['gmail']> = (url, context): Transport =>
   createGmailTransport(gmailOptionsFromUrl(url, context));
+
+/**
+ * The the Gmail API adapter for `createTransport(url, { use: [gmailAdapter] })`: serves gmail:// URLs
+ * without the import by name that a bundled program (Cloudflare Workers, esbuild, Vite) cannot follow.
+ *
+ * @example
+ * ```ts
+ * import { gmailAdapter } from '@mailport/transport-gmail-api';
+ * const mailer = createMailer({ transport: env.MAILPORT_URL, transportOptions: { use: [gmailAdapter], env } });
+ * ```
+ */
+export const gmailAdapter: TransportAdapter<AdapterOptions['gmail']> = Object.freeze({
+  schemes: Object.freeze(['gmail']),
+  create: createTransportFromUrl,
+});

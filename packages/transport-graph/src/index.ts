@@ -1,4 +1,4 @@
-import type { AdapterOptions, Transport, TransportFactory } from '@mailport/core';
+import type { AdapterOptions, Transport, TransportAdapter, TransportFactory } from '@mailport/core';
 import { graphOptionsFromUrl } from './graph-options.js';
 import { createGraphTransport } from './graph-transport.js';
 
@@ -24,3 +24,18 @@ export { createGraphTransport, type GraphTransport } from './graph-transport.js'
  */
 export const createTransportFromUrl: TransportFactory<AdapterOptions['graph']> = (url, context): Transport =>
   createGraphTransport(graphOptionsFromUrl(url, context));
+
+/**
+ * The Microsoft Graph adapter for `createTransport(url, { use: [graphAdapter] })`: serves graph:// URLs
+ * without the import by name that a bundled program (Cloudflare Workers, esbuild, Vite) cannot follow.
+ *
+ * @example
+ * ```ts
+ * import { graphAdapter } from '@mailport/transport-graph';
+ * const mailer = createMailer({ transport: env.MAILPORT_URL, transportOptions: { use: [graphAdapter], env } });
+ * ```
+ */
+export const graphAdapter: TransportAdapter<AdapterOptions['graph']> = Object.freeze({
+  schemes: Object.freeze(['graph']),
+  create: createTransportFromUrl,
+});

@@ -18,7 +18,7 @@ function typeExports(file: string): string[] {
 // What the README documents, and nothing else: a new export is a decision to make here, not an accident.
 describe('the public surface', () => {
   it('@mailport/transport-ses', async () => {
-    expect(Object.keys(await import('./index.js')).sort()).toEqual(['createSesTransport', 'createTransportFromUrl']);
+    expect(Object.keys(await import('./index.js')).sort()).toEqual(['createSesTransport', 'createTransportFromUrl', 'sesAdapter']);
     expect(typeExports('./index.ts')).toEqual(['SesCredentialIdentity', 'SesCredentials', 'SesTransport', 'SesTransportOptions']);
   });
 });

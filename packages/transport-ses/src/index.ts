@@ -1,4 +1,4 @@
-import type { AdapterOptions, Transport, TransportFactory } from '@mailport/core';
+import type { AdapterOptions, Transport, TransportAdapter, TransportFactory } from '@mailport/core';
 import { sesOptionsFromUrl } from './ses-options.js';
 import { createSesTransport } from './ses-transport.js';
 
@@ -16,3 +16,18 @@ export { createSesTransport, type SesTransport } from './ses-transport.js';
  */
 export const createTransportFromUrl: TransportFactory<AdapterOptions['ses']> = (url, context): Transport =>
   createSesTransport(sesOptionsFromUrl(url, context));
+
+/**
+ * The Amazon SES adapter for `createTransport(url, { use: [sesAdapter] })`: serves ses:// URLs
+ * without the import by name that a bundled program (Cloudflare Workers, esbuild, Vite) cannot follow.
+ *
+ * @example
+ * ```ts
+ * import { sesAdapter } from '@mailport/transport-ses';
+ * const mailer = createMailer({ transport: env.MAILPORT_URL, transportOptions: { use: [sesAdapter], env } });
+ * ```
+ */
+export const sesAdapter: TransportAdapter<AdapterOptions['ses']> = Object.freeze({
+  schemes: Object.freeze(['ses']),
+  create: createTransportFromUrl,
+});

@@ -2,6 +2,7 @@ import {
   type AdapterOptions,
   MailError,
   type TokenProvider,
+  type TransportAdapter,
   type TransportFactory,
   type TransportFactoryContext,
   type TransportUrl,
@@ -64,3 +65,18 @@ async function loadOAuth(packageName: string, url: TransportUrl): Promise<OAuthM
     });
   }
 }
+
+/**
+ * The SMTP adapter for `createTransport(url, { use: [smtpAdapter] })`: serves smtp, smtps:// URLs
+ * without the import by name that a bundled program (Cloudflare Workers, esbuild, Vite) cannot follow.
+ *
+ * @example
+ * ```ts
+ * import { smtpAdapter } from '@mailport/transport-smtp';
+ * const mailer = createMailer({ transport: env.MAILPORT_URL, transportOptions: { use: [smtpAdapter], env } });
+ * ```
+ */
+export const smtpAdapter: TransportAdapter<AdapterOptions['smtp']> = Object.freeze({
+  schemes: Object.freeze(['smtp', 'smtps']),
+  create: createTransportFromUrl,
+});
