@@ -161,6 +161,33 @@ describe('the fetch implementation of createHttpClient', () => {
     expect(error).toMatchObject({ handedOver: true, code: undefined });
   });
 
+  it("reads Deno's connect failures, which have no code, from hyper's text: before hand-over", async () => {
+    const denoRefused = async (): Promise<Response> => {
+      throw new TypeError('error sending request', {
+        cause: new Error(
+          'error sending request for url (http://127.0.0.1:9/): client error (Connect): tcp connect error: Connection refused (os error 111)',
+        ),
+      });
+    };
+    const error = await failure(
+      createHttpClient({ fetch: denoRefused, fixedLengthStreams: false }).send({ method: 'POST', url: base, body: 'x' }),
+    );
+    expect(error).toMatchObject({ handedOver: false, code: 'ECONNREFUSED' });
+  });
+
+  it('where streams lose their length (Deno), sends bytes as bytes, and a failure without a code counts as handed over', async () => {
+    const bodies: unknown[] = [];
+    const denoDropped = async (_input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      bodies.push(init?.body);
+      throw new TypeError('error sending request: connection closed before message completed');
+    };
+    const error = await failure(
+      createHttpClient({ fetch: denoDropped, fixedLengthStreams: false }).send({ method: 'POST', url: base, body: 'x' }),
+    );
+    expect(bodies[0]).toBeInstanceOf(Uint8Array);
+    expect(error).toMatchObject({ handedOver: true, code: undefined });
+  });
+
   it('refuses a CA where the runtime cannot take one', () => {
     expect(() => createHttpClient({ ca: '-----BEGIN CERTIFICATE-----' })).toThrow(/takes no CA/);
   });

@@ -31,6 +31,11 @@ export type FetchFunction = (input: string | URL | Request, init?: RequestInit) 
 export interface FetchHttpClientOptions extends HttpClientOptions {
   /** The `fetch` to send with. Default `globalThis.fetch`, looked up at each request. */
   readonly fetch?: FetchFunction | undefined;
+  /**
+   * Whether `fetch` keeps the `content-length` of a stream body, so that a string or bytes body can
+   * be sent as a counted stream. Default: true except on Deno, which sends a stream chunked.
+   */
+  readonly fixedLengthStreams?: boolean | undefined;
 }
 
 /** Bun's error codes for a connection that was never made, as Node's codes. */
@@ -42,15 +47,37 @@ const runtimeCodes: Readonly<Record<string, string>> = Object.freeze({
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
 });
 
+/** Deno's connect failures (hyper-util `client error (Connect): ...`), by their text, as Node's codes. */
+const denoConnectCodes: readonly (readonly [RegExp, string])[] = [
+  [/connection refused/i, 'ECONNREFUSED'],
+  [/dns error|failed to lookup/i, 'ENOTFOUND'],
+  [/timed out/i, 'ECONNECT_TIMEOUT'],
+  [/host is unreachable|no route to host/i, 'EHOSTUNREACH'],
+  [/network is unreachable/i, 'ENETUNREACH'],
+  [/certificate|UnknownIssuer/i, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
+];
+
 /** Chunks of a fixed body are pulled this many bytes at a time, so that "read to the end" means something. */
 const chunkSize = 16 * 1024;
 
 /**
- * Not available over fetch: fetch takes no CA list (Bun and Deno take one their own way, which
- * `createHttpClient`'s `ca` option uses). Always undefined here.
+ * The system's CAs plus `ca`, for an SDK that takes Node's TLS options of its own (@azure/identity
+ * on Bun or Deno, whose node:https takes them): as the Node entry's, with the system list from
+ * node:tls where the runtime has it (`process.getBuiltinModule`), else `ca` alone.
  */
-export function trustedCas(_ca: CaInput | undefined): undefined {
-  return undefined;
+export function trustedCas(ca: CaInput | undefined): (string | Uint8Array)[] | undefined {
+  if (ca === undefined) return undefined;
+  const list = Array.isArray(ca) ? (ca as readonly (string | Uint8Array)[]) : [ca as string | Uint8Array];
+  let roots: readonly string[] = [];
+  try {
+    const runtime = globalThis as {
+      process?: { getBuiltinModule?: (name: string) => { rootCertificates?: readonly string[] } | undefined };
+    };
+    roots = runtime.process?.getBuiltinModule?.('node:tls')?.rootCertificates ?? [];
+  } catch {
+    // No node:tls here (workerd, browsers): ca alone.
+  }
+  return [...roots, ...list];
 }
 
 /**
@@ -92,7 +119,7 @@ export function createHttpClient(options: FetchHttpClientOptions = {}): HttpClie
     const onAbort = (): void => controller.abort(signal?.reason);
     const callerAborted = (): boolean => signal?.aborted === true;
     signal?.addEventListener('abort', onAbort, { once: true });
-    const body = request.body === undefined ? undefined : countedBody(request.body, quiet);
+    const body = request.body === undefined ? undefined : countedBody(request.body, quiet, options.fixedLengthStreams ?? keepsLength());
     const headers = { ...request.headers };
     // A counted body is a stream: the length it had goes along, for servers (and signatures) that want it.
     if (typeof request.body === 'string' || request.body instanceof Uint8Array) {
@@ -149,13 +176,27 @@ export function createHttpClient(options: FetchHttpClientOptions = {}): HttpClie
 }
 
 interface CountedBody {
-  readonly stream: ReadableStream<Uint8Array>;
+  readonly stream: ReadableStream<Uint8Array> | Uint8Array;
   /** True once the runtime has read the body to its end. */
   drained(): boolean;
 }
 
+/**
+ * Whether this runtime's fetch sends a stream body with the `content-length` the request gives.
+ * Deno drops it and sends the stream chunked, which breaks a signature over that header (SES's
+ * SigV4): there, bytes go as bytes, and how far they were read is not known.
+ */
+function keepsLength(): boolean {
+  return (globalThis as { Deno?: unknown }).Deno === undefined;
+}
+
 /** Wraps a body in a stream that records how far the runtime read it. */
-function countedBody(body: HttpBody, progress: () => void): CountedBody {
+function countedBody(body: HttpBody, progress: () => void, fixedLengthStreams: boolean): CountedBody {
+  if (!fixedLengthStreams && (typeof body === 'string' || body instanceof Uint8Array)) {
+    const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+    // Unknown how far the runtime read it: as far as anyone can tell, it was handed over.
+    return { stream: bytes, drained: () => true };
+  }
   let done = false;
   const source = sourceIterator(body);
   const stream = new ReadableStream<Uint8Array>(
@@ -225,13 +266,23 @@ async function readAll(response: Response, progress: () => void): Promise<Uint8A
   return all;
 }
 
-/** The system error code in `error` or its causes (undici puts it on `cause`; Bun on the error), as Node spells it. */
+/**
+ * The system error code in `error` or its causes (undici puts it on `cause`; Bun on the error), as
+ * Node spells it. Deno gives no code, but its HTTP client (hyper-util) says `client error
+ * (Connect)` when connecting failed, before a byte of the request was written: its text is read as
+ * Node's code (`ECONNREFUSED`, `ENOTFOUND`, ...; {@link denoConnectCodes}), before hand-over. Any other Deno failure has no code and counts as handed over once the body was read.
+ */
 function errorCode(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && code !== '' && !/^(ABORT_ERR|UND_ERR_[A-Z_]*|ERR_INVALID_STATE)$/.test(code)) {
       return runtimeCodes[code] ?? code;
+    }
+    const message = String((current as { message?: unknown }).message ?? '');
+    if (message.includes('client error (Connect)')) {
+      const connect = denoConnectCodes.find(([pattern]) => pattern.test(message));
+      if (connect !== undefined) return connect[1];
     }
     current = (current as { cause?: unknown }).cause;
   }
