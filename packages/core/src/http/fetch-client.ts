@@ -183,21 +183,29 @@ interface CountedBody {
 
 /**
  * Whether this runtime's fetch sends a stream body with the `content-length` the request gives.
- * Deno drops it and sends the stream chunked, which breaks a signature over that header (SES's
- * SigV4): there, bytes go as bytes, and how far they were read is not known.
+ * Deno and workerd drop it and send the stream chunked, which breaks a signature over that header
+ * (SES's SigV4). workerd sends a `FixedLengthStream` with its length, and the counted stream is
+ * piped into one; on Deno bytes go as bytes, and how far they were read is not known.
  */
 function keepsLength(): boolean {
-  return (globalThis as { Deno?: unknown }).Deno === undefined;
+  const runtime = globalThis as { Deno?: unknown; navigator?: { userAgent?: string } };
+  return runtime.Deno === undefined && runtime.navigator?.userAgent !== 'Cloudflare-Workers';
 }
+
+/** workerd's stream of a declared length (Cloudflare Workers), which its fetch sends with `content-length`. */
+type FixedLengthStreamClass = new (length: number) => { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
 
 /** Wraps a body in a stream that records how far the runtime read it. */
 function countedBody(body: HttpBody, progress: () => void, fixedLengthStreams: boolean): CountedBody {
-  if (!fixedLengthStreams && (typeof body === 'string' || body instanceof Uint8Array)) {
-    const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+  const length = typeof body === 'string' || body instanceof Uint8Array ? fixedLength(body) : undefined;
+  const FixedLengthStream = (globalThis as { FixedLengthStream?: FixedLengthStreamClass }).FixedLengthStream;
+  if (!fixedLengthStreams && length !== undefined && FixedLengthStream === undefined) {
+    const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : (body as Uint8Array);
     // Unknown how far the runtime read it: as far as anyone can tell, it was handed over.
     return { stream: bytes, drained: () => true };
   }
   let done = false;
+  let pulled = 0;
   const source = sourceIterator(body);
   const stream = new ReadableStream<Uint8Array>(
     {
@@ -209,6 +217,7 @@ function countedBody(body: HttpBody, progress: () => void, fixedLengthStreams: b
           return;
         }
         progress();
+        pulled += next.value.byteLength;
         controller.enqueue(next.value);
       },
       async cancel(reason) {
@@ -218,7 +227,16 @@ function countedBody(body: HttpBody, progress: () => void, fixedLengthStreams: b
     // No read-ahead: a chunk is pulled only when the runtime asks for one.
     { highWaterMark: 0 },
   );
-  return { stream, drained: () => done };
+  // A runtime that stops reading once it has `content-length` bytes has read it all too.
+  const drained = (): boolean => done || (length !== undefined && pulled >= length);
+  if (length !== undefined && FixedLengthStream !== undefined && !fixedLengthStreams) {
+    // The pipe reads at most a chunk ahead of the runtime: "drained" may come a chunk early, which
+    // only ever counts a body as handed over that was not quite, never the other way round.
+    const fixed = new FixedLengthStream(length);
+    stream.pipeTo(fixed.writable).catch(() => {});
+    return { stream: fixed.readable, drained };
+  }
+  return { stream, drained };
 }
 
 function sourceIterator(body: HttpBody): AsyncIterator<Uint8Array> {

@@ -5,7 +5,7 @@ import { findOnPath, isExecutableFile, type LookupOptions, pretendMissing, type 
 export { skipUnlessFound, type ToolLookup } from '../../../sandbox/test/find-tool.js';
 
 /** The runtimes the runtime-matrix tests run on besides Node. */
-export type RuntimeName = 'bun' | 'deno' | 'wrangler';
+export type RuntimeName = 'bun' | 'deno' | 'wrangler' | 'workerd';
 
 /** The command that installs them where {@link findRuntime} looks (into a cache, not the repository). */
 export const installRuntimes = 'scripts/install-runtimes.sh';
@@ -18,18 +18,19 @@ export function runtimesDirectory(env: NodeJS.ProcessEnv = process.env): string 
 /**
  * A runtime for the runtime-matrix tests:
  *
- * 1. MAILPORT_BUN, MAILPORT_DENO or MAILPORT_WRANGLER, a path to its binary; if that is not an
+ * 1. MAILPORT_BUN, MAILPORT_DENO, MAILPORT_WRANGLER or MAILPORT_WORKERD, a path to its binary; if that is not an
  *    executable file, this throws (a mistyped path must not turn into a skip).
  * 2. The one scripts/install-runtimes.sh installed (see {@link runtimesDirectory}).
  * 3. The name on PATH.
  *
  * With none, `{ skip }` says so and gives the install command; decide with `skipUnlessFound`, which
- * skips outside CI and fails in CI. MAILPORT_TEST_WITHOUT=bun (or deno, wrangler) makes this find none.
+ * skips outside CI and fails in CI. MAILPORT_TEST_WITHOUT=bun (or deno, wrangler, workerd) makes this find none.
  */
 export function findRuntime(name: RuntimeName, options: LookupOptions = {}): ToolLookup {
   const { env = process.env, isExecutable = isExecutableFile } = options;
   const variable = `MAILPORT_${name.toUpperCase()}`;
-  const install = `${installRuntimes} ${name}`;
+  // workerd comes with wrangler.
+  const install = `${installRuntimes} ${name === 'workerd' ? 'wrangler' : name}`;
   if (pretendMissing(name, env)) {
     return {
       skip: `${name} not found: MAILPORT_TEST_WITHOUT=${env.MAILPORT_TEST_WITHOUT} pretends it is not installed. Install it with: ${install}`,

@@ -1,41 +1,163 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
-import { dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Sandbox, startSandbox } from '@mailport/sandbox';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { findRuntime, type RuntimeName, skipUnlessFound } from './find-runtime.js';
+import { findRuntime, skipUnlessFound, type ToolLookup } from './find-runtime.js';
 import type { Outcome } from './send.js';
 
 // Issue 11: the HTTPS adapters on runtimes other than Node, through the fetch implementation of
-// @mailport/core/http that the package's export conditions choose there. Each runtime runs
-// send.ts (importing the built packages, so `npm run build` first) against the sandbox, which
-// runs here in Node on loopback.
+// @mailport/core/http that the package's export conditions choose there. Bun and Deno run
+// send.ts (importing the built packages, so `npm run build` first); for workerd, wrangler bundles
+// worker.ts around it and workerd serves it. The sandbox runs here, in Node, on loopback.
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-const commands: Record<Exclude<RuntimeName, 'wrangler'>, (binary: string, job: string) => [string, string[]]> = {
-  bun: (binary, job) => [binary, ['send.ts', job]],
-  // mailport itself needs net and read only; the SDKs read the environment and the OS (Google's
-  // GOOGLE_SDK_NODE_LOGGING when it loads, the AWS SDK's os.release() for its user agent, MSAL's CAs).
-  deno: (binary, job) => [
-    binary,
-    ['run', '--allow-net=127.0.0.1', '--allow-read', '--allow-env', '--allow-sys', '--no-prompt', 'send.ts', job],
-  ],
-};
+interface Job {
+  readonly url: string;
+  readonly attempts?: number;
+  readonly graphRefreshToken?: string;
+}
 
-/**
- * What a refused connection becomes, per runtime: Bun gives ECONNREFUSED, Deno's text says
- * `client error (Connect)`, so both know nothing was sent and retry it.
- */
-const refusedCode: Record<keyof typeof commands, string> = { bun: 'transient', deno: 'transient' };
+interface Runner {
+  run(job: Job): Promise<Outcome>;
+  close(): void;
+}
 
 const apis = ['ses', 'gmail', 'graph'] as const;
 type Api = (typeof apis)[number];
 const sendEndpoint: Record<Api, string> = { ses: 'ses.SendEmail', gmail: 'gmail.messages.send', graph: 'graph.sendMail' };
 const timeoutParameter: Record<Api, string> = { ses: 'socket_timeout', gmail: 'timeout', graph: 'timeout' };
+
+interface RuntimeCase {
+  readonly name: string;
+  readonly tools: readonly ToolLookup[];
+  start(paths: readonly string[]): Promise<Runner>;
+  /**
+   * What a refused connection to the API becomes. Bun gives ECONNREFUSED and Deno's text says
+   * `client error (Connect)`: nothing was sent, so it is retried (transient). workerd reads the
+   * body in full before it connects and says only "Network connection lost": the send cannot know
+   * (unknown-outcome); Gmail checks the sender with a GET first, which fails as transient.
+   */
+  readonly refused: Record<Api, string>;
+  /** Graph on workerd: MSAL (app-only) needs node:https and a private CA workerd cannot trust; a delegated refresh token in code goes through core/http. */
+  readonly graphDelegated?: boolean;
+}
+
+const processEnvironment = { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1' };
+
+function execute(file: string, args: readonly string[], cwd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { cwd, timeout: 30_000, env: processEnvironment }, (error, stdout, stderr) =>
+      error === null ? resolve(stdout) : reject(new Error(`${file} failed: ${error.message}\n${stderr}`)),
+    );
+  });
+}
+
+/** Bun and Deno: one process per send, its outcome on the OUTCOME line. */
+function perProcess(args: readonly string[]): RuntimeCase['start'] {
+  return async ([binary]) => ({
+    async run(job) {
+      const stdout = await execute(binary as string, [...args, JSON.stringify(job)], here);
+      const line = stdout.split('\n').find((entry) => entry.startsWith('OUTCOME '));
+      if (line === undefined) throw new Error(`no outcome printed:\n${stdout}`);
+      return JSON.parse(line.slice('OUTCOME '.length)) as Outcome;
+    },
+    close() {},
+  });
+}
+
+/** workerd: wrangler bundles worker.ts as for `wrangler deploy`, workerd serves the bundle, each POST is one send. */
+async function workerdRunner([wrangler, workerd]: readonly string[]): Promise<Runner> {
+  const directory = mkdtempSync(join(tmpdir(), 'mailport-workerd-'));
+  const compatibilityDate = '2026-11-01';
+  writeFileSync(
+    join(directory, 'wrangler.json'),
+    JSON.stringify({
+      name: 'mailport-runtime-test',
+      main: join(here, 'worker.ts'),
+      compatibility_date: compatibilityDate,
+      compatibility_flags: ['nodejs_compat'],
+    }),
+  );
+  // wrangler is a Node program: run it with this Node (24), whatever node is first on PATH.
+  await execute(process.execPath, [wrangler as string, 'deploy', '--dry-run', '--outdir', join(directory, 'out')], directory);
+  const port = await closedPort();
+  writeFileSync(
+    join(directory, 'config.capnp'),
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [ (name = "main", worker = .worker), (name = "loopback", network = (allow = ["public", "private", "local"])) ],
+  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
+);
+const worker :Workerd.Worker = (
+  modules = [ (name = "worker.js", esModule = embed "out/worker.js") ],
+  compatibilityDate = "${compatibilityDate}",
+  compatibilityFlags = ["nodejs_compat"],
+  globalOutbound = "loopback",
+);
+`,
+  );
+  const child: ChildProcess = spawn(workerd as string, ['serve', join(directory, 'config.capnp')], {
+    stdio: 'ignore',
+    env: processEnvironment,
+  });
+  const base = `http://127.0.0.1:${port}/`;
+  const close = (): void => {
+    child.kill();
+    rmSync(directory, { recursive: true, force: true });
+  };
+  for (let tries = 0; ; tries++) {
+    try {
+      await fetch(base, { method: 'HEAD' });
+      break;
+    } catch (error) {
+      if (tries > 100 || child.exitCode !== null) {
+        close();
+        throw new Error(`workerd did not start: ${String(error)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  return {
+    async run(job) {
+      const response = await fetch(base, { method: 'POST', body: JSON.stringify(job), signal: AbortSignal.timeout(30_000) });
+      const text = await response.text();
+      if (response.status !== 200) throw new Error(`the Worker answered ${response.status}: ${text}`);
+      return JSON.parse(text) as Outcome;
+    },
+    close,
+  };
+}
+
+const runtimes: readonly RuntimeCase[] = [
+  {
+    name: 'bun',
+    tools: [findRuntime('bun')],
+    start: perProcess(['send.ts']),
+    refused: { ses: 'transient', gmail: 'transient', graph: 'transient' },
+  },
+  {
+    name: 'deno',
+    tools: [findRuntime('deno')],
+    // mailport itself needs net and read only; the SDKs read the environment and the OS (Google's
+    // GOOGLE_SDK_NODE_LOGGING when it loads, the AWS SDK's os.release() for its user agent, MSAL's CAs).
+    start: perProcess(['run', '--allow-net=127.0.0.1', '--allow-read', '--allow-env', '--allow-sys', '--no-prompt', 'send.ts']),
+    refused: { ses: 'transient', gmail: 'transient', graph: 'transient' },
+  },
+  {
+    name: 'workerd',
+    tools: [findRuntime('wrangler'), findRuntime('workerd')],
+    start: workerdRunner,
+    refused: { ses: 'unknown-outcome', gmail: 'transient', graph: 'unknown-outcome' },
+    graphDelegated: true,
+  },
+];
 
 function withParameter(url: string, name: string, value: string): string {
   const pattern = new RegExp(`([?&])${name}=[^&]*`);
@@ -51,40 +173,46 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-for (const runtime of Object.keys(commands) as (keyof typeof commands)[]) {
-  const lookup = findRuntime(runtime);
-  describe.skipIf(skipUnlessFound(lookup))(`on ${runtime}`, () => {
+for (const runtime of runtimes) {
+  const missing = runtime.tools.find((tool) => !('path' in tool));
+  describe.skipIf(missing !== undefined && skipUnlessFound(missing))(`on ${runtime.name}`, () => {
     let sandbox: Sandbox;
-    const binary = 'path' in lookup ? lookup.path : '';
+    let runner: Runner;
+    let refreshToken: string;
 
-    const run = async (job: { url: string; attempts?: number }): Promise<Outcome> => {
-      const [file, args] = commands[runtime](binary, JSON.stringify(job));
-      const { stdout } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-        execFile(
-          file,
-          args,
-          { cwd: here, timeout: 25_000, env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1' } },
-          (error, out, err) =>
-            error === null ? resolve({ stdout: out, stderr: err }) : reject(new Error(`${runtime} failed: ${error.message}\n${err}`)),
-        );
-      });
-      const line = stdout.split('\n').find((entry) => entry.startsWith('OUTCOME '));
-      if (line === undefined) throw new Error(`${runtime} printed no outcome:\n${stdout}`);
-      return JSON.parse(line.slice('OUTCOME '.length)) as Outcome;
+    /** The job for `api`: the sandbox's URL, or on workerd Graph's delegated form with the current refresh token. */
+    const job = (api: Api, change: (url: string) => string = (url) => url, attempts?: number): Job => {
+      if (api === 'graph' && runtime.graphDelegated === true) {
+        const { tenantId, clientId } = sandbox.accounts.microsoft;
+        const url = `graph://sender@contoso.example?tenant=${tenantId}&client_id=${clientId}&authority_host=${encodeURIComponent(sandbox.httpUrl)}&endpoint=${encodeURIComponent(`${sandbox.httpUrl}/v1.0`)}`;
+        return { url: change(url), attempts, graphRefreshToken: refreshToken };
+      }
+      return { url: change(sandbox.urls[api]), attempts };
+    };
+    const run = async (sent: Job): Promise<Outcome> => {
+      const outcome = await runner.run(sent);
+      // Microsoft rotates the refresh token at every use, as onRefreshToken would store it in KV.
+      if (outcome.rotatedRefreshToken !== undefined) refreshToken = outcome.rotatedRefreshToken;
+      return outcome;
     };
 
     beforeAll(async () => {
       sandbox = await startSandbox();
-    });
+      refreshToken = sandbox.accounts.microsoft.refreshToken;
+      runner = await runtime.start(runtime.tools.map((tool) => ('path' in tool ? tool.path : '')));
+    }, 60_000);
     beforeEach(() => {
       sandbox.store.clear();
       sandbox.faults.clear();
     });
-    afterAll(() => sandbox?.close());
+    afterAll(async () => {
+      runner?.close();
+      await sandbox?.close();
+    });
 
     for (const api of apis) {
       it(`${api}: sends a rich message through the fetch client, and the Message-ID in the receipt is the one that arrived`, async () => {
-        const outcome = await run({ url: sandbox.urls[api] });
+        const outcome = await run(job(api));
         expect(outcome, outcome.message).toMatchObject({ ok: true, http: 'fetch' });
         const stored = sandbox.store.list({ api });
         expect(stored).toHaveLength(1);
@@ -100,26 +228,24 @@ for (const runtime of Object.keys(commands) as (keyof typeof commands)[]) {
 
       it(`${api}: a connection dropped after the message was stored is unknown-outcome, not retried, stored once`, async () => {
         sandbox.faults.inject({ endpoint: sendEndpoint[api], action: 'drop' });
-        const outcome = await run({ url: sandbox.urls[api], attempts: 3 });
+        const outcome = await run(job(api, undefined, 3));
         expect(outcome, outcome.message).toMatchObject({ ok: false, code: 'unknown-outcome' });
         expect(sandbox.store.list({ api })).toHaveLength(1);
       });
 
-      it(`${api}: a refused connection is ${refusedCode[runtime]} and nothing is stored`, async () => {
-        const url = withParameter(
-          sandbox.urls[api],
-          'endpoint',
-          `http://127.0.0.1:${await closedPort()}${api === 'graph' ? '/v1.0' : '/'}`,
+      it(`${api}: a refused connection is ${runtime.refused[api]} and nothing is stored`, async () => {
+        const port = await closedPort();
+        const outcome = await run(
+          job(api, (url) => withParameter(url, 'endpoint', `http://127.0.0.1:${port}${api === 'graph' ? '/v1.0' : '/'}`), 2),
         );
-        const outcome = await run({ url, attempts: 2 });
-        expect(outcome, outcome.message).toMatchObject({ ok: false, code: refusedCode[runtime] });
+        expect(outcome, outcome.message).toMatchObject({ ok: false, code: runtime.refused[api] });
         expect(sandbox.store.size).toBe(0);
       });
 
       it(`${api}: a server that stalls after reading the request times out within the bound, as unknown-outcome`, async () => {
         sandbox.faults.inject({ endpoint: sendEndpoint[api], action: 'stall' });
         const started = performance.now();
-        const outcome = await run({ url: withParameter(sandbox.urls[api], timeoutParameter[api], '1s'), attempts: 2 });
+        const outcome = await run(job(api, (url) => withParameter(url, timeoutParameter[api], '1s'), 2));
         expect(outcome, outcome.message).toMatchObject({ ok: false, code: 'unknown-outcome' });
         expect(performance.now() - started).toBeLessThan(15_000);
         expect(sandbox.store.size).toBeLessThanOrEqual(1);

@@ -14,6 +14,11 @@ interface Job {
   readonly url: string;
   /** Attempts in all; 1 = no retry. */
   readonly attempts?: number;
+  /**
+   * A Microsoft delegated refresh token, given in code as a Worker would from KV; the rotated one
+   * comes back in the outcome, as `onRefreshToken` would put it back into KV.
+   */
+  readonly graphRefreshToken?: string;
 }
 
 /** What the test reads back. */
@@ -24,16 +29,27 @@ export interface Outcome {
   readonly message?: string;
   readonly attempts?: number;
   readonly http: string;
+  readonly rotatedRefreshToken?: string;
 }
 
 export async function sendOnce(job: Job): Promise<Outcome> {
   const http = await import('@mailport/core/http');
   // Which implementation the export conditions chose: the fetch one has no node:http agents.
   const implementation = String(http.createHttpClient).includes('AbortController') ? 'fetch' : 'node:http';
+  let rotatedRefreshToken: string | undefined;
+  const graph =
+    job.graphRefreshToken === undefined
+      ? {}
+      : {
+          refreshToken: job.graphRefreshToken,
+          onRefreshToken: (token: string) => {
+            rotatedRefreshToken = token;
+          },
+        };
   const mailer = createMailer({
     transport: job.url,
     // Explicit adapters: what a bundled program does, and it needs no import by name.
-    transportOptions: { use: [sesAdapter, gmailAdapter, graphAdapter], env: {} },
+    transportOptions: { use: [sesAdapter, gmailAdapter, graphAdapter], env: {}, adapters: { graph } },
     retry: { maxAttempts: job.attempts ?? 1, initialDelayMs: 20, maxDelayMs: 50 },
   });
   try {
@@ -50,10 +66,11 @@ export async function sendOnce(job: Job): Promise<Outcome> {
       html: '<p>Ein Brief mit <b>Umlauten</b>: äöü ß</p>',
       attachments: [{ filename: 'bericht-ü.txt', content: new TextEncoder().encode('Anhang ✓\n'), contentType: 'text/plain' }],
     });
-    return { ok: true, messageId: receipt.messageId, attempts: receipt.attempts, http: implementation };
+    return { ok: true, messageId: receipt.messageId, attempts: receipt.attempts, http: implementation, rotatedRefreshToken };
   } catch (error) {
-    if (MailError.isInstance(error)) return { ok: false, code: error.code, message: error.message, http: implementation };
-    return { ok: false, code: 'thrown', message: String((error as Error)?.stack ?? error), http: implementation };
+    if (MailError.isInstance(error))
+      return { ok: false, code: error.code, message: error.message, http: implementation, rotatedRefreshToken };
+    return { ok: false, code: 'thrown', message: String((error as Error)?.stack ?? error), http: implementation, rotatedRefreshToken };
   } finally {
     await mailer.close();
   }
