@@ -22,6 +22,7 @@ interface Job {
   readonly url: string;
   readonly attempts?: number;
   readonly graphRefreshToken?: string;
+  readonly byName?: boolean;
 }
 
 interface Runner {
@@ -209,6 +210,16 @@ for (const runtime of runtimes) {
       runner?.close();
       await sandbox?.close();
     });
+
+    if (runtime.name === 'workerd') {
+      it('without use: [...], a URL fails with the explicit form, not npm install', async () => {
+        const outcome = await run({ url: sandbox.urls.ses, byName: true });
+        expect(outcome, outcome.message).toMatchObject({ ok: false, code: 'configuration' });
+        expect(outcome.message).toMatch(/cannot be imported by name here: a bundled program/);
+        expect(outcome.remediation).toMatch(/^Import \{ sesAdapter \} from '@mailport\/transport-ses'/);
+        expect(outcome.remediation).not.toContain('npm install');
+      });
+    }
 
     for (const api of apis) {
       it(`${api}: sends a rich message through the fetch client, and the Message-ID in the receipt is the one that arrived`, async () => {

@@ -19,6 +19,8 @@ interface Job {
    * comes back in the outcome, as `onRefreshToken` would put it back into KV.
    */
   readonly graphRefreshToken?: string;
+  /** Leave the adapters out, so core imports the package by name (which a bundle cannot). */
+  readonly byName?: boolean;
 }
 
 /** What the test reads back. */
@@ -27,6 +29,7 @@ export interface Outcome {
   readonly messageId?: string;
   readonly code?: string;
   readonly message?: string;
+  readonly remediation?: string;
   readonly attempts?: number;
   readonly http: string;
   readonly rotatedRefreshToken?: string;
@@ -49,7 +52,7 @@ export async function sendOnce(job: Job): Promise<Outcome> {
   const mailer = createMailer({
     transport: job.url,
     // Explicit adapters: what a bundled program does, and it needs no import by name.
-    transportOptions: { use: [sesAdapter, gmailAdapter, graphAdapter], env: {}, adapters: { graph } },
+    transportOptions: { use: job.byName === true ? [] : [sesAdapter, gmailAdapter, graphAdapter], env: {}, adapters: { graph } },
     retry: { maxAttempts: job.attempts ?? 1, initialDelayMs: 20, maxDelayMs: 50 },
   });
   try {
@@ -68,8 +71,16 @@ export async function sendOnce(job: Job): Promise<Outcome> {
     });
     return { ok: true, messageId: receipt.messageId, attempts: receipt.attempts, http: implementation, rotatedRefreshToken };
   } catch (error) {
-    if (MailError.isInstance(error))
-      return { ok: false, code: error.code, message: error.message, http: implementation, rotatedRefreshToken };
+    if (MailError.isInstance(error)) {
+      return {
+        ok: false,
+        code: error.code,
+        message: error.message,
+        remediation: error.remediation,
+        http: implementation,
+        rotatedRefreshToken,
+      };
+    }
     return { ok: false, code: 'thrown', message: String((error as Error)?.stack ?? error), http: implementation, rotatedRefreshToken };
   } finally {
     await mailer.close();
