@@ -196,8 +196,13 @@ export function gmailOptionsFromUrl(url: TransportUrl, context: TransportFactory
   const params = urlParams(url, { known: gmailUrlParameters, aliases: gmailUrlAliases });
   const injected = context.options.tokenProvider ?? context.tokenProvider;
   const fromUrl = credentialParameters.some((name) => url.params.has(name));
-  let tokenProvider: TokenProvider;
-  if (!fromUrl && injected !== undefined) {
+  // Credentials given in code (`adapters: { gmail: { auth: { credentials } } }`): a service account
+  // key from a Worker's secret needs no credentials_file.
+  const inCode = !fromUrl && injected === undefined && context.options.auth !== undefined;
+  let tokenProvider: TokenProvider | undefined;
+  if (inCode) {
+    tokenProvider = undefined;
+  } else if (!fromUrl && injected !== undefined) {
     tokenProvider = injected;
     for (const name of ['token_url', 'scopes'] as const) {
       if (params.string(name) !== undefined) {

@@ -279,6 +279,8 @@ export function graphOptionsFromUrl(
     } else if (credentials.appOnly !== undefined) {
       const { ca: _ca, ...appOnly } = credentials.appOnly;
       auth = appOnly;
+    } else if (overrides.auth !== undefined) {
+      // Credentials given in code (a certificate PEM or a secret from a Worker's secrets), no file needed.
     } else if (context.tokenProvider !== undefined) {
       tokenProvider = context.tokenProvider;
     } else {

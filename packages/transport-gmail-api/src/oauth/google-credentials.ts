@@ -91,7 +91,7 @@ export function tokenProviderFromUrl(
   if (source === undefined) {
     throw new MailError('configuration', `Transport URL ${url.redacted}: no Google credentials`, {
       remediation:
-        'Add client_id, client_secret and refresh_token to the URL (or set GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET and GOOGLE_REFRESH_TOKEN), or point credentials_file (or GOOGLE_APPLICATION_CREDENTIALS) at a service account key.',
+        'Add client_id, client_secret and refresh_token to the URL (or set GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET and GOOGLE_REFRESH_TOKEN), or point credentials_file (or GOOGLE_APPLICATION_CREDENTIALS) at a service account key, or give the key in code: createTransport(url, { adapters: { gmail: { auth: { credentials } } } }).',
     });
   }
   if (source.kind === 'user') {
