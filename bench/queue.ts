@@ -10,9 +10,10 @@
  *   any sliding second, and the rate reached (with the default 100 ms margin, and with none).
  *
  * Rates come from the sandbox's arrival times (first to last), not from what the senders say.
- * Writes bench/results/queue.json.
+ * Writes bench/results/queue.json. `npm run bench -- queue limiter` runs the limiter part alone
+ * (MAILPORT_BENCH_MARGINS=100,150,0 picks the margins) and replaces only that part of the file.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { createMailQueue } from '@mailport/queue-bullmq';
 import { findRedis } from '../packages/queue-bullmq/test/find-redis.ts';
@@ -91,7 +92,43 @@ async function throughThe(
   return times;
 }
 
-export async function main(): Promise<void> {
+/** Two worker processes x 4 on one key limited to 20/s, with each margin: the most arrivals in any sliding second, and the rate. */
+async function limiterPart(redisUrl: string, sandbox: Sandbox) {
+  const margins = (process.env.MAILPORT_BENCH_MARGINS ?? '100,0').split(',').map(Number);
+  const limiter: { marginMs: number; limit: string; maxInAnySecond: number; messagesPerSecond: number }[] = [];
+  for (const marginMs of margins) {
+    const times = await throughThe(redisUrl, sandbox, {
+      workers: 2,
+      messages: limiterMessages,
+      limits: { rates: [{ ...limiterRate, marginMs }] },
+      run: `limit${marginMs}-${Date.now()}`,
+    });
+    limiter.push({
+      marginMs,
+      limit: `${limiterRate.max}/s`,
+      maxInAnySecond: maxInWindow(times, 1000),
+      messagesPerSecond: Math.round(rateOf(times) * 10) / 10,
+    });
+  }
+  console.log(`\nLimiter: ${limiterMessages} messages on one key limited to ${limiterRate.max}/s, 2 worker processes x 4`);
+  for (const row of limiter) {
+    console.log(
+      `  margin ${String(row.marginMs).padStart(3)} ms: at most ${row.maxInAnySecond} in any sliding second (limit ${limiterRate.max}), ${row.messagesPerSecond.toFixed(1)} messages/s`,
+    );
+  }
+  return limiter;
+}
+
+async function save(file: string, results: unknown): Promise<void> {
+  await mkdir(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
+  await writeFile(`${file}.tmp`, `${JSON.stringify(results, null, 2)}\n`);
+  await rename(`${file}.tmp`, file);
+  console.log(`\nSaved ${file}`);
+}
+
+export async function main(parts: readonly string[] = []): Promise<void> {
+  const only = parts[0];
+  if (only !== undefined && only !== 'limiter') throw new Error(`unknown part of the queue benchmark: ${only} (known: limiter)`);
   const found = findRedis();
   if (!('path' in found)) throw new Error(found.skip);
   const machine = describeMachine();
@@ -103,6 +140,13 @@ export async function main(): Promise<void> {
   const redis = await startRedis(found.path);
   const sandbox: Sandbox = await startChild(new URL('./queue-sandbox.ts', import.meta.url), []);
   try {
+    const file = fileURLToPath(new URL('./results/queue.json', import.meta.url));
+    if (only === 'limiter') {
+      const limiter = await limiterPart(redis.url, sandbox);
+      const saved = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+      await save(file, { ...saved, date: date.toISOString(), machine, limiter });
+      return;
+    }
     // The producer.
     await using producer = createMailQueue({ connection: redis.url, name: 'bench-enqueue' });
     let started = performance.now();
@@ -136,36 +180,16 @@ export async function main(): Promise<void> {
     console.log(`\nThroughput: ${queueMessages} messages of about 1 KB to the sandbox's SMTP server, ${queueConcurrency} in flight in all`);
     for (const row of throughput) console.log(`  ${row.senders.padEnd(44)} ${row.messagesPerSecond.toFixed(0).padStart(6)} messages/s`);
 
-    // The limiter.
-    const limiter: { marginMs: number; limit: string; maxInAnySecond: number; messagesPerSecond: number }[] = [];
-    for (const marginMs of [100, 0]) {
-      const times = await throughThe(redis.url, sandbox, {
-        workers: 2,
-        messages: limiterMessages,
-        limits: { rates: [{ ...limiterRate, marginMs }] },
-        run: `limit${marginMs}`,
-      });
-      limiter.push({ marginMs, limit: `${limiterRate.max}/s`, maxInAnySecond: maxInWindow(times, 1000), messagesPerSecond: rateOf(times) });
-    }
-    console.log(`\nLimiter: ${limiterMessages} messages on one key limited to ${limiterRate.max}/s, 2 worker processes x 4`);
-    for (const row of limiter) {
-      console.log(
-        `  margin ${String(row.marginMs).padStart(3)} ms: at most ${row.maxInAnySecond} in any sliding second (limit ${limiterRate.max}), ${row.messagesPerSecond.toFixed(1)} messages/s`,
-      );
-    }
+    const limiter = await limiterPart(redis.url, sandbox);
 
     const results = {
       date: date.toISOString(),
       machine,
       enqueue: { oneAtATimePerSecond: Math.round(enqueueOne), enqueueManyPerSecond: Math.round(enqueueBulk) },
       throughput: throughput.map((row) => ({ ...row, messagesPerSecond: Math.round(row.messagesPerSecond) })),
-      limiter: limiter.map((row) => ({ ...row, messagesPerSecond: Math.round(row.messagesPerSecond * 10) / 10 })),
+      limiter,
     };
-    const file = fileURLToPath(new URL('./results/queue.json', import.meta.url));
-    await mkdir(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
-    await writeFile(`${file}.tmp`, `${JSON.stringify(results, null, 2)}\n`);
-    await rename(`${file}.tmp`, file);
-    console.log(`\nSaved ${file}`);
+    await save(file, results);
   } finally {
     await sandbox.stop();
     await redis.stop();

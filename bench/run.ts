@@ -291,7 +291,7 @@ try {
     console.log(`Wrote ${await writeDocsPage()} from the saved bench/results/*.json`);
   } else if (benchmark === 'queue') {
     // @mailport/queue-bullmq: enqueue rate, 1/2/4 worker processes vs sendMany, the limiter's accuracy (bench/queue.ts).
-    await (await import('./queue.ts')).main();
+    await (await import('./queue.ts')).main(process.argv.slice(3));
   } else if (benchmark === 'dkim') {
     // DKIM signing time and memory by message size and key type, each case in its own process (bench/dkim.ts).
     await (await import('./dkim.ts')).main();

@@ -31,6 +31,14 @@ const commands: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: 'start the local sandbox with a web inbox (http://127.0.0.1:8025)',
     load: async () => (await import('./commands/dev.js')).runDev,
   },
+  worker: {
+    summary: 'send what a Redis queue holds (@mailport/queue-bullmq) until SIGTERM',
+    load: async () => (await import('./commands/worker.js')).runWorker,
+  },
+  queue: {
+    summary: 'a Redis queue: counts, limits, dead letters (list, requeue, purge)',
+    load: async () => (await import('./commands/queue.js')).runQueue,
+  },
 };
 
 /** The overall help. */

@@ -26,6 +26,11 @@ export function isMailError(value: unknown): value is MailError {
  * | 8 | a temporary failure or timeout (`transient`, `timeout`): try again |
  * | 9 | unknown outcome: the message may have been sent; check before sending again |
  * | 10 | a bulk run finished with some messages not sent (see the summary and the journal) |
+ * | 130 | interrupted by Ctrl-C (SIGINT, 128 + 2) before the work was done |
+ * | 143 | stopped by SIGTERM (128 + 15) before the work was done |
+ *
+ * A command whose normal end is a signal (`mailport worker`, `mailport dev`) exits 0 when it
+ * stopped cleanly on the first one.
  */
 /** The exit codes by name. */
 export interface ExitCodes {
@@ -40,6 +45,8 @@ export interface ExitCodes {
   readonly transient: 8;
   readonly unknownOutcome: 9;
   readonly partial: 10;
+  readonly interrupted: 130;
+  readonly terminated: 143;
 }
 
 export const exitCodes: ExitCodes = Object.freeze({
@@ -54,7 +61,17 @@ export const exitCodes: ExitCodes = Object.freeze({
   transient: 8,
   unknownOutcome: 9,
   partial: 10,
+  interrupted: 130,
+  terminated: 143,
 } as const);
+
+/**
+ * The exit code of a command stopped by a signal before its work was done, from `io.signal`'s
+ * reason: 143 for SIGTERM, else 130 (Ctrl-C, or a test's abort).
+ */
+export function interruptedExitCode(reason: unknown): number {
+  return (reason as { signal?: unknown } | undefined)?.signal === 'SIGTERM' ? exitCodes.terminated : exitCodes.interrupted;
+}
 
 const byCode: Readonly<Record<MailErrorCode, number>> = {
   'invalid-message': exitCodes.invalidInput,

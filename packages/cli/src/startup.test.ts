@@ -60,12 +60,15 @@ describe('the built CLI at startup', () => {
 
   // A command's module may import @mailport/core (its own modules are light) but nothing that
   // core or the command needs only to send: nodemailer, a transport, an SDK, the sandbox.
-  it.each(['send', 'verify', 'doctor', 'migrate', 'auth', 'dev'])('mailport %s --help loads no package but core', (command) => {
-    const run = loadedBy([command, '--help']);
-    expect(run.status).toBe(0);
-    expect(run.stdout).toContain(`mailport ${command}`);
-    expect(run.files.filter((file) => !file.startsWith('packages/cli/dist/') && !file.startsWith('packages/core/dist/'))).toEqual([]);
-  });
+  it.each(['send', 'verify', 'doctor', 'migrate', 'auth', 'dev', 'worker', 'queue'])(
+    'mailport %s --help loads no package but core',
+    (command) => {
+      const run = loadedBy([command, '--help']);
+      expect(run.status).toBe(0);
+      expect(run.stdout).toContain(`mailport ${command}`);
+      expect(run.files.filter((file) => !file.startsWith('packages/cli/dist/') && !file.startsWith('packages/core/dist/'))).toEqual([]);
+    },
+  );
 
   it('a usage error in a command loads no package but core', () => {
     const run = loadedBy(['send', '--no-such-flag']);

@@ -23,6 +23,11 @@ export interface EnqueueResult {
   readonly jobId: string;
   /** The RFC 5322 Message-ID, with angle brackets: what the receipt, the ledger and the dead letters use. */
   readonly messageId: string;
+  /**
+   * From {@link MailQueue.enqueueMany}: a job with this id was already there (enqueued before and
+   * not yet removed: waiting, sent within the deduplication window, or dead), so nothing new was stored.
+   */
+  readonly duplicate?: boolean | undefined;
 }
 
 /** The producer side: puts messages in the queue; sends nothing. */
@@ -39,6 +44,8 @@ export interface MailQueue extends AsyncDisposable {
   counts(): Promise<QueueCounts>;
   /** What became of one message, by its Message-ID. */
   status(messageId: string): Promise<MessageStatus>;
+  /** The shared limiter's state, per limit key that has any (for `mailport queue`). */
+  limits(): Promise<LimitKeyState[]>;
   readonly deadLetters: DeadLetters;
   close(): Promise<void>;
 }
@@ -126,10 +133,15 @@ export interface SendLedger {
   forget(messageId: string): Promise<void>;
 }
 
-/** One rate: at most `max` sends in any window of `perMs` (spaced evenly, no burst). */
+/**
+ * One rate: at most `max` sends arriving in any window of `perMs` (finished and in-flight sends are
+ * counted), spaced evenly at (perMs + marginMs) / max, with no burst.
+ */
 export interface RateLimit {
   readonly max: number;
   readonly perMs: number;
+  /** Widens the spacing (not the window). Default `0`. */
+  readonly marginMs?: number | undefined;
   /** What this send counts for (its recipients, for a limit on recipients). Default `1`. */
   readonly cost?: number | undefined;
 }
@@ -150,6 +162,19 @@ export interface KeyLimits {
   readonly concurrency?: number | undefined;
 }
 
+/** One limit key's state, as {@link MailQueue.limits} reports it. Times are the store's, relative to now. */
+export interface LimitKeyState {
+  readonly key: string;
+  /** A provider's push-back still holds the key for this long. `0`: none. */
+  readonly throttledForMs: number;
+  /** The next send may go in this long, by the key's rates. `0`: now. */
+  readonly nextSlotInMs: number;
+  /** Concurrency leases held (sends in flight under the key). */
+  readonly leases: number;
+  /** Used so far in each quota's rolling window, in the quota's unit. */
+  readonly quotaUsed: readonly number[];
+}
+
 /** Why a send waits. */
 export type WaitReason = 'rate' | 'quota' | 'concurrency' | 'throttled';
 
@@ -165,7 +190,7 @@ export type LimiterAnswer =
  */
 export interface Limiter {
   acquire(key: string, limits: KeyLimits, options: { readonly leaseId: string; readonly leaseMs: number }): Promise<LimiterAnswer>;
-  /** Ends a concurrency lease. */
+  /** Ends the lease an `ok` answer gave (for a concurrency limit or a rate): call it once the send has finished, sent or not. */
   release(key: string, leaseId: string): Promise<void>;
   /** Holds every send for `key` (and only that key) for `ms`: the provider said to slow down. */
   pushBack(key: string, ms: number): Promise<void>;

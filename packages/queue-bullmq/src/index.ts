@@ -11,6 +11,7 @@ export type {
   LedgerState,
   Limiter,
   LimiterAnswer,
+  LimitKeyState,
   MailQueue,
   MailWorker,
   MessageStatus,

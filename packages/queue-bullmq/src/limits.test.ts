@@ -13,10 +13,10 @@ describe('limit keys and defaults', () => {
     expect(defaultLimitKey(url)).not.toMatch(/secret|pw\b/);
   });
 
-  it('counts recipients where the provider does, and widens rate spacing by the margin', () => {
+  it('counts recipients where the provider does, and passes the margin of each rate', () => {
     const message = createMessage({ from: 'a@example.com', to: ['b@example.org', 'c@example.org'], cc: 'd@example.org', text: 'x' });
     const ses = limitsFor(providerDefaults.ses ?? {}, message);
-    expect(ses.rates).toEqual([{ max: 14, perMs: 1100, cost: 3 }]);
+    expect(ses.rates).toEqual([{ max: 14, perMs: 1000, marginMs: 0, cost: 3 }]);
     expect(ses.quotas).toEqual([{ max: 50_000, windowMs: 86_400_000, cost: 3 }]);
     expect(limitsFor(providerDefaults.gmail ?? {}, message).quotas).toEqual([{ max: 2000, windowMs: 86_400_000, cost: 1 }]);
   });

@@ -8,10 +8,11 @@ export type LimitUnit = 'message' | 'recipient';
 /** Limits of one key, as configured: {@link KeyLimits}, each rate and quota with its unit. */
 export interface LimitConfig {
   /**
-   * Rates: at most `max` per `perMs`, sends spaced evenly. `marginMs` (default 100) widens the
-   * spacing to (perMs + marginMs) / max: the provider counts arrivals, and the time from taking a
-   * slot to arriving varies (a token refresh, a slow connection), so without a margin two arrivals
-   * can fall closer together than their slots were.
+   * Rates: at most `max` sends arriving in any window of `perMs`, spaced evenly. The limit holds
+   * by counting sends that finished within the window plus those in flight, so a slow first
+   * connection or a token refresh never lets an extra one in. `marginMs` (default 0) only widens
+   * the spacing, to (perMs + marginMs) / max. Meant for windows of seconds to minutes (each
+   * check reads the window's sends); use quotas for hours and days.
    */
   readonly rates?:
     | readonly {
@@ -26,8 +27,8 @@ export interface LimitConfig {
 }
 
 const day = 86_400_000;
-/** Default `marginMs` of a rate. */
-export const defaultMarginMs = 100;
+/** Default `marginMs` of a rate: none, since the arrivals check keeps the limit (docs/scale-out.md). */
+export const defaultMarginMs = 0;
 const minute = 60_000;
 
 /**
@@ -113,7 +114,8 @@ export function limitsFor(config: LimitConfig, message: EmailMessage): KeyLimits
   return {
     rates: (config.rates ?? []).map((rate) => ({
       max: rate.max,
-      perMs: rate.perMs + (rate.marginMs ?? defaultMarginMs),
+      perMs: rate.perMs,
+      marginMs: rate.marginMs ?? defaultMarginMs,
       cost: cost(rate.unit),
     })),
     quotas: (config.quotas ?? []).map((quota) => ({ max: quota.max, windowMs: quota.windowMs, cost: cost(quota.unit) })),

@@ -10,6 +10,7 @@ import { type JobsOptions, Queue } from 'bullmq';
 import type { EnqueueOptions, EnqueueResult, MailQueue, MessageStatus } from './contract.js';
 import { createDeadLetters, deadLetterKey } from './dead-letters.js';
 import { createRedisLedger, defaultLedgerTtlMs } from './ledger.js';
+import { inspectLimits } from './limiter.js';
 import {
   buildPayload,
   defaultMaxJobBytes,
@@ -145,8 +146,18 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
       let batch: Awaited<ReturnType<typeof prepare>>[] = [];
       const flush = async () => {
         if (batch.length === 0) return;
+        // Which ids exist already, so the caller can count what is new (BullMQ returns an existing job for an existing id).
+        const pipeline = redis.pipeline();
+        for (const entry of batch) pipeline.exists(queue.toKey(entry.result.jobId));
+        const existing = ((await pipeline.exec()) ?? []).map(([, count]) => count === 1);
         await queue.addBulk(batch.map((entry) => ({ name: 'send', data: entry.data, opts: entry.jobOptions })));
-        for (const entry of batch) results.push(entry.result);
+        const seen = new Set<string>();
+        batch.forEach((entry, index) => {
+          // The same message twice in one batch is one job too.
+          const duplicate = existing[index] === true || seen.has(entry.result.jobId);
+          seen.add(entry.result.jobId);
+          results.push({ ...entry.result, duplicate });
+        });
         batch = [];
       };
       for await (const input of inputs) {
@@ -193,6 +204,9 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
         ledger: entry,
         deadLetter: letter === null ? (mapped === 'dead' ? await deadLetters.get(jobId) : undefined) : JSON.parse(letter),
       };
+    },
+    limits() {
+      return inspectLimits(redis, { prefix });
     },
     close() {
       closed ??= (async () => {

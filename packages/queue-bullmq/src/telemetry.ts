@@ -59,7 +59,10 @@ export function createTelemetry(options: TelemetryOptions = {}): WorkerTelemetry
           try {
             return await work(span);
           } catch (error) {
-            span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+            // A deferral is not a failure. The status names the class only: an error's message may hold
+            // addresses (a refused recipient); `error.type` and `mailport.outcome` say what happened.
+            const name = error instanceof Error ? error.name : 'Error';
+            if (name !== 'DelayedError') span.setStatus({ code: SpanStatusCode.ERROR, message: name });
             throw error;
           } finally {
             span.end();

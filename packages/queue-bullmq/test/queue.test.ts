@@ -59,7 +59,8 @@ describe.skipIf(skipUnlessFound(redisFound))('queue, ledger and limiter on a rea
     const limiter = createRedisLimiter(redis, { prefix: 't2' });
     const lease = { leaseId: 'l1', leaseMs: 300 };
     const rate = { rates: [{ max: 10, perMs: 1000 }] };
-    expect(await limiter.acquire('a', rate, lease)).toEqual({ ok: true, lease: undefined });
+    // A rate leases too: a send in flight counts as arriving until it is released.
+    expect(await limiter.acquire('a', rate, lease)).toEqual({ ok: true, lease: 'l1' });
     const second = await limiter.acquire('a', rate, lease);
     expect(second).toMatchObject({ ok: false, reason: 'rate' });
     expect((second as { waitMs: number }).waitMs).toBeGreaterThan(50);
@@ -80,6 +81,30 @@ describe.skipIf(skipUnlessFound(redisFound))('queue, ledger and limiter on a rea
     await limiter.pushBack('p', 500);
     expect(await limiter.acquire('p', {}, lease)).toMatchObject({ ok: false, reason: 'throttled' });
     expect(await limiter.acquire('other-key', {}, lease)).toMatchObject({ ok: true });
+  });
+
+  it('a rate counts the sends in flight and those finished within the window, whatever the spacing allows', async () => {
+    const limiter = createRedisLimiter(redis, { prefix: 't3' });
+    // 2 per second, spaced 200 ms apart (perMs / max = 500 ms, so the spacing is not what holds it here).
+    const rate = { rates: [{ max: 2, perMs: 400, marginMs: 0 }] };
+    const take = (leaseId: string) => limiter.acquire('k', rate, { leaseId, leaseMs: 10_000 });
+    expect(await take('a')).toMatchObject({ ok: true });
+    await new Promise((resolve) => setTimeout(resolve, 210));
+    expect(await take('b')).toMatchObject({ ok: true });
+    await new Promise((resolve) => setTimeout(resolve, 210));
+    // The spacing allows a third, but two are still in flight: they may arrive inside this window.
+    expect(await take('c')).toMatchObject({ ok: false, reason: 'rate' });
+    await limiter.release('k', 'a');
+    await limiter.release('k', 'b');
+    // Both finished just now: the window must pass from the older one.
+    const held = await take('c');
+    expect(held).toMatchObject({ ok: false, reason: 'rate' });
+    expect((held as { waitMs: number }).waitMs).toBeGreaterThan(300);
+    await new Promise((resolve) => setTimeout(resolve, (held as { waitMs: number }).waitMs + 5));
+    expect(await take('c')).toMatchObject({ ok: true });
+    // A send that alone costs more than the rate allows still goes when nothing else counts.
+    const big = { rates: [{ max: 2, perMs: 400, cost: 5 }] };
+    expect(await limiter.acquire('big', big, { leaseId: 'x', leaseMs: 10_000 })).toMatchObject({ ok: true });
   });
 
   it('refuses a Redis that evicts keys', async () => {

@@ -6,12 +6,9 @@ import { parseTimeout, type SignInResult } from '../auth-common.js';
 import { googleEndpoints, googleScopes, signInWithGoogle } from '../auth-google.js';
 import { microsoftDefaults, microsoftScopes, signInWithMicrosoftDeviceCode, signInWithMicrosoftLoopback } from '../auth-microsoft.js';
 import { credentialsPath, environmentLine, refuseToOverwrite, shellQuote, writePrivateFile } from '../auth-store.js';
-import { exitCodeFor, exitCodes, UsageError } from '../exit-codes.js';
+import { exitCodeFor, exitCodes, interruptedExitCode, UsageError } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { printError } from '../output.js';
-
-/** The exit code after Ctrl-C, as shells report a process ended by SIGINT (128 + 2). */
-const interruptedExitCode = 130;
 
 /** `mailport auth --help`. */
 export const authHelp: string = `mailport auth: sign in once and keep an OAuth refresh token for sending
@@ -173,7 +170,7 @@ export async function runAuth(argv: readonly string[], io: CliIo): Promise<numbe
     if (error instanceof UsageError) throw error;
     if (signal.aborted && error === signal.reason) {
       io.stderr.write('mailport auth: interrupted; nothing was saved\n');
-      return interruptedExitCode;
+      return interruptedExitCode(signal.reason);
     }
     printError(io, error);
     return exitCodeFor(error);

@@ -21,7 +21,7 @@ import { type Journal, openJournal, type RowState } from '../bulk-journal.js';
 import { type JournalLock, lockJournal } from '../bulk-lock.js';
 import { type BulkCounts, createProgress, formatSeconds, parseInterval } from '../bulk-progress.js';
 import { CellError, compileHeaderTemplates, compileTemplate, type HeaderTemplate, type RowTemplate } from '../bulk-template.js';
-import { exitCodeFor, exitCodes, UsageError } from '../exit-codes.js';
+import { exitCodeFor, exitCodes, interruptedExitCode, UsageError } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { type MessageFlags, messageFromFlags } from '../message-options.js';
 import { printError } from '../output.js';
@@ -38,6 +38,11 @@ export interface BulkFlags extends MessageFlags {
   readonly 'retry-failed'?: boolean | undefined;
   readonly encoding?: string | undefined;
   readonly 'progress-interval'?: string | undefined;
+  /** A Redis URL: enqueue the rows (bulk-enqueue.ts) instead of sending them here. */
+  readonly queue?: string | undefined;
+  readonly 'queue-name'?: string | undefined;
+  readonly route?: string | undefined;
+  readonly campaign?: string | undefined;
 }
 
 /** One row not sent (or one recipient of a sent row refused), for the summary. */
@@ -91,9 +96,6 @@ const runWide: ReadonlySet<MailErrorCode> = new Set<MailErrorCode>(['auth', 'con
  */
 export const deadTransportAfter = 5;
 
-// The exit code of an interrupted run (128 + SIGINT), as docs/errors.md lists it.
-const interruptedExitCode = 130;
-
 /**
  * `mailport send --csv FILE`: one message per row, with `{{column}}` templates, bounded
  * concurrency, progress and a summary, and a journal that makes a re-run after a crash or
@@ -130,6 +132,10 @@ export async function runBulk(flags: BulkFlags, io: CliIo): Promise<number> {
   try {
     const templates = compileTemplates(flags, base, csv.columns, io);
     if (flags['dry-run'] === true) return await dryRun(csv, templates, base, io, json);
+    if (flags.queue !== undefined) {
+      const { enqueueRows } = await import('./bulk-enqueue.js');
+      return await enqueueRows({ flags, io, csv, csvPath, templates, base, started });
+    }
     const url = flags.url ?? io.env.MAILPORT_URL;
     if (url === undefined || url === '') {
       printError(
@@ -298,7 +304,10 @@ async function send(context: SendContext): Promise<number> {
     try {
       for await (const row of csv.rows()) {
         rowsRead++;
-        if (io.signal.aborted) stopWith('interrupted', 'interrupted (Ctrl-C)');
+        if (io.signal.aborted) {
+          const bySigterm = interruptedExitCode(io.signal.reason) === exitCodes.terminated;
+          stopWith('interrupted', bySigterm ? 'terminated (SIGTERM)' : 'interrupted (Ctrl-C)');
+        }
         if (stop !== undefined) {
           notAttempted++;
           stoppedAtRow ??= row.number;
@@ -447,7 +456,7 @@ async function send(context: SendContext): Promise<number> {
     io.stdout.write(describeSummary(summary, counts));
     if (current?.error !== undefined) printError(io, current.error);
   }
-  if (current?.kind === 'interrupted') return interruptedExitCode;
+  if (current?.kind === 'interrupted') return interruptedExitCode(io.signal.reason);
   if (current?.error !== undefined) return exitCodeFor(current.error);
   return summary.complete && summary.sent + summary.alreadySent === summary.rows ? exitCodes.ok : exitCodes.partial;
 }
@@ -481,7 +490,7 @@ function rowHash(row: CsvRow): string {
   return createHash('sha256').update(JSON.stringify(row.values)).digest('hex').slice(0, 16);
 }
 
-interface Templates {
+export interface Templates {
   readonly from: AddressTemplate;
   readonly to: AddressTemplate;
   readonly cc: AddressTemplate | undefined;
@@ -523,7 +532,7 @@ function compileTemplates(flags: BulkFlags, base: MailerInput, columns: readonly
  * Builds and checks a row's message. Throws an `invalid-message` error that names the row and
  * the column at fault: the value that broke an address, a header or the subject.
  */
-function buildMessage(
+export function buildMessage(
   row: CsvRow,
   templates: Templates,
   base: MailerInput,
@@ -602,7 +611,7 @@ function blame(field: string | undefined, templates: Templates, columns: readonl
   return holding.length > 0 ? holding : template.columns;
 }
 
-function domainOf(from: AddressInput): string {
+export function domainOf(from: AddressInput): string {
   try {
     const address = parseAddress(from, 'from').address;
     return address.slice(address.lastIndexOf('@') + 1);

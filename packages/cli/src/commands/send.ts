@@ -37,9 +37,18 @@ re-run after a crash or Ctrl-C sends only what was not sent yet.
   --encoding LABEL      the CSV's encoding: utf-8 (default), windows-1252, iso-8859-15, utf-16le, shift_jis, ...
   --progress-interval T progress line (JSON with --json) every T outside a terminal (default 10s)
 
-Exit codes: 0 sent, 2 usage, 3 invalid input, 4 configuration, 5 auth, 6 rejected,
-7 rate limited or quota, 8 temporary failure, 9 unknown outcome, 10 bulk run not all sent,
-130 interrupted.
+Queue (@mailport/queue-bullmq): enqueue instead of sending here; workers send (mailport worker).
+  --queue URL           Redis, e.g. redis://127.0.0.1:6379: store the message (or each row) as a job
+  --queue-name NAME     the queue (default: mail)
+  --route NAME          the workers' route to send through (default: the workers' choice)
+  --campaign TEXT       with --csv: part of each row's Message-ID (below); another TEXT is another mailing
+  With --csv, each row's Message-ID (and job id) derives from its values and the message's templates,
+  so running the same command again stores nothing new: rows already queued (or sent within the
+  queue's deduplication window, 7 days) are counted as already queued. No journal is written.
+
+Exit codes: 0 sent (or enqueued), 2 usage, 3 invalid input, 4 configuration, 5 auth, 6 rejected,
+7 rate limited or quota, 8 temporary failure (or Redis unreachable), 9 unknown outcome, 10 bulk
+run not all sent (or rows invalid), 130 interrupted (Ctrl-C), 143 stopped by SIGTERM.
 `;
 
 /** `mailport send`. */
@@ -58,6 +67,10 @@ export async function runSend(argv: readonly string[], io: CliIo): Promise<numbe
       'retry-failed': { type: 'boolean', default: false },
       encoding: { type: 'string' },
       'progress-interval': { type: 'string' },
+      queue: { type: 'string' },
+      'queue-name': { type: 'string' },
+      route: { type: 'string' },
+      campaign: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -80,6 +93,19 @@ export async function runSend(argv: readonly string[], io: CliIo): Promise<numbe
     if (values['dry-run']) {
       io.stdout.write((await renderMime(message)).toString('utf8'));
       io.stderr.write(`# dry run: nothing sent; envelope from ${message.envelope.from} to ${message.envelope.to.join(', ')}\n`);
+      return exitCodes.ok;
+    }
+    if (values.queue !== undefined) {
+      const { createMailQueue } = await import('@mailport/queue-bullmq');
+      await using queue = createMailQueue({
+        connection: values.queue,
+        name: values['queue-name'],
+        onWarning: (warning) => io.stderr.write(`mailport send: warning: ${warning}\n`),
+      });
+      const result = await queue.enqueue(message, { route: values.route });
+      io.stdout.write(
+        json ? `${JSON.stringify(result)}\n` : `enqueued ${result.messageId}\n  job       ${result.jobId}\n  queue     ${queue.name}\n`,
+      );
       return exitCodes.ok;
     }
     const url = values.url ?? io.env.MAILPORT_URL;

@@ -1,0 +1,208 @@
+/**
+ * The paths a healthy run never takes: the `resend` policy, retries that run out (`exhausted`),
+ * requeueing an `expired` message, and the telemetry, recorded by the real OpenTelemetry SDK
+ * into memory. The transport is core's memory transport, with staged failures.
+ */
+import { createMemoryTransport, MailError, type MemoryTransport } from '@mailport/core';
+import { type DataPoint, type Histogram, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMailQueue, createMailWorker, createRedisLedger, type MailWorkerOptions, type SettledEvent } from '../src/index.js';
+import { findRedis, skipUnlessFound } from './find-redis.js';
+import { type RedisServer, startRedis } from './redis-server.js';
+
+const redisFound = findRedis();
+const fast = { lockDurationMs: 4000, stalledIntervalMs: 2000, handleSignals: false } as const;
+
+/** Collects on demand, for the test. */
+class TestReader extends MetricReader {
+  protected override async onShutdown(): Promise<void> {}
+  protected override async onForceFlush(): Promise<void> {}
+}
+
+describe.skipIf(skipUnlessFound(redisFound))('policies, dead letter kinds and telemetry', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  let count = 0;
+  const nextName = () => `p${++count}`;
+
+  beforeAll(async () => {
+    server = await startRedis((redisFound as { path: string }).path);
+    redis = new Redis(server.url);
+  });
+  afterAll(async () => {
+    await redis?.quit();
+    await server?.stop();
+  });
+
+  function start(name: string, transport: MemoryTransport, extra: Partial<MailWorkerOptions> = {}) {
+    const settled: SettledEvent[] = [];
+    const worker = createMailWorker({
+      connection: server.url,
+      name,
+      routes: { default: transport },
+      concurrency: 1,
+      onWarning: () => {},
+      hooks: { settled: (event) => settled.push(event) },
+      ...fast,
+      ...extra,
+    });
+    return { worker, settled };
+  }
+
+  it('resend: an attempt found begun is sent again with the same Message-ID, and unknown-outcome is retried', async () => {
+    const name = nextName();
+    await using queue = createMailQueue({ connection: server.url, name, retryDelayMs: 10, defaults: { from: 'a@example.com' } });
+    const crashed = await queue.enqueue({ to: 'b@example.org', subject: 'crashed', text: 'x' });
+    // A worker died after writing `attempting`: it may or may not have sent.
+    await createRedisLedger(redis, { prefix: 'bull' }).begin(crashed.messageId, { attempt: 'gone', worker: 'dead', jobId: crashed.jobId });
+    const transport = createMemoryTransport({ id: 'memory://resend' });
+    const { worker, settled } = start(name, transport, { uncertain: 'resend' });
+    await worker.ready;
+    await waitFor(async () => (await queue.counts()).completed === 1);
+    expect(transport.sent.map((sent) => sent.message.messageId)).toEqual([crashed.messageId]);
+    expect((await queue.status(crashed.messageId)).ledger).toMatchObject({ state: 'sent' });
+
+    // The provider's answer was lost: with resend, a retry (an attempt used), then sent.
+    transport.failNext(1, 'unknown-outcome');
+    const lost = await queue.enqueue({ to: 'c@example.org', subject: 'lost', text: 'x' });
+    await waitFor(async () => (await queue.counts()).completed === 2);
+    expect(settled.filter((event) => event.messageId === lost.messageId).map((event) => [event.outcome, event.attempt])).toEqual([
+      ['retry', 1],
+      ['sent', 2],
+    ]);
+    expect((await queue.counts()).dead).toBe(0);
+    await worker.close();
+  });
+
+  it('exhausted: a temporary failure on every attempt ends as an exhausted dead letter with the last error', async () => {
+    const name = nextName();
+    await using queue = createMailQueue({
+      connection: server.url,
+      name,
+      attempts: 3,
+      retryDelayMs: 10,
+      defaults: { from: 'a@example.com' },
+    });
+    const transport = createMemoryTransport({ id: 'memory://exhausted' });
+    transport.failNext(3, () => new MailError('transient', 'memory: try later', { retryable: true }));
+    const { worker, settled } = start(name, transport);
+    await worker.ready;
+    const { jobId, messageId } = await queue.enqueue({ to: 'b@example.org', subject: 'flaky', text: 'x' });
+    await waitFor(async () => (await queue.counts()).dead === 1);
+    expect(settled.map((event) => event.outcome)).toEqual(['retry', 'retry', 'dead']);
+    expect(await queue.deadLetters.get(jobId)).toMatchObject({
+      kind: 'exhausted',
+      attempts: 3,
+      error: { code: 'transient', message: 'memory: try later', retryable: true },
+      summary: { subject: 'flaky', to: ['b@example.org'] },
+    });
+    // Nothing was handed over: no ledger entry stands in the way of a requeue.
+    expect((await queue.status(messageId)).ledger).toBeUndefined();
+    await queue.deadLetters.requeue(jobId);
+    await waitFor(async () => (await queue.counts()).completed === 1);
+    expect(transport.sent).toHaveLength(1);
+    await worker.close();
+  });
+
+  it('expired: a message older than its maximum age is not sent; requeued, its age counts from the requeue', async () => {
+    const name = nextName();
+    await using queue = createMailQueue({ connection: server.url, name, defaults: { from: 'a@example.com' } });
+    const transport = createMemoryTransport({ id: 'memory://expired' });
+    const { worker } = start(name, transport);
+    await worker.ready;
+    // Ready 400 ms after enqueueing, with 300 ms to live.
+    const { jobId } = await queue.enqueue({ to: 'b@example.org', subject: 'late', text: 'x' }, { delayMs: 400, maxAgeMs: 300 });
+    await waitFor(async () => (await queue.counts()).dead === 1);
+    expect(transport.sent).toHaveLength(0);
+    expect(await queue.deadLetters.get(jobId)).toMatchObject({
+      kind: 'expired',
+      error: { code: 'timeout', message: expect.stringMatching(/^Not sent within its maximum age/) },
+    });
+    await queue.deadLetters.requeue(jobId);
+    await waitFor(async () => (await queue.counts()).completed === 1);
+    expect(transport.sent).toHaveLength(1);
+    expect(await queue.deadLetters.list()).toHaveLength(0);
+    await worker.close();
+  });
+
+  it('telemetry: a consumer span per job by the messaging conventions, counters and the limiter histogram; no address or Message-ID in clear', async () => {
+    const name = nextName();
+    const exporter = new InMemorySpanExporter();
+    const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const reader = new TestReader();
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    await using queue = createMailQueue({ connection: server.url, name, attempts: 1, defaults: { from: 'secret-sender@example.com' } });
+    const transport = createMemoryTransport({ id: 'memory://telemetry' });
+    transport.failNext(1, () => new MailError('recipient-rejected', '550 5.1.1 <refused@example.org>: no such user', { retryable: false }));
+    const { worker } = start(name, transport, {
+      telemetry: { tracer: tracerProvider.getTracer('test'), meter: meterProvider.getMeter('test') },
+      routes: { default: { transport, limitKey: 'telemetry', limits: { rates: [{ max: 2, perMs: 1000 }] } } },
+      concurrency: 2,
+    });
+    await worker.ready;
+    const refused = await queue.enqueue({ to: 'refused@example.org', subject: 'refused', text: 'x' });
+    const sent = await queue.enqueueMany([
+      { to: 'ana@example.org', subject: 'one', text: 'x' },
+      { to: 'bo@example.org', subject: 'two', text: 'x' },
+    ]);
+    await waitFor(async () => (await queue.counts()).completed === 2 && (await queue.counts()).dead === 1);
+    await worker.close();
+
+    const spans = exporter.getFinishedSpans();
+    expect(new Set(spans.map((span) => span.name))).toEqual(new Set([`process ${name}`]));
+    for (const span of spans) {
+      expect(span.kind).toBe(4); // SpanKind.CONSUMER
+      expect(span.attributes).toMatchObject({
+        'messaging.system': 'bullmq',
+        'messaging.operation.type': 'process',
+        'messaging.operation.name': 'process',
+        'messaging.destination.name': name,
+        'mailport.route': 'default',
+        'mailport.transport': 'memory://telemetry',
+        'mailport.message_id.hash': expect.stringMatching(/^[0-9a-f]{16}$/),
+      });
+    }
+    const outcomes = (jobId: string) =>
+      spans.filter((span) => span.attributes['messaging.message.id'] === jobId).map((span) => span.attributes['mailport.outcome']);
+    expect(outcomes(refused.jobId)).toEqual(['dead-permanent']);
+    const refusedSpan = spans.find((span) => span.attributes['messaging.message.id'] === refused.jobId);
+    expect(refusedSpan?.attributes['error.type']).toBe('recipient-rejected');
+    expect(refusedSpan?.status).toEqual({ code: 2, message: 'UnrecoverableError' });
+    for (const { jobId } of sent) expect(outcomes(jobId).at(-1)).toBe('sent');
+    // Nothing a span carries names a person: no address, no Message-ID, no subject.
+    const recorded = JSON.stringify(
+      spans.map((span) => ({ name: span.name, attributes: span.attributes, status: span.status, events: span.events })),
+    );
+    expect(recorded).not.toMatch(/@/);
+    expect(recorded).not.toContain('refused');
+
+    const { resourceMetrics } = await reader.collect();
+    const metrics = new Map(
+      resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).map((metric) => [metric.descriptor.name, metric]),
+    );
+    const sum = (metricName: string, match: Record<string, string> = {}) =>
+      ((metrics.get(metricName)?.dataPoints ?? []) as DataPoint<number>[])
+        .filter((point) => Object.entries(match).every(([key, value]) => point.attributes[key] === value))
+        .reduce((total, point) => total + point.value, 0);
+    expect(sum('mailport.queue.sent', { 'mailport.route': 'default' })).toBe(2);
+    expect(sum('mailport.queue.dead_letters', { 'mailport.dead_letter.kind': 'permanent' })).toBe(1);
+    expect(metrics.get('mailport.queue.limiter.wait')?.descriptor.unit).toBe('s');
+    const waits = (metrics.get('mailport.queue.limiter.wait')?.dataPoints ?? []) as DataPoint<Histogram>[];
+    // Three sends under 2 per second: at least one waited, for the rate.
+    expect(waits.reduce((total, point) => total + point.value.count, 0)).toBeGreaterThanOrEqual(1);
+    expect(waits.every((point) => point.attributes['mailport.wait.reason'] === 'rate')).toBe(true);
+    expect(JSON.stringify([...metrics.values()].map((metric) => metric.dataPoints.map((point) => point.attributes)))).not.toMatch(/@/);
+    await meterProvider.shutdown();
+    await tracerProvider.shutdown();
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
