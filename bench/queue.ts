@@ -7,11 +7,11 @@
  * - messages/s through 1, 2 and 4 worker processes, 8 sends in flight in all, next to one process
  *   sending the same messages with `sendMany` at concurrency 8 (no queue, no ledger, no limits);
  * - the limiter: two worker processes on one key limited to 20/s: the most sends the sandbox saw in
- *   any sliding second, and the rate reached (with the default 100 ms margin, and with none).
+ *   any sliding second, and the rate reached (with the default margin, none, and with 100 ms).
  *
  * Rates come from the sandbox's arrival times (first to last), not from what the senders say.
  * Writes bench/results/queue.json. `npm run bench -- queue limiter` runs the limiter part alone
- * (MAILPORT_BENCH_MARGINS=100,150,0 picks the margins) and replaces only that part of the file.
+ * (MAILPORT_BENCH_MARGINS=0,100,150 picks the margins) and replaces only that part of the file.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -94,7 +94,7 @@ async function throughThe(
 
 /** Two worker processes x 4 on one key limited to 20/s, with each margin: the most arrivals in any sliding second, and the rate. */
 async function limiterPart(redisUrl: string, sandbox: Sandbox) {
-  const margins = (process.env.MAILPORT_BENCH_MARGINS ?? '100,0').split(',').map(Number);
+  const margins = (process.env.MAILPORT_BENCH_MARGINS ?? '0,100').split(',').map(Number);
   const limiter: { marginMs: number; limit: string; maxInAnySecond: number; messagesPerSecond: number }[] = [];
   for (const marginMs of margins) {
     const times = await throughThe(redisUrl, sandbox, {
