@@ -219,3 +219,19 @@ export function redactUrl(url: string): string {
     return url.replace(/\/\/[^@/]*@/, '//***@');
   }
 }
+
+/**
+ * The key `send --queue` seals jobs with, from MAILPORT_QUEUE_KEY (base64, 32 bytes: `openssl rand
+ * -base64 32`), or undefined when it is not set. Workers open them with the same key in `encryptionKeys`.
+ */
+export function queueKeyFromEnv(env: Readonly<Record<string, string | undefined>>): { key: Uint8Array } | undefined {
+  const value = env.MAILPORT_QUEUE_KEY;
+  if (value === undefined || value === '') return undefined;
+  const key = Buffer.from(value, 'base64');
+  if (key.byteLength !== 32) {
+    throw new MailError('configuration', `MAILPORT_QUEUE_KEY must be 32 bytes in base64, not ${key.byteLength}`, {
+      remediation: 'Generate one with `openssl rand -base64 32`; give the workers the same key in "encryptionKeys".',
+    });
+  }
+  return { key };
+}

@@ -149,6 +149,8 @@ describe.skipIf(skipUnlessFound(redisFound))('policies, dead letter kinds and te
     ]);
     await waitFor(async () => (await queue.counts()).completed === 2 && (await queue.counts()).dead === 1);
     await worker.close();
+    // The limiter's state for `mailport queue`: the key, nothing in flight once the worker closed.
+    expect(await queue.limits()).toContainEqual(expect.objectContaining({ key: 'telemetry', leases: 0, throttledForMs: 0 }));
 
     const spans = exporter.getFinishedSpans();
     expect(new Set(spans.map((span) => span.name))).toEqual(new Set([`process ${name}`]));

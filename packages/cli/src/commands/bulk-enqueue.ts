@@ -4,7 +4,7 @@ import type { CsvFile, CsvRow } from '../bulk-csv.js';
 import { exitCodeFor, exitCodes, interruptedExitCode } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { printError } from '../output.js';
-import { redactUrl } from '../worker-config.js';
+import { queueKeyFromEnv, redactUrl } from '../worker-config.js';
 import { type BulkFlags, buildMessage, domainOf, listedFailures, type Templates } from './bulk.js';
 
 /** What `send --csv --queue` did, also printed as JSON (one line on stdout) with `--json`. */
@@ -50,10 +50,18 @@ export async function enqueueRows(context: {
   const json = flags.json === true;
   const url = flags.queue as string;
   const fingerprint = messageFingerprint(flags, base, csv.columns, io);
+  let encryptionKey: ReturnType<typeof queueKeyFromEnv>;
+  try {
+    encryptionKey = queueKeyFromEnv(io.env);
+  } catch (error) {
+    printError(io, error, json);
+    return exitCodeFor(error);
+  }
   const { createMailQueue } = await import('@mailport/queue-bullmq');
   const queue = createMailQueue({
     connection: url,
     name: flags['queue-name'],
+    encryptionKey,
     onWarning: (message) => io.stderr.write(`mailport send: warning: ${message}\n`),
   });
 

@@ -168,6 +168,41 @@ describe.skipIf(skipUnlessFound(redisFound))('mailport worker, queue and send --
     expect((await queue.counts()).dead).toBe(0);
   });
 
+  it('send --queue enqueues one message, sealed with MAILPORT_QUEUE_KEY; a worker with the key in encryptionKeys sends it', async () => {
+    const name = nextQueue();
+    sandbox.store.clear();
+    const key = Buffer.alloc(32, 9).toString('base64');
+    const sealed = { ...env, MAILPORT_QUEUE_KEY: key };
+    const sent = await mailport(
+      ['send', '--to', 'ana@example.org', '--from', 'shop@example.com', '--subject', 'Private', '--text', 'x'].concat([
+        '--queue',
+        server.url,
+        '--queue-name',
+        name,
+        '--json',
+      ]),
+      { cwd: directory, env: sealed },
+    );
+    expect(sent.code).toBe(exitCodes.ok);
+    const { jobId, messageId } = JSON.parse(sent.out) as { jobId: string; messageId: string };
+    expect(jobId).toMatch(/^m[0-9a-f]{32}$/);
+    // At rest, the job holds no subject and no recipient.
+    const redis = new Redis(server.url);
+    const stored = JSON.stringify(await redis.hgetall(`bull:${name}:${jobId}`));
+    await redis.quit();
+    expect(stored).not.toContain('Private');
+    expect(stored).not.toContain('ana@example.org');
+    const config = await writeConfig(name, { encryptionKeys: ['env:MAILPORT_QUEUE_KEY'] });
+    const controller = new AbortController();
+    const running = mailport(['worker', '--config', config, '--quiet'], { cwd: directory, env: sealed, signal: controller.signal });
+    const deadline = Date.now() + 15_000;
+    while (sandbox.store.list().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    controller.abort();
+    expect((await running).code).toBe(exitCodes.ok);
+    expect(await arrivedIds()).toEqual([messageId]);
+    expect((await mailport(['send', '--to', 'a@example.org', '--route', 'bulk'], { cwd: directory, env })).code).toBe(exitCodes.usage);
+  });
+
   it('usage and configuration errors', async () => {
     expect((await mailport(['queue', 'purge', '--name', 'x'], { cwd: directory, env })).code).toBe(exitCodes.usage);
     expect((await mailport(['queue', 'frobnicate'], { cwd: directory, env })).code).toBe(exitCodes.usage);

@@ -4,6 +4,7 @@ import { exitCodeFor, exitCodes, UsageError } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { messageFlagOptions, messageFromFlags } from '../message-options.js';
 import { describeReceipt, printError } from '../output.js';
+import { queueKeyFromEnv } from '../worker-config.js';
 
 export const sendHelp = `mailport send: send one message, or one per row of a CSV file
 
@@ -45,6 +46,7 @@ Queue (@mailport/queue-bullmq): enqueue instead of sending here; workers send (m
   With --csv, each row's Message-ID (and job id) derives from its values and the message's templates,
   so running the same command again stores nothing new: rows already queued (or sent within the
   queue's deduplication window, 7 days) are counted as already queued. No journal is written.
+  MAILPORT_QUEUE_KEY (base64, 32 bytes) seals each job with AES-256-GCM; the workers need the key.
 
 Exit codes: 0 sent (or enqueued), 2 usage, 3 invalid input, 4 configuration, 5 auth, 6 rejected,
 7 rate limited or quota, 8 temporary failure (or Redis unreachable), 9 unknown outcome, 10 bulk
@@ -80,6 +82,10 @@ export async function runSend(argv: readonly string[], io: CliIo): Promise<numbe
     io.stdout.write(sendHelp);
     return exitCodes.ok;
   }
+  if (values.queue === undefined && (values['queue-name'] ?? values.route) !== undefined)
+    throw new UsageError('--queue-name and --route go with --queue REDIS-URL');
+  if (values.campaign !== undefined && (values.csv === undefined || values.queue === undefined))
+    throw new UsageError('--campaign goes with --csv and --queue');
   if (values.csv !== undefined) {
     const { runBulk } = await import('./bulk.js');
     return runBulk(values, io);
@@ -100,6 +106,7 @@ export async function runSend(argv: readonly string[], io: CliIo): Promise<numbe
       await using queue = createMailQueue({
         connection: values.queue,
         name: values['queue-name'],
+        encryptionKey: queueKeyFromEnv(io.env),
         onWarning: (warning) => io.stderr.write(`mailport send: warning: ${warning}\n`),
       });
       const result = await queue.enqueue(message, { route: values.route });
