@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const wrangler = process.env.MAILPORT_WRANGLER || join(process.env.MAILPORT_RUNTIMES || join(homedir(), '.cache', 'mailport-runtimes'), 'node_modules', '.bin', 'wrangler');
+const wrangler =
+  process.env.MAILPORT_WRANGLER ||
+  join(process.env.MAILPORT_RUNTIMES || join(homedir(), '.cache', 'mailport-runtimes'), 'node_modules', '.bin', 'wrangler');
 const workers = {
   'core only (memory://)': `import { createMailer } from '@mailport/core';`,
   'ses://': `import { createMailer } from '@mailport/core'; import { sesAdapter as adapter } from '@mailport/transport-ses';`,

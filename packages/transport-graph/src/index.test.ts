@@ -18,7 +18,12 @@ function typeExports(file: string): string[] {
 // What the README documents, and nothing else: a new export is a decision to make here, not an accident.
 describe('the public surface', () => {
   it('@mailport/transport-graph', async () => {
-    expect(Object.keys(await import('./index.js')).sort()).toEqual(['createGraphTransport', 'createTransportFromUrl', 'graphAdapter', 'graphEndpoints']);
+    expect(Object.keys(await import('./index.js')).sort()).toEqual([
+      'createGraphTransport',
+      'createTransportFromUrl',
+      'graphAdapter',
+      'graphEndpoints',
+    ]);
     expect(typeExports('./index.ts')).toEqual([
       'GraphAdapterOptions',
       'GraphAppOnlyAuth',
