@@ -50,7 +50,8 @@ interface RuntimeCase {
   readonly graphDelegated?: boolean;
 }
 
-const processEnvironment = { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1' };
+// A clean environment: no credentials leak in, and wrangler sends no telemetry.
+const processEnvironment = { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', WRANGLER_SEND_METRICS: 'false' };
 
 function execute(file: string, args: readonly string[], cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {
