@@ -235,3 +235,16 @@ export function queueKeyFromEnv(env: Readonly<Record<string, string | undefined>
   }
   return { key };
 }
+
+/** ioredis's connection errors as a MailError that says where and what to do. */
+export function redisError(error: unknown, url: string): unknown {
+  if (MailError.isInstance(error)) return error;
+  const code = (error as { code?: string }).code;
+  const message = (error as Error)?.message ?? String(error);
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || /Connection is closed|max retries|ECONNREFUSED/i.test(message)) {
+    return new MailError('transient', `Redis at ${redactUrl(url)} is not reachable: ${message}`, {
+      remediation: 'Check the URL (--redis or MAILPORT_REDIS_URL) and that Redis is running.',
+    });
+  }
+  return error;
+}

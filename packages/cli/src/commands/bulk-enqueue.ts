@@ -4,7 +4,7 @@ import type { CsvFile, CsvRow } from '../bulk-csv.js';
 import { exitCodeFor, exitCodes, interruptedExitCode } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { printError } from '../output.js';
-import { queueKeyFromEnv, redactUrl } from '../worker-config.js';
+import { queueKeyFromEnv, redactUrl, redisError } from '../worker-config.js';
 import { type BulkFlags, buildMessage, domainOf, listedFailures, type Templates } from './bulk.js';
 
 /** What `send --csv --queue` did, also printed as JSON (one line on stdout) with `--json`. */
@@ -102,7 +102,8 @@ export async function enqueueRows(context: {
     }
     await flush();
     complete = stoppedBy === undefined;
-  } catch (error) {
+  } catch (caught) {
+    const error = redisError(caught, url);
     printError(io, error, json);
     await queue.close().catch(() => {});
     return exitCodeFor(error);

@@ -1,10 +1,9 @@
 import { parseArgs } from 'node:util';
-import { MailError } from '@mailport/core';
 import type { DeadLetter, DeadLetterKind, MailQueue } from '@mailport/queue-bullmq';
 import { exitCodeFor, exitCodes, UsageError } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { printError } from '../output.js';
-import { redactUrl } from '../worker-config.js';
+import { redactUrl, redisError } from '../worker-config.js';
 
 export const queueHelp = `mailport queue: look at a mail queue (@mailport/queue-bullmq on Redis) and handle its dead letters
 
@@ -208,17 +207,4 @@ function describeStatus(status: Awaited<ReturnType<MailQueue['status']>>): strin
     lines.push(`  ledger   ${status.ledger.state} at ${new Date(status.ledger.at).toISOString()} by ${status.ledger.worker}`);
   if (status.deadLetter !== undefined) lines.push(describeLetter(status.deadLetter).trimEnd().replace(/^/gm, '  '));
   return `${lines.join('\n')}\n`;
-}
-
-/** ioredis's connection errors as a MailError that says where and what to do. */
-function redisError(error: unknown, url: string): unknown {
-  if (MailError.isInstance(error)) return error;
-  const code = (error as { code?: string }).code;
-  const message = (error as Error)?.message ?? String(error);
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || /Connection is closed|max retries|ECONNREFUSED/i.test(message)) {
-    return new MailError('transient', `Redis at ${redactUrl(url)} is not reachable: ${message}`, {
-      remediation: 'Check the URL (--redis or MAILPORT_REDIS_URL) and that Redis is running.',
-    });
-  }
-  return error;
 }

@@ -4,7 +4,7 @@ import { exitCodeFor, exitCodes, UsageError } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { messageFlagOptions, messageFromFlags } from '../message-options.js';
 import { describeReceipt, printError } from '../output.js';
-import { queueKeyFromEnv } from '../worker-config.js';
+import { queueKeyFromEnv, redisError } from '../worker-config.js';
 
 export const sendHelp = `mailport send: send one message, or one per row of a CSV file
 
@@ -109,7 +109,9 @@ export async function runSend(argv: readonly string[], io: CliIo): Promise<numbe
         encryptionKey: queueKeyFromEnv(io.env),
         onWarning: (warning) => io.stderr.write(`mailport send: warning: ${warning}\n`),
       });
-      const result = await queue.enqueue(message, { route: values.route });
+      const result = await queue.enqueue(message, { route: values.route }).catch((error: unknown) => {
+        throw redisError(error, values.queue as string);
+      });
       io.stdout.write(
         json ? `${JSON.stringify(result)}\n` : `enqueued ${result.messageId}\n  job       ${result.jobId}\n  queue     ${queue.name}\n`,
       );
