@@ -21,5 +21,5 @@ mkdir -p "$prefix"
 [ -f "$prefix/package.json" ] || printf '{ "private": true, "description": "runtimes for the mailport runtime-matrix tests" }\n' > "$prefix/package.json"
 # bun and deno fetch their binaries in postinstall scripts (optional platform packages).
 # shellcheck disable=SC2086
-npm install --prefix "$prefix" --no-audit --no-fund $packages
+npm install --prefix "$prefix" --no-audit --no-fund --save-exact $packages
 ls "$prefix/node_modules/.bin"
