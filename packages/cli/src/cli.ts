@@ -8,7 +8,7 @@ type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
 // Each command is imported on use, so `mailport send --url smtp://...` loads no SDK it does not need.
 const commands: Readonly<Record<string, { summary: string; load: () => Promise<Command> }>> = {
   send: {
-    summary: 'send one message, or one per CSV row (bulk, with a journal)',
+    summary: 'send one message, or one per CSV row (bulk, with a journal); or enqueue them (--queue)',
     load: async () => (await import('./commands/send.js')).runSend,
   },
   verify: {

@@ -116,4 +116,15 @@ describe('mailport send', () => {
     );
     expect(JSON.parse(io.err()).error).toMatchObject({ code: 'transient', retryable: true });
   });
+
+  it('SIGTERM while the provider has not answered: exit 143, and it says the message may have been sent', async () => {
+    sandbox.faults.inject({ endpoint: 'smtp.DATA', action: 'stall' });
+    const controller = new AbortController();
+    const io = memoryIo({ env: { MAILPORT_URL: sandbox.urls.smtp }, signal: controller.signal });
+    const sending = run(['send', '--from', 'app@example.com', '--to', 'ana@example.org', '--text', 'x'], io);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    controller.abort(Object.assign(new Error('terminated (SIGTERM)'), { signal: 'SIGTERM' }));
+    expect(await sending).toBe(exitCodes.terminated);
+    expect(io.err()).toBe('mailport send: terminated (SIGTERM) before the provider answered: the message may or may not have been sent\n');
+  });
 });

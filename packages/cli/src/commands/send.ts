@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createMailer, createMessage, MailError, renderMime } from '@mailport/core';
-import { exitCodeFor, exitCodes, UsageError } from '../exit-codes.js';
+import { exitCodeFor, exitCodes, interruptedExitCode, UsageError } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { messageFlagOptions, messageFromFlags } from '../message-options.js';
 import { describeReceipt, printError } from '../output.js';
@@ -129,6 +129,12 @@ export async function runSend(argv: readonly string[], io: CliIo): Promise<numbe
     return exitCodes.ok;
   } catch (error) {
     if (error instanceof UsageError) throw error;
+    if (io.signal.aborted && error === io.signal.reason) {
+      io.stderr.write(
+        `mailport send: ${(error as Error).message} before the provider answered: the message may or may not have been sent\n`,
+      );
+      return interruptedExitCode(error);
+    }
     printError(io, error, json);
     return exitCodeFor(error);
   }
