@@ -18,7 +18,9 @@ for name in ${*:-bun deno wrangler}; do
   esac
 done
 mkdir -p "$prefix"
-[ -f "$prefix/package.json" ] || printf '{ "private": true, "description": "runtimes for the mailport runtime-matrix tests" }\n' > "$prefix/package.json"
+# bun, deno, workerd and esbuild put their platform binaries in place in postinstall scripts: allowed
+# by name, as npm 11 asks (allowScripts), so a newer npm that blocks unlisted scripts still installs them.
+[ -f "$prefix/package.json" ] || printf '{ "private": true, "description": "runtimes for the mailport runtime-matrix tests", "allowScripts": { "bun": true, "deno": true, "workerd": true, "esbuild": true } }\n' > "$prefix/package.json"
 # bun and deno fetch their binaries in postinstall scripts (optional platform packages).
 # shellcheck disable=SC2086
 npm install --prefix "$prefix" --no-audit --no-fund --save-exact $packages
