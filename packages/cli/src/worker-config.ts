@@ -36,6 +36,7 @@ export interface WorkerConfig {
   readonly notes: readonly string[];
 }
 
+/** One route as read from the file: its transport URL (resolved from `env:`), limit key and limits. */
 export interface RouteConfig {
   readonly transport: string;
   readonly limitKey: string | undefined;

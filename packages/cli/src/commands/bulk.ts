@@ -490,6 +490,7 @@ function rowHash(row: CsvRow): string {
   return createHash('sha256').update(JSON.stringify(row.values)).digest('hex').slice(0, 16);
 }
 
+/** The message's templates, compiled once against the CSV's columns; also used by bulk-enqueue.ts. */
 export interface Templates {
   readonly from: AddressTemplate;
   readonly to: AddressTemplate;
@@ -611,6 +612,7 @@ function blame(field: string | undefined, templates: Templates, columns: readonl
   return holding.length > 0 ? holding : template.columns;
 }
 
+/** The domain of the sender's address, for a Message-ID; `mailport.invalid` when it has none. */
 export function domainOf(from: AddressInput): string {
   try {
     const address = parseAddress(from, 'from').address;
