@@ -1,8 +1,6 @@
 /**
- * The public surface of the Postbox transport, as a published adapter package would have it:
- * the factory, its options, the error mapper, the OAuth token provider, and
- * `createTransportFromUrl`, which `@mailport/core` calls for `postbox://` URLs once the scheme is
- * registered (`registerTransport` or `registerTransportPackage`).
+ * The public surface of the Postbox transport, as a published adapter package would have it; `@mailport/core` calls
+ * `createTransportFromUrl` for `postbox://` URLs once the scheme is registered (`registerTransport` or `registerTransportPackage`).
  */
 import type { TransportFactory } from '@mailport/core';
 import { postboxOptionsFromUrl } from './postbox-options.ts';
@@ -16,6 +14,7 @@ export {
   postboxMaxMessageBytes,
   postboxMaxRecipients,
   postboxOptionsFromUrl,
+  postboxUrlParameters,
   type ResolvedPostboxOptions,
   resolvePostboxOptions,
 } from './postbox-options.ts';

@@ -1,7 +1,4 @@
-/**
- * Options of the Postbox transport: the type, the defaults, validation, and the reader of
- * `postbox://` URLs. Pure: no I/O, so every rule can be tested without a server.
- */
+/** Options of the Postbox transport: type, defaults, validation, `postbox://` URLs. Pure, so tested without a server. */
 import {
   isLoopback,
   MailError,
@@ -20,6 +17,9 @@ export const postboxMaxMessageBytes = 10_000_000;
 
 /** Postbox's most recipients per message, To, Cc and Bcc together. */
 export const postboxMaxRecipients = 50;
+
+/** The parameters of a `postbox://` URL (see {@link postboxOptionsFromUrl}); any other is refused, naming these. */
+export const postboxUrlParameters = ['api_key', 'tls', 'timeout', 'concurrency'] as const;
 
 /** Options of {@link createPostboxTransport}. Give `apiKey` or `tokenProvider`. */
 export interface PostboxTransportOptions {
@@ -122,7 +122,7 @@ export function postboxOptionsFromUrl(url: TransportUrl, context: TransportFacto
       remediation: 'Put the key in api_key= (or POSTBOX_API_KEY): postbox://api.postbox.example?api_key=KEY.',
     });
   }
-  const params = urlParams(url);
+  const params = urlParams(url, { known: postboxUrlParameters });
   const host = url.host === '' ? new URL(postboxEndpoint).hostname : url.host.includes(':') ? `[${url.host}]` : url.host;
   const tls = params.boolean('tls') ?? true;
   const apiKey = params.secret('api_key') ?? (context.env.POSTBOX_API_KEY ? new Secret(context.env.POSTBOX_API_KEY) : undefined);
@@ -133,7 +133,7 @@ export function postboxOptionsFromUrl(url: TransportUrl, context: TransportFacto
     timeoutMs: params.duration('timeout'),
     concurrency: params.integer('concurrency', { min: 1 }),
   };
-  // Unknown parameters are refused by name: a typo must not be silently ignored.
+  // Unknown parameters are refused, naming the known ones: a typo must not be silently ignored.
   params.done();
   // Options given in code (createTransport(url, { adapters: { postbox: {...} } })) win over the URL.
   return { ...options, ...(context.options as Partial<PostboxTransportOptions>) };

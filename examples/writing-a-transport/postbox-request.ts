@@ -7,9 +7,8 @@ import type { HttpRequest, HttpResponse } from '@mailport/core/http';
 import type { PostboxFailure } from './postbox-errors.ts';
 
 /**
- * `POST /v1/messages`: the envelope beside the rendered MIME, which travels as it is (base64),
- * so every header core wrote reaches the recipient. `raw` is the rendering without the Bcc
- * header; the Bcc recipients are in `to`, the envelope.
+ * `POST /v1/messages`: the envelope beside the rendered MIME, which travels as it is (base64), so every header core wrote
+ * reaches the recipient. `raw` is the rendering without the Bcc header; the Bcc recipients are in `to`, the envelope.
  *
  * @example
  * ```ts

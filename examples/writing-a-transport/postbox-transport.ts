@@ -1,10 +1,9 @@
 /**
- * The Postbox transport: what is Postbox's own, on core's kit. `defineTransport` does what every
- * transport does the same way (aborts, the closed check, the capability check, the receipt,
- * `close()` once, no credential in `String()` or `util.inspect`); `@mailport/core/http` sends and
- * says whether the body was handed over.
+ * The Postbox transport: what is Postbox's own, on core's kit. `defineTransport` does what every transport does the same
+ * way (aborts, the closed and capability checks, the receipt, `close()` once, no credential in `String()` or `util.inspect`);
+ * `@mailport/core/http` sends and says whether the body was handed over, and `noAnswerError` maps a request that got no answer.
  */
-import { type DefinedTransport, defineTransport, renderMimeParts } from '@mailport/core';
+import { type DefinedTransport, defineTransport, noAnswerError, renderMimeParts } from '@mailport/core';
 import { createHttpClient, HttpError, type HttpRequest, type HttpResponse } from '@mailport/core/http';
 import { mapPostboxError, type PostboxErrorContext } from './postbox-errors.ts';
 import { type PostboxTransportOptions, postboxMaxMessageBytes, postboxMaxRecipients, resolvePostboxOptions } from './postbox-options.ts';
@@ -28,7 +27,7 @@ export function createPostboxTransport(options: PostboxTransportOptions): Postbo
   const { endpoint, id, tokenProvider } = resolved;
   // Keep-alive connections, closed by close().
   const http = createHttpClient({ timeoutMs: resolved.timeoutMs });
-  const context: PostboxErrorContext = { transport: id, host: endpoint.host, staticKey: resolved.staticKey };
+  const context: PostboxErrorContext = { transport: id, staticKey: resolved.staticKey };
 
   /**
    * An authenticated request. With OAuth tokens, a 401 gets one refresh and one retry: Postbox
@@ -44,9 +43,9 @@ export function createPostboxTransport(options: PostboxTransportOptions): Postbo
       const fresh = await tokenProvider.getAccessToken({ forceRefresh: true, refusedToken: token.token, signal });
       return await send(fresh.token);
     } catch (error) {
-      // No answer came: the HttpError says whether Postbox may have the message (handedOver).
-      if (HttpError.isInstance(error)) throw mapPostboxError({ message: error.message, network: error }, context);
-      throw error;
+      // No answer came: core's rule, from whether the HttpError says the body was handed over.
+      if (!HttpError.isInstance(error)) throw error;
+      throw noAnswerError(error, { transport: id, operation: endpoint.host, idempotent: request.method === 'GET' });
     }
   };
 
@@ -83,11 +82,7 @@ export function createPostboxTransport(options: PostboxTransportOptions): Postbo
         transport: id,
         checks: [
           { name: 'auth', ok: true, detail: `Postbox accepted the ${resolved.staticKey ? 'API key' : 'access token'}` },
-          {
-            name: 'quota',
-            ok: true,
-            detail: `${String(account.sentToday ?? '?')} of ${String(account.dailyQuota ?? '?')} messages sent today`,
-          },
+          { name: 'quota', ok: true, detail: `${String(account.sentToday ?? '?')} of ${String(account.dailyQuota ?? '?')} sent today` },
         ],
         details: { account: account.name, dailyQuota: account.dailyQuota, sentToday: account.sentToday },
       };

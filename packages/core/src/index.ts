@@ -90,6 +90,7 @@ export {
   readJson,
   safeCause,
 } from './network.js';
+export { type NoAnswer, type NoAnswerCase, type NoAnswerOptions, noAnswerError } from './no-answer.js';
 export { toMailError } from './normalize-error.js';
 export { type RetryOptions, raceAbort, sleep } from './retry.js';
 export { isSecretParameter, redactUrl, Secret } from './secret.js';
