@@ -1,6 +1,8 @@
 import { type AccessToken, createTokenCache, MailError, Secret, type TokenProvider } from '@mailport/core';
 import { JWT, OAuth2Client } from 'google-auth-library';
+import { googleTokensFetch } from './google-oauth-fetch.js';
 import { type GoogleTokenContext, mapGoogleTokenError, tokenFailureFrom } from './google-token-errors.js';
+import { nodeLibrariesWork } from './web-crypto.js';
 
 /** Google's OAuth 2.0 token endpoint, the default `tokenUrl`. */
 export const googleTokenUrl = 'https://oauth2.googleapis.com/token';
@@ -74,6 +76,11 @@ export function googleUserOAuth(options: GoogleUserOAuthOptions): TokenProvider 
   const refreshToken = asSecret(options.refreshToken, 'refreshToken');
   const tokenUrl = checkedUrl(options.tokenUrl ?? googleTokenUrl, 'tokenUrl');
   const context: GoogleTokenContext = { kind: 'user', host: new URL(tokenUrl).host };
+  // Where google-auth-library cannot run (Cloudflare Workers), the same grant with fetch: google-oauth-fetch.ts.
+  if (!nodeLibrariesWork()) {
+    const grant = { kind: 'user', clientId, clientSecret: clientSecret.reveal(), refreshToken: refreshToken.reveal() } as const;
+    return googleTokensFetch({ grant, tokenUrl, context, refreshAheadMs: options.refreshAheadMs, timeoutMs: options.timeoutMs });
+  }
   const client = new OAuth2Client({
     clientId,
     clientSecret: clientSecret.reveal(),
@@ -135,6 +142,18 @@ export function googleServiceAccount(options: GoogleServiceAccountOptions): Toke
     clientId: credentials.client_id ?? email,
     scopes,
   };
+  // Where google-auth-library cannot run (Cloudflare Workers), the assertion is signed with WebCrypto: google-oauth-fetch.ts.
+  if (!nodeLibrariesWork()) {
+    const grant = {
+      kind: 'service-account',
+      email,
+      privateKey: key.reveal(),
+      privateKeyId: credentials.private_key_id,
+      scopes,
+      subject,
+    } as const;
+    return googleTokensFetch({ grant, tokenUrl, context, refreshAheadMs: options.refreshAheadMs, timeoutMs: options.timeoutMs });
+  }
   return createTokenCache(
     async () => {
       // A new JWT client per refresh: the library caches its token, which a refresh after a 401 must not reuse.

@@ -12,3 +12,4 @@ export {
   googleServiceAccount,
   googleUserOAuth,
 } from './google-oauth.js';
+export { type GoogleFetchGrant, type GoogleFetchOptions, googleTokensFetch } from './google-oauth-fetch.js';

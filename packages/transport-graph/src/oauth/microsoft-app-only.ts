@@ -6,7 +6,9 @@ import {
 } from '@azure/identity';
 import { type AccessToken, createTokenCache, MailError, Secret, type TokenProvider } from '@mailport/core';
 import { type CaInput, trustedCas } from '@mailport/core/http';
+import { microsoftAppOnlyFetch } from './microsoft-app-only-fetch.js';
 import { identityWitness, mapMicrosoftTokenError, tokenFailureFromIdentityError } from './microsoft-errors.js';
+import { nodeLibrariesWork } from './web-crypto.js';
 
 /** Entra ID authority hosts of the public and national clouds. */
 export const microsoftAuthorityHosts: Readonly<{ public: string; usGovernment: string; china: string }> = Object.freeze({
@@ -69,6 +71,11 @@ export interface MicrosoftAppOnlyOptions {
  * that cannot be reached `transient`. An unknown tenant is known as such also when Entra ID says
  * so at OpenID discovery (`invalid_tenant`, which MSAL reports only as `endpoints_resolution_error`).
  *
+ * On runtimes where @azure/identity cannot run (Cloudflare Workers: MSAL sends over node:https),
+ * the same tokens come from {@link microsoftAppOnlyFetch}: a form POST over `@mailport/core/http`,
+ * a certificate's client assertion signed with WebCrypto, the same error mapping. There
+ * `certificatePath` and `certificatePassword` are refused (no files; WebCrypto takes no encrypted key).
+ *
  * @example
  * ```ts
  * const tokens = microsoftAppOnly({
@@ -103,6 +110,20 @@ export function microsoftAppOnly(options: MicrosoftAppOnlyOptions): TokenProvide
   const secret = reveal(options.clientSecret);
   const certificate = reveal(options.certificate);
   const password = reveal(options.certificatePassword);
+  if (!nodeLibrariesWork()) {
+    return microsoftAppOnlyFetch({
+      tenantId,
+      clientId,
+      clientSecret: secret === '' ? undefined : secret,
+      certificate: certificate === '' ? undefined : certificate,
+      certificatePath: options.certificatePath === '' ? undefined : options.certificatePath,
+      certificatePassword: password === '' ? undefined : password,
+      authorityHost,
+      scope: scopes,
+      ca: options.ca,
+      refreshAheadMs: options.refreshAheadMs,
+    });
+  }
   // MSAL reports an unknown tenant and an unreachable authority alike; the witness saw which it was.
   const witness = identityWitness();
   const credentialOptions = {
