@@ -206,6 +206,22 @@ function goalsSection(
   return markdownTable(['Benchmark', 'Goal', 'Measured', 'Result'], rows, [2]);
 }
 
+/** mailport's msg/s over nodemailer pooled's in each measured round (the first two variants, as saved). */
+function roundByRound(variants: SmtpResults['throughput']['variants']): number[] {
+  const [mailport, nodemailer] = variants;
+  return (mailport?.roundsMessagesPerSecond ?? []).map(
+    (perSecond, index) => perSecond / (nodemailer?.roundsMessagesPerSecond[index] ?? Number.NaN),
+  );
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((left, right) => left - right);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? Number.NaN)
+    : ((sorted[middle - 1] ?? Number.NaN) + (sorted[middle] ?? Number.NaN)) / 2;
+}
+
 function smtpSection(smtp: SmtpResults | undefined): string {
   if (smtp === undefined) return '## SMTP\n\nNot run yet: `npm run bench -- smtp` writes `bench/results/smtp.json`.';
   const { throughput, memory } = smtp;
@@ -252,6 +268,7 @@ ${count(throughput.messagesPerRound)} messages of about 5 KB (text and HTML) per
 ${variants}
 
 - mailport / nodemailer pooled: **${ratio(throughput.ratios.mailportToNodemailerPooled)}**. Goal (${throughput.goal.description}): ${verdict(throughput.goal.pass)}.
+- Round by round (within a round the variants run one after the other, so each pair saw the same load): ${roundByRound(throughput.variants).map(ratio).join(' ')}; median ${ratio(median(roundByRound(throughput.variants)))}.
 ${throughput.ratios.senderCpuMailportToNodemailerPooled === undefined ? '' : `- Sender CPU per message, mailport / nodemailer pooled: ${ratio(throughput.ratios.senderCpuMailportToNodemailerPooled)} (below 1: mailport costs less).\n`}- mailport / nodemailer with one connection per message: ${ratio(throughput.ratios.mailportToNodemailerPerMessage)}. The sink holds its greeting 100 ms on every new connection, so that variant shows what pooling is worth, not a speed limit of nodemailer.
 
 ### Memory
@@ -323,7 +340,7 @@ function bulkSection(bulk: BulkResults | undefined): string {
 
 Run on ${machineLine(bulk.machine)}, ${dateLine(bulk.date)} (\`bench/results/bulk.json\`).
 
-The real command, \`mailport send --csv FILE --url smtp://127.0.0.1:PORT\` with subject, text and HTML templates (the built CLI, in a process of its own), one message per row of a generated CSV, to a loopback \`smtp-server\` in another process (plain SMTP: the CLI requires STARTTLS only off loopback). Concurrency: ${bulk.concurrency}. **Rows/s** counts the whole command (start-up, reading the CSV, the journal, the summary); **peak RSS** is the command's, from the kernel (GNU \`time\`). The journal is written to the same disk and flushed before every send.
+The real command, \`mailport send --csv FILE --url smtp://127.0.0.1:PORT\` with subject, text and HTML templates (the built CLI, in a process of its own), one message per row of a generated CSV, to a loopback \`smtp-server\` in another process (plain SMTP: the CLI requires STARTTLS only off loopback). Concurrency: ${bulk.concurrency}. **Rows/s** counts the whole command (start-up, reading the CSV, the journal, the summary); **peak RSS** is the command's, from the kernel (GNU \`time\`). The journal is written to the same disk; each row's start is on it before the row's message is sent (one flush per batch of rows).
 
 ${table}
 
@@ -350,7 +367,7 @@ Each command from spawning the process until it exited, against a bare \`node -e
 
 ${table}
 
-Goal (${cli.goal.description}): ${verdict(cli.goal.pass)} (${cli.helpOverNodeMs.toFixed(1)} ms).`;
+Goal, ${cli.goal.description}: ${verdict(cli.goal.pass)} (${cli.helpOverNodeMs.toFixed(1)} ms).`;
 }
 
 /** The whole page, from whatever results are saved. */

@@ -174,10 +174,14 @@ export function formatThroughput(result: ThroughputResult): string {
     ]),
     [1, 3, 4, 5],
   );
+  const mailport = result.variants.find((variant) => variant.id === 'mailport-pooled')?.roundsPerSecond ?? [];
+  const nodemailerPooled = result.variants.find((variant) => variant.id === 'nodemailer-pooled')?.roundsPerSecond ?? [];
+  const roundByRound = mailport.map((perSecond, index) => perSecond / (nodemailerPooled[index] ?? Number.NaN));
   return [
     table,
     '',
     `mailport / nodemailer pooled:       ${result.mailportToNodemailerPooled.toFixed(2)}x`,
+    `  round by round (the two ran one after the other): ${roundByRound.map((value) => value.toFixed(2)).join(' ')}, median ${median(roundByRound).toFixed(2)}x`,
     `mailport / nodemailer per message:  ${result.mailportToNodemailerPerMessage.toFixed(2)}x`,
     `Sender CPU per message, mailport / nodemailer pooled: ${result.cpuMailportToNodemailerPooled.toFixed(2)}x`,
     `Goal: mailport >= ${throughputGoal}x nodemailer pooled: ${verdict(result.pass)} (${result.mailportToNodemailerPooled.toFixed(2)}x)`,
