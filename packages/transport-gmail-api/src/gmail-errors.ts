@@ -1,12 +1,4 @@
-import {
-  certificateRemediation,
-  isBeforeConnect,
-  isCertificateError,
-  MailError,
-  type MailErrorCode,
-  parseRetryAfter,
-  safeCause,
-} from '@mailport/core';
+import { MailError, type MailErrorCode, noAnswerError, parseRetryAfter, safeCause } from '@mailport/core';
 
 /** The Gmail API call that failed. */
 export type GmailOperation = 'messages.send' | 'getProfile' | 'sendAs.list';
@@ -120,7 +112,7 @@ export function mapGmailError(failure: GmailFailure, context: GmailErrorContext)
     });
   const call = `Gmail ${failure.operation}`;
 
-  if (status === undefined) return networkError(failure, context, make);
+  if (status === undefined) return networkError(failure, context);
 
   if (status === 401) {
     return make(
@@ -277,69 +269,18 @@ export function mapGmailError(failure: GmailFailure, context: GmailErrorContext)
   return make('message-rejected', `${call} was refused with ${status}: ${said}`, "Read Google's answer; the request was refused as it is.");
 }
 
-type Make = (
-  code: MailErrorCode,
-  message: string,
-  remediation: string,
-  extra?: { retryable?: boolean; retryAfterMs?: number | undefined },
-) => MailError;
-
-function networkError(failure: GmailFailure, context: GmailErrorContext, make: Make): MailError {
-  const { host } = context;
-  const code = failure.code ?? '';
-  if (code === 'ENOTFOUND') return make('configuration', `Host not found: ${host}`, 'Check the endpoint host name.', { retryable: false });
-  if (isCertificateError(code)) {
-    return make('configuration', `The TLS certificate of ${host} is not trusted: ${failure.message}`, certificateRemediation, {
-      retryable: false,
-    });
-  }
-  if (code === 'ECONNREFUSED') {
-    return make(
-      'transient',
-      `Connection refused by ${host}`,
-      'Nothing accepts connections there: check endpoint and that the server is running.',
-    );
-  }
-  if (code === 'ECONNECT_TIMEOUT') {
-    return make(
-      'timeout',
-      `Could not connect to ${host} in time`,
-      'Check the network path to the Gmail API (firewall, proxy); mailport retries timeouts by default.',
-    );
-  }
-  // No connection was made, so nothing was sent, whatever the state of the request body.
-  if (isBeforeConnect(code))
-    return make(
-      'transient',
-      `Could not reach ${host}: ${failure.message}`,
-      'A network failure before anything was sent; mailport retries it by default.',
-    );
-  // A send whose whole body went out may have been accepted: only a read (profile, send-as) is safe to repeat.
-  if (failure.handedOver && failure.operation === 'messages.send') {
-    return new MailError(
-      'unknown-outcome',
-      `Unknown outcome: ${host} ${code === 'TimeoutError' || code === 'ETIMEDOUT' ? 'did not answer in time' : `dropped the connection (${code || failure.message})`} after the message was sent; it may have been delivered`,
-      {
-        transport: context.transport,
-        providerCode: failure.code,
-        retryable: false,
-        remediation: "Check the mailbox's Sent folder before sending it again; mailport does not retry it, to avoid a duplicate.",
-        cause: sanitizedCause(failure, googleApiError(undefined)),
-      },
-    );
-  }
-  if (code === 'TimeoutError' || code === 'ETIMEDOUT') {
-    return make(
-      'timeout',
-      `${host} did not answer Gmail ${failure.operation} in time`,
-      'Check the network path to the Gmail API; raise timeout for very large messages on slow links.',
-    );
-  }
-  return make(
-    'transient',
-    `Gmail ${failure.operation} to ${host} failed: ${failure.message}`,
-    'A network failure before the request was complete; mailport retries it by default.',
-  );
+/** No answer came: core's rule, with a remediation in Gmail's words. A read (profile, send-as) is safe to repeat. */
+function networkError(failure: GmailFailure, context: GmailErrorContext): MailError {
+  return noAnswerError(failure, {
+    transport: context.transport,
+    operation: `Gmail ${failure.operation} at ${context.host}`,
+    idempotent: failure.operation !== 'messages.send',
+    cause: sanitizedCause(failure, googleApiError(undefined)),
+    remediations: {
+      'unknown-outcome': "Check the mailbox's Sent folder before sending it again; mailport does not retry it, to avoid a duplicate.",
+      timeout: 'Check the network path to the Gmail API; raise timeout for very large messages on slow links.',
+    },
+  });
 }
 
 /** Google words a rate limit as "User-rate limit exceeded.  Retry after 2024-05-01T10:00:00.000Z". */

@@ -1,4 +1,18 @@
-import { isCertificateError, MailError, type MailErrorCode, parseRetryAfter, safeCause } from '@mailport/core';
+import { isCertificateError, MailError, type MailErrorCode, noAnswerError, parseRetryAfter, safeCause } from '@mailport/core';
+
+// The codes gaxios leaves when no answer came; any other failure without a status was thrown before a request.
+const noAnswerCodes: ReadonlySet<string> = new Set([
+  'TimeoutError',
+  'ETIMEDOUT',
+  'ECONNECT_TIMEOUT',
+  'ENOTFOUND',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EAI_AGAIN',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 
 /** What a failed token request left to classify: no credentials, only what helps to explain it. */
 export interface GoogleTokenFailure {
@@ -155,35 +169,29 @@ export function mapGoogleTokenError(failure: GoogleTokenFailure, context: Google
       'Check the OAuth credentials and the token_url.',
     );
   }
-  if (isCertificateFailure(failure)) {
-    return make(
-      'configuration',
-      `${where}: its TLS certificate is not trusted (${failure.message})`,
-      'Check token_url; for an endpoint behind a private CA, trust that CA (NODE_EXTRA_CA_CERTS). Never turn verification off.',
+  // No answer came: core's rule. A token request sends no mail, so repeating it is always safe.
+  const certificate = isCertificateFailure(failure);
+  if (certificate || noAnswerCodes.has(failure.code ?? '')) {
+    const network = 'Check the network and the token_url; mailport retries this by default.';
+    const slow = 'Check the network path to the token endpoint; mailport retries timeouts by default.';
+    return noAnswerError(
+      { code: certificate ? (failure.code ?? 'CERT_UNTRUSTED') : failure.code, message: failure.message },
+      {
+        operation: where,
+        idempotent: true,
+        cause,
+        remediations: {
+          certificate:
+            'Check token_url; for an endpoint behind a private CA, trust that CA (NODE_EXTRA_CA_CERTS). Never turn verification off.',
+          'host-not-found': 'Check the token_url host name.',
+          refused: network,
+          'before-connect': network,
+          dropped: network,
+          'connect-timeout': slow,
+          timeout: slow,
+        },
+      },
     );
-  }
-  switch (failure.code) {
-    case 'TimeoutError':
-    case 'ETIMEDOUT':
-    case 'ECONNECT_TIMEOUT':
-      return make(
-        'timeout',
-        `${where} did not answer in time`,
-        'Check the network path to the token endpoint; mailport retries timeouts by default.',
-      );
-    case 'ENOTFOUND':
-      return make('configuration', `${where}: host not found`, 'Check the token_url host name.');
-    case 'ECONNREFUSED':
-    case 'ECONNRESET':
-    case 'EAI_AGAIN':
-    case 'EPIPE':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return make(
-        'transient',
-        `Could not reach ${where}: ${failure.message}`,
-        'Check the network and the token_url; mailport retries this by default.',
-      );
   }
   // The library threw before any request: an unusable key or missing field.
   return make(
