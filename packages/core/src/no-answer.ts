@@ -93,7 +93,7 @@ export function noAnswerError(error: NoAnswer, options: NoAnswerOptions): MailEr
     });
 
   if (isCertificateError(code))
-    return make('configuration', 'certificate', `The TLS certificate of ${where} is not trusted: ${error.message}`);
+    return make('configuration', 'certificate', `${where}: the TLS certificate is not trusted (${error.message})`);
   if (code === 'ENOTFOUND') return make('configuration', 'host-not-found', `Host not found: ${where}`);
   if (code === 'ECONNECT_TIMEOUT') return make('timeout', 'connect-timeout', `Could not connect to ${where} in time (${error.message})`);
   // No connection was made, so nothing was sent, whatever the state of the request body.

@@ -1,4 +1,4 @@
-import { certificateRemediation, isCertificateError, MailError, type MailErrorCode, parseRetryAfter } from '@mailport/core';
+import { MailError, type MailErrorCode, noAnswerError, parseRetryAfter } from '@mailport/core';
 
 /** The Graph calls a send makes. `sendMail` and `send` hand the message over; the rest prepare a draft. */
 export type GraphOperation =
@@ -89,47 +89,23 @@ export function mapGraphError(failure: GraphFailure, context: GraphErrorContext)
 
   const network = failure.network;
   if (failure.status === undefined || network !== undefined) {
-    if (network?.handedOver === true && handsOver) {
-      return make(
-        'unknown-outcome',
-        `${where}: the connection failed after the message was sent and before Graph answered (${failure.message}); it may have been sent`,
-        'Check the Sent Items of the mailbox (or the recipients) before sending it again; mailport does not resend it on its own.',
-      );
-    }
-    if (isCertificateError(network?.code)) {
-      return make(
-        'configuration',
-        `${where}: the TLS certificate of the Graph endpoint is not trusted (${failure.message})`,
-        certificateRemediation,
-        {
-          retryable: false,
+    // No answer came: core's rule. Only sendMail and send deliver; the other calls are safe to repeat.
+    const slow = 'Check that graph.microsoft.com (or endpoint) is reachable; mailport retries timeouts.';
+    return noAnswerError(
+      { code: network?.code, message: failure.message, handedOver: network?.handedOver, timedOut: network?.timedOut },
+      {
+        transport,
+        operation: where,
+        idempotent: !handsOver,
+        providerCode: failure.code ?? network?.code,
+        remediations: {
+          'unknown-outcome':
+            'Check the Sent Items of the mailbox (or the recipients) before sending it again; mailport does not resend it on its own.',
+          refused: 'Check endpoint and that the host is reachable from here (proxy, firewall, DNS); mailport retries it.',
+          'connect-timeout': slow,
+          timeout: slow,
         },
-      );
-    }
-    if (network?.code === 'ENOTFOUND') {
-      return make(
-        'configuration',
-        `${where}: the Graph endpoint's host was not found (${failure.message})`,
-        'Check the endpoint host name.',
-        {
-          retryable: false,
-        },
-      );
-    }
-    if (network?.timedOut === true || network?.code === 'ECONNECT_TIMEOUT') {
-      return make(
-        'timeout',
-        `${where}: no answer in time (${failure.message})`,
-        'Check that graph.microsoft.com (or endpoint) is reachable; mailport retries timeouts.',
-      );
-    }
-    const refused = network?.code === 'ECONNREFUSED' || network?.code === 'EAI_AGAIN';
-    return make(
-      'transient',
-      `${where} failed before Graph answered: ${failure.message}`,
-      refused
-        ? 'Check endpoint and that the host is reachable from here (proxy, firewall, DNS); mailport retries it.'
-        : 'A network failure before the message was handed over: mailport retries it.',
+      },
     );
   }
 

@@ -1,5 +1,5 @@
 import type { TokenCredentialOptions } from '@azure/identity';
-import { certificateCodes, isCertificateError, MailError, type MailErrorCode } from '@mailport/core';
+import { certificateCodes, MailError, type MailErrorCode, noAnswerError } from '@mailport/core';
 
 /** @azure/core-rest-pipeline's policy, as @azure/identity's options take it. */
 type PipelinePolicy = NonNullable<TokenCredentialOptions['additionalPolicies']>[number]['policy'];
@@ -59,22 +59,26 @@ export function mapMicrosoftTokenError(
     });
   const where = `Microsoft token request to ${context.authority}`;
   if (failure.unreachable === true) {
-    const networkCode = failure.networkCode;
-    if (isCertificateError(networkCode)) {
-      return make(
-        'configuration',
-        `${where} failed: the authority's TLS certificate is not trusted (${networkCode}: ${said})`,
-        'Check authority_host; for an authority behind a private CA give that CA with ca_file (or NODE_EXTRA_CA_CERTS). Never turn verification off.',
-        false,
-      );
-    }
-    if (networkCode === 'ENOTFOUND') {
-      return make('configuration', `${where} failed: host not found (${said})`, 'Check authority_host.', false);
-    }
-    return make(
-      'transient',
-      `${where} failed: ${said}`,
-      'Check authority_host and the tenant, and that the host is reachable from here (proxy, firewall, TLS trust: ca_file for a private CA).',
+    // No answer came: core's rule. A token request sends no mail, so repeating it is always safe.
+    const reach =
+      'Check authority_host and the tenant, and that the host is reachable from here (proxy, firewall, TLS trust: ca_file for a private CA).';
+    return noAnswerError(
+      { code: failure.networkCode, message: said },
+      {
+        transport: context.transport,
+        operation: where,
+        idempotent: true,
+        remediations: {
+          certificate:
+            'Check authority_host; for an authority behind a private CA give that CA with ca_file (or NODE_EXTRA_CA_CERTS). Never turn verification off.',
+          'host-not-found': 'Check authority_host.',
+          refused: reach,
+          'before-connect': reach,
+          dropped: reach,
+          'connect-timeout': reach,
+          timeout: reach,
+        },
+      },
     );
   }
   if (error === 'invalid_grant') return make('auth', `${where}: the refresh token was refused (${said})`, reconsentRemediation, false);
