@@ -268,8 +268,9 @@ export async function probeTarget(target: ProbeTarget, options: ProbeOptions): P
   const started = performance.now();
   const found: {
     stage: ProbeStage;
-    address?: string;
-    greeting?: string;
+    // A socket's remoteAddress and a reply's first line may be undefined.
+    address?: string | undefined;
+    greeting?: string | undefined;
     extensions?: string[];
     starttls?: boolean;
     tls?: ProbeTls;

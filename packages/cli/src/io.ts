@@ -51,7 +51,9 @@ export function processIo(): CliIo {
 }
 
 /** An io that records everything, for tests. */
-export function memoryIo(options: { env?: Record<string, string | undefined>; cwd?: string; signal?: AbortSignal } = {}): CliIo & {
+export function memoryIo(
+  options: { env?: Record<string, string | undefined> | undefined; cwd?: string | undefined; signal?: AbortSignal | undefined } = {},
+): CliIo & {
   readonly out: () => string;
   readonly err: () => string;
 } {

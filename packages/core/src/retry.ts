@@ -23,8 +23,11 @@ export interface RetryOptions {
   random?: (() => number) | undefined;
 }
 
-/** Retry settings with every default filled in. */
-export type RetryPolicy = Required<RetryOptions>;
+/**
+ * Retry settings with every default filled in. Not `Required<RetryOptions>`: under
+ * `exactOptionalPropertyTypes` that would keep the explicit `| undefined` of each option.
+ */
+export type RetryPolicy = { [K in keyof RetryOptions]-?: Exclude<RetryOptions[K], undefined> };
 
 /** Fills in the defaults; `false` means one attempt only. */
 export function retryPolicy(options: RetryOptions | false | undefined): RetryPolicy {

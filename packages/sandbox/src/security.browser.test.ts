@@ -128,7 +128,7 @@ function attack(config: {
               method: write.method,
               credentials: 'include',
               headers: { 'content-type': 'application/json' },
-              body: write.method === 'GET' ? undefined : write.json,
+              ...(write.method === 'GET' ? {} : { body: write.json }),
             });
             note('cors fetch', `read ${response.status}`, await response.text());
           } catch (error) {

@@ -15,7 +15,13 @@ interface Answer {
 /** A request with any `Host` header, which fetch() will not send; over TLS when `url` is https. */
 function send(
   url: string,
-  options: { method?: string; host?: string; headers?: Record<string, string>; body?: string; ca?: string } = {},
+  options: {
+    method?: string | undefined;
+    host?: string | undefined;
+    headers?: Record<string, string> | undefined;
+    body?: string | undefined;
+    ca?: string | undefined;
+  } = {},
 ): Promise<Answer> {
   const target = new URL(url);
   const headers: Record<string, string> = { ...options.headers };

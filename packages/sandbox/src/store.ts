@@ -78,8 +78,8 @@ export interface MessageStore {
   waitFor(predicate: (message: StoredMessage) => boolean, timeoutMs?: number): Promise<StoredMessage>;
 }
 
-/** Creates an empty store that keeps at most `limits` (default {@link defaultStoreLimits}). */
-export function createMessageStore(limits: Partial<StoreLimits> = {}): MessageStore {
+/** Creates an empty store that keeps at most `limits` (default {@link defaultStoreLimits}; an undefined limit takes its default). */
+export function createMessageStore(limits: { readonly [K in keyof StoreLimits]?: StoreLimits[K] | undefined } = {}): MessageStore {
   const resolved: StoreLimits = Object.freeze({
     maxMessages: positive('maxMessages', limits.maxMessages ?? defaultStoreLimits.maxMessages),
     maxBytes: positive('maxBytes', limits.maxBytes ?? defaultStoreLimits.maxBytes),

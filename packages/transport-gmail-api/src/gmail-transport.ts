@@ -89,7 +89,8 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
     rootUrl: options.endpoint,
     // Core owns retries: googleapis retries by default (GETs and connection failures).
     retry: false,
-    signal,
+    // gaxios's types take no explicit undefined: without a signal the key is left out.
+    ...(signal === undefined ? {} : { signal }),
     ...transportOptions(),
     headers: { authorization: `Bearer ${token}`, ...headers },
   });
@@ -228,7 +229,8 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
         if (plan.uploadType === 'media') {
           return api().users.messages.send({ userId, media }, callOptions(token, signal, { 'content-length': String(plan.length) }));
         }
-        return api().users.messages.send({ userId, requestBody: { threadId: plan.threadId }, media }, callOptions(token, signal));
+        const requestBody = plan.threadId === undefined ? {} : { threadId: plan.threadId };
+        return api().users.messages.send({ userId, requestBody, media }, callOptions(token, signal));
       });
     let sent: gmail_v1.Schema$Message;
     let jsonRefused = false;

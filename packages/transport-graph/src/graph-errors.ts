@@ -77,7 +77,7 @@ export function mapGraphError(failure: GraphFailure, context: GraphErrorContext)
     code: MailErrorCode,
     message: string,
     remediation: string,
-    extra: { retryable?: boolean; retryAfterMs?: number } = {},
+    extra: { retryable?: boolean; retryAfterMs?: number | undefined } = {},
   ): MailError =>
     new MailError(code, message, {
       transport,

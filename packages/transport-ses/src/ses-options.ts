@@ -276,13 +276,20 @@ export function sesOptionsFromUrl(
   return { ...options, ...context.options };
 }
 
-/** The secret of static credentials, revealed at the one place the SDK needs it. */
-export function revealCredentials(credentials: SesCredentials): SesCredentialIdentity {
-  const reveal = (value: string | Secret | undefined): string | undefined =>
-    value === undefined ? undefined : typeof value === 'string' ? value : value.reveal();
+/**
+ * The secret of static credentials, revealed at the one place the SDK needs it. Without a session
+ * token the key is left out, as the SDK's `AwsCredentialIdentity` takes no explicit undefined.
+ */
+export function revealCredentials(credentials: SesCredentials): {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+} {
+  const reveal = (value: string | Secret): string => (typeof value === 'string' ? value : value.reveal());
+  const sessionToken = credentials.sessionToken;
   return {
     accessKeyId: credentials.accessKeyId,
-    secretAccessKey: reveal(credentials.secretAccessKey) as string,
-    sessionToken: reveal(credentials.sessionToken),
+    secretAccessKey: reveal(credentials.secretAccessKey),
+    ...(sessionToken === undefined ? {} : { sessionToken: reveal(sessionToken) }),
   };
 }

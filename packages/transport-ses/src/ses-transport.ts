@@ -2,6 +2,7 @@ import {
   GetAccountCommand,
   type GetAccountCommandOutput,
   SESv2Client,
+  type SESv2ClientConfig,
   SendEmailCommand,
   type SendEmailCommandInput,
 } from '@aws-sdk/client-sesv2';
@@ -31,6 +32,9 @@ import {
   sesSimpleRequest,
 } from './ses-request.js';
 
+/** The credential provider the SDK's config takes. */
+type SesSdkCredentialProvider = Extract<SESv2ClientConfig['credentials'], (...args: never[]) => unknown>;
+
 /** The SES transport: a `Transport` with `verify()` through GetAccount. */
 export type SesTransport = DefinedTransport;
 
@@ -58,16 +62,21 @@ export function createSesTransport(input: SesTransportOptions = {}): SesTranspor
     if (client !== undefined) return client;
     const http = createHttpClient({ connectTimeoutMs: options.connectionTimeoutMs, timeoutMs: options.socketTimeoutMs, maxSockets: 50 });
     const credentials = options.credentials;
+    // The SDK's config types take no explicit undefined: unset settings are left out.
     client = new SESv2Client({
-      region: options.region,
-      endpoint: options.endpoint,
-      credentials:
-        credentials === undefined
-          ? undefined
-          : typeof credentials === 'function'
-            ? credentials
-            : // Revealed inside a provider, so the plain secret is never a property of the client config.
-              async () => revealCredentials(credentials),
+      ...(options.region === undefined ? {} : { region: options.region }),
+      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+      ...(credentials === undefined
+        ? {}
+        : {
+            credentials:
+              typeof credentials === 'function'
+                ? // Passed as it is, so it still gets the SDK's caller config. A SesCredentialIdentity may hold an
+                  // explicit undefined `sessionToken` or `expiration`, which the SDK's type refuses but the SDK reads as absent.
+                  (credentials as SesSdkCredentialProvider)
+                : // Revealed inside a provider, so the plain secret is never a property of the client config.
+                  async () => revealCredentials(credentials),
+          }),
       // mailport owns retries: an SDK retry of SendEmail after a 5xx or a dropped connection could send twice.
       maxAttempts: 1,
       // Core's HTTP client: its errors say whether the request body was handed over, which the SDK's do not.
@@ -113,7 +122,7 @@ export function createSesTransport(input: SesTransportOptions = {}): SesTranspor
   };
 
   const getAccount = (signal: AbortSignal | undefined): Promise<GetAccountCommandOutput> =>
-    call('GetAccount', (sdk) => sdk.send(new GetAccountCommand({}), { abortSignal: signal }), signal, []);
+    call('GetAccount', (sdk) => sdk.send(new GetAccountCommand({}), abortOptions(signal)), signal, []);
 
   const rateLimiter = (signal: AbortSignal | undefined): Promise<RateLimiter | undefined> => {
     const rate = options.rateLimit;
@@ -159,7 +168,7 @@ export function createSesTransport(input: SesTransportOptions = {}): SesTranspor
     await (await rateLimiter(signal))?.acquire(message.envelope.to.length, signal);
     const output = await call(
       'SendEmail',
-      (sdk) => sdk.send(new SendEmailCommand(request), { abortSignal: signal }),
+      (sdk) => sdk.send(new SendEmailCommand(request), abortOptions(signal)),
       signal,
       senderAddresses(message),
     );
@@ -259,4 +268,9 @@ export function createSesTransport(input: SesTransportOptions = {}): SesTranspor
     verify,
     close,
   });
+}
+
+/** The SDK's per-request options: `abortSignal` only when there is a signal (the SDK type takes no explicit undefined). */
+function abortOptions(signal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
+  return signal === undefined ? {} : { abortSignal: signal };
 }

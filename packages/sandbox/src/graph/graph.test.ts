@@ -42,7 +42,8 @@ const graph = (
       ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
       ...(init.type === undefined ? {} : { 'content-type': init.type }),
     },
-    body: init.body as BodyInit | undefined,
+    // RequestInit takes no explicit undefined body: without one the key is left out.
+    ...(init.body === undefined ? {} : { body: init.body as BodyInit }),
   });
 const json = (body: unknown): { type: string; body: string } => ({ type: 'application/json', body: JSON.stringify(body) });
 const mime = (text: string): { type: string; body: string } => ({

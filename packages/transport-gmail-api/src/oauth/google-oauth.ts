@@ -157,12 +157,13 @@ export function googleServiceAccount(options: GoogleServiceAccountOptions): Toke
   return createTokenCache(
     async () => {
       // A new JWT client per refresh: the library caches its token, which a refresh after a 401 must not reuse.
+      // JWTOptions takes no explicit undefined: an absent key id or subject is left out.
       const client = new JWT({
         email,
         key: key.reveal(),
-        keyId: credentials.private_key_id,
+        ...(credentials.private_key_id === undefined ? {} : { keyId: credentials.private_key_id }),
         scopes,
-        subject,
+        ...(subject === undefined ? {} : { subject }),
         transporterOptions: { timeout: options.timeoutMs ?? 30_000 },
       });
       if (tokenUrl !== googleTokenUrl) {
