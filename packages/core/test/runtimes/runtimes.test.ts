@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Sandbox, startSandbox } from '@mailport/sandbox';
 import { simpleParser } from 'mailparser';
+import { generate } from 'selfsigned';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findRuntime, skipUnlessFound, type ToolLookup } from './find-runtime.js';
 import type { Outcome } from './send.js';
@@ -23,6 +24,7 @@ interface Job {
   readonly attempts?: number;
   readonly graphRefreshToken?: string;
   readonly byName?: boolean;
+  readonly adapters?: { readonly graph?: Record<string, unknown>; readonly gmail?: Record<string, unknown> };
 }
 
 interface Runner {
@@ -46,8 +48,18 @@ interface RuntimeCase {
    * (unknown-outcome); Gmail checks the sender with a GET first, which fails as transient.
    */
   readonly refused: Record<Api, string>;
-  /** Graph on workerd: MSAL (app-only) needs node:https and a private CA workerd cannot trust; a delegated refresh token in code goes through core/http. */
+  /**
+   * Graph on workerd: the sandbox's HTTPS authority has a private CA workerd cannot trust, so the
+   * matrix's Graph URL there is the delegated form over the sandbox's plain HTTP listener.
+   */
   readonly graphDelegated?: boolean;
+  /**
+   * Whether google-auth-library and MSAL get the tokens (Node, Bun, Deno), or, where they cannot
+   * run (workerd), the fetch and WebCrypto token paths of the adapters' ./oauth.
+   */
+  readonly tokenLibraries: boolean;
+  /** workerd only: the Worker's compatibility date. */
+  readonly compatibilityDate?: string;
 }
 
 // A clean environment: no credentials leak in, and wrangler sends no telemetry.
@@ -75,24 +87,24 @@ function perProcess(args: readonly string[]): RuntimeCase['start'] {
 }
 
 /** workerd: wrangler bundles worker.ts as for `wrangler deploy`, workerd serves the bundle, each POST is one send. */
-async function workerdRunner([wrangler, workerd]: readonly string[]): Promise<Runner> {
-  const directory = mkdtempSync(join(tmpdir(), 'mailport-workerd-'));
-  const compatibilityDate = '2026-11-01';
-  writeFileSync(
-    join(directory, 'wrangler.json'),
-    JSON.stringify({
-      name: 'mailport-runtime-test',
-      main: join(here, 'worker.ts'),
-      compatibility_date: compatibilityDate,
-      compatibility_flags: ['nodejs_compat'],
-    }),
-  );
-  // wrangler is a Node program: run it with this Node (24), whatever node is first on PATH.
-  await execute(process.execPath, [wrangler as string, 'deploy', '--dry-run', '--outdir', join(directory, 'out')], directory);
-  const port = await closedPort();
-  writeFileSync(
-    join(directory, 'config.capnp'),
-    `using Workerd = import "/workerd/workerd.capnp";
+const workerdRunner = (compatibilityDate: string) =>
+  async function start([wrangler, workerd]: readonly string[]): Promise<Runner> {
+    const directory = mkdtempSync(join(tmpdir(), 'mailport-workerd-'));
+    writeFileSync(
+      join(directory, 'wrangler.json'),
+      JSON.stringify({
+        name: 'mailport-runtime-test',
+        main: join(here, 'worker.ts'),
+        compatibility_date: compatibilityDate,
+        compatibility_flags: ['nodejs_compat'],
+      }),
+    );
+    // wrangler is a Node program: run it with this Node (24), whatever node is first on PATH.
+    await execute(process.execPath, [wrangler as string, 'deploy', '--dry-run', '--outdir', join(directory, 'out')], directory);
+    const port = await closedPort();
+    writeFileSync(
+      join(directory, 'config.capnp'),
+      `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [ (name = "main", worker = .worker), (name = "loopback", network = (allow = ["public", "private", "local"])) ],
   sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
@@ -104,38 +116,38 @@ const worker :Workerd.Worker = (
   globalOutbound = "loopback",
 );
 `,
-  );
-  const child: ChildProcess = spawn(workerd as string, ['serve', join(directory, 'config.capnp')], {
-    stdio: 'ignore',
-    env: processEnvironment,
-  });
-  const base = `http://127.0.0.1:${port}/`;
-  const close = (): void => {
-    child.kill();
-    rmSync(directory, { recursive: true, force: true });
-  };
-  for (let tries = 0; ; tries++) {
-    try {
-      await fetch(base, { method: 'HEAD' });
-      break;
-    } catch (error) {
-      if (tries > 100 || child.exitCode !== null) {
-        close();
-        throw new Error(`workerd did not start: ${String(error)}`);
+    );
+    const child: ChildProcess = spawn(workerd as string, ['serve', join(directory, 'config.capnp')], {
+      stdio: 'ignore',
+      env: processEnvironment,
+    });
+    const base = `http://127.0.0.1:${port}/`;
+    const close = (): void => {
+      child.kill();
+      rmSync(directory, { recursive: true, force: true });
+    };
+    for (let tries = 0; ; tries++) {
+      try {
+        await fetch(base, { method: 'HEAD' });
+        break;
+      } catch (error) {
+        if (tries > 100 || child.exitCode !== null) {
+          close();
+          throw new Error(`workerd did not start: ${String(error)}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
     }
-  }
-  return {
-    async run(job) {
-      const response = await fetch(base, { method: 'POST', body: JSON.stringify(job), signal: AbortSignal.timeout(30_000) });
-      const text = await response.text();
-      if (response.status !== 200) throw new Error(`the Worker answered ${response.status}: ${text}`);
-      return JSON.parse(text) as Outcome;
-    },
-    close,
+    return {
+      async run(job) {
+        const response = await fetch(base, { method: 'POST', body: JSON.stringify(job), signal: AbortSignal.timeout(30_000) });
+        const text = await response.text();
+        if (response.status !== 200) throw new Error(`the Worker answered ${response.status}: ${text}`);
+        return JSON.parse(text) as Outcome;
+      },
+      close,
+    };
   };
-}
 
 const runtimes: readonly RuntimeCase[] = [
   {
@@ -143,6 +155,7 @@ const runtimes: readonly RuntimeCase[] = [
     tools: [findRuntime('bun')],
     start: perProcess(['send.ts']),
     refused: { ses: 'transient', gmail: 'transient', graph: 'transient' },
+    tokenLibraries: true,
   },
   {
     name: 'deno',
@@ -151,14 +164,21 @@ const runtimes: readonly RuntimeCase[] = [
     // GOOGLE_SDK_NODE_LOGGING when it loads, the AWS SDK's os.release() for its user agent, MSAL's CAs).
     start: perProcess(['run', '--allow-net=127.0.0.1', '--allow-read', '--allow-env', '--allow-sys', '--no-prompt', 'send.ts']),
     refused: { ses: 'transient', gmail: 'transient', graph: 'transient' },
+    tokenLibraries: true,
   },
-  {
-    name: 'workerd',
-    tools: [findRuntime('wrangler'), findRuntime('workerd')],
-    start: workerdRunner,
-    refused: { ses: 'unknown-outcome', gmail: 'transient', graph: 'unknown-outcome' },
-    graphDelegated: true,
-  },
+  // Two compatibility dates: the current one, and 2024-09-23, the first with nodejs_compat v2
+  // (node:crypto, node:stream and node:buffer from workerd itself, not polyfills).
+  ...['2026-11-01', '2024-09-23'].map(
+    (compatibilityDate): RuntimeCase => ({
+      name: `workerd (compatibility date ${compatibilityDate})`,
+      tools: [findRuntime('wrangler'), findRuntime('workerd')],
+      start: workerdRunner(compatibilityDate),
+      refused: { ses: 'unknown-outcome', gmail: 'transient', graph: 'unknown-outcome' },
+      graphDelegated: true,
+      tokenLibraries: false,
+      compatibilityDate,
+    }),
+  ),
 ];
 
 function withParameter(url: string, name: string, value: string): string {
@@ -181,6 +201,8 @@ for (const runtime of runtimes) {
     let sandbox: Sandbox;
     let runner: Runner;
     let refreshToken: string;
+    // A certificate registered on the sandbox's Entra app, for app-only auth with a client assertion.
+    let certificate: string;
 
     /** The job for `api`: the sandbox's URL, or on workerd Graph's delegated form with the current refresh token. */
     const job = (api: Api, change: (url: string) => string = (url) => url, attempts?: number): Job => {
@@ -199,7 +221,13 @@ for (const runtime of runtimes) {
     };
 
     beforeAll(async () => {
-      sandbox = await startSandbox();
+      const generated = await generate([{ name: 'commonName', value: 'mailport runtime test' }], {
+        keyType: 'rsa',
+        keySize: 2048,
+        algorithm: 'sha256',
+      });
+      certificate = `${generated.cert}\n${generated.private}`;
+      sandbox = await startSandbox({ accounts: { microsoft: { certificates: [generated.cert] } } });
       refreshToken = sandbox.accounts.microsoft.refreshToken;
       runner = await runtime.start(runtime.tools.map((tool) => ('path' in tool ? tool.path : '')));
     }, 60_000);
@@ -212,7 +240,7 @@ for (const runtime of runtimes) {
       await sandbox?.close();
     });
 
-    if (runtime.name === 'workerd') {
+    if (runtime.compatibilityDate !== undefined) {
       it('without use: [...], a URL fails with the explicit form, not npm install', async () => {
         const outcome = await run({ url: sandbox.urls.ses, byName: true });
         expect(outcome, outcome.message).toMatchObject({ ok: false, code: 'configuration' });
@@ -221,6 +249,82 @@ for (const runtime of runtimes) {
         expect(outcome.remediation).not.toContain('npm install');
       });
     }
+
+    describe(`token paths (${runtime.tokenLibraries ? 'google-auth-library and MSAL' : 'fetch and WebCrypto, without the Node libraries'})`, () => {
+      // MSAL takes only an https authority: the sandbox's, with its private CA. workerd cannot trust that
+      // CA, so there the token endpoint is the sandbox's plain HTTP listener on loopback (the fetch path takes http).
+      const authority = (): string => (runtime.tokenLibraries ? sandbox.httpsUrl : sandbox.httpUrl);
+      const graphAppOnly = (query: string): string =>
+        `graph://sender@contoso.example?${query}&authority_host=${encodeURIComponent(authority())}&endpoint=${encodeURIComponent(`${sandbox.httpUrl}/v1.0`)}` +
+        (runtime.tokenLibraries ? `&ca_file=${encodeURIComponent(sandbox.caFile)}` : '');
+      const appOnly = (): string => {
+        const { tenantId, clientId, clientSecret } = sandbox.accounts.microsoft;
+        return graphAppOnly(`tenant=${tenantId}&client_id=${clientId}&client_secret=${encodeURIComponent(clientSecret)}`);
+      };
+      const serviceAccount = (subject = 'user@example.com'): Job => {
+        const account = sandbox.accounts.google.serviceAccount;
+        return {
+          url: `gmail://${subject}?endpoint=${encodeURIComponent(`${sandbox.httpUrl}/`)}`,
+          adapters: {
+            gmail: {
+              auth: {
+                credentials: { client_email: account.clientEmail, private_key: account.privateKey, private_key_id: account.privateKeyId },
+                tokenUrl: `${sandbox.httpUrl}/token`,
+              },
+            },
+          },
+        };
+      };
+      /** MSAL reads the authority's OpenID metadata before the token; the fetch path asks the token endpoint only. */
+      const metadataRequests = (): number => sandbox.requests.entries.filter((entry) => entry.path.includes('.well-known')).length;
+
+      it('graph: app-only with a client secret (URL) sends', async () => {
+        sandbox.requests.clear();
+        const outcome = await run({ url: appOnly() });
+        expect(outcome, outcome.message).toMatchObject({ ok: true });
+        expect(sandbox.store.list({ api: 'graph' })).toHaveLength(1);
+        if (runtime.tokenLibraries) expect(metadataRequests()).toBeGreaterThan(0);
+        else expect(metadataRequests()).toBe(0);
+      });
+
+      it('graph: app-only with a certificate PEM in code (client assertion, RS256, x5t) sends', async () => {
+        const { tenantId, clientId } = sandbox.accounts.microsoft;
+        const outcome = await run({
+          url: `graph://sender@contoso.example?endpoint=${encodeURIComponent(`${sandbox.httpUrl}/v1.0`)}`,
+          // On Deno too the certificate is signed with WebCrypto (MSAL's PS256 signing fails there), and
+          // Deno's TLS (rustls) refuses the sandbox's self-signed certificate (a CA used as the server's
+          // own): that path is tested over plain HTTP on Deno as on workerd.
+          adapters: {
+            graph: {
+              auth: { tenantId, clientId, certificate, authorityHost: runtime.name === 'deno' ? sandbox.httpUrl : authority() },
+              ...(runtime.tokenLibraries && runtime.name !== 'deno' ? { ca: sandbox.ca } : {}),
+            },
+          },
+        });
+        expect(outcome, outcome.message).toMatchObject({ ok: true });
+        expect(sandbox.store.list({ api: 'graph' })).toHaveLength(1);
+      });
+
+      it('gmail: a service account key in code (JWT bearer, signed RS256) sends as the delegated user', async () => {
+        const outcome = await run(serviceAccount());
+        expect(outcome, outcome.message).toMatchObject({ ok: true });
+        expect(sandbox.store.list({ api: 'gmail' })).toHaveLength(1);
+      });
+
+      it('a wrong client secret is auth, an unknown tenant configuration, a user outside the domain configuration', async () => {
+        const { tenantId, clientId } = sandbox.accounts.microsoft;
+        const wrong = await run({ url: graphAppOnly(`tenant=${tenantId}&client_id=${clientId}&client_secret=nope`), attempts: 2 });
+        expect(wrong, wrong.message).toMatchObject({ ok: false, code: 'auth' });
+        const tenant = await run({
+          url: graphAppOnly(`tenant=00000000-dead-4000-8000-000000000000&client_id=${clientId}&client_secret=x`),
+          attempts: 2,
+        });
+        expect(tenant, tenant.message).toMatchObject({ ok: false, code: 'configuration' });
+        const stranger = await run({ ...serviceAccount('stranger@example.net'), attempts: 2 });
+        expect(stranger, stranger.message).toMatchObject({ ok: false, code: 'configuration' });
+        expect(sandbox.store.size).toBe(0);
+      });
+    });
 
     for (const api of apis) {
       it(`${api}: sends a rich message through the fetch client, and the Message-ID in the receipt is the one that arrived`, async () => {

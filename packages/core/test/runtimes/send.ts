@@ -21,6 +21,11 @@ interface Job {
   readonly graphRefreshToken?: string;
   /** Leave the adapters out, so core imports the package by name (which a bundle cannot). */
   readonly byName?: boolean;
+  /**
+   * Adapter options with credentials in code, as a Worker gives them from its secrets:
+   * `graph: { auth }` (app-only, a client secret or a certificate PEM) or `gmail: { auth }` (a service account key).
+   */
+  readonly adapters?: { readonly graph?: Record<string, unknown>; readonly gmail?: Record<string, unknown> };
 }
 
 /** What the test reads back. */
@@ -52,7 +57,12 @@ export async function sendOnce(job: Job): Promise<Outcome> {
   const mailer = createMailer({
     transport: job.url,
     // Explicit adapters: what a bundled program does, and it needs no import by name.
-    transportOptions: { use: job.byName === true ? [] : [sesAdapter, gmailAdapter, graphAdapter], env: {}, adapters: { graph } },
+    transportOptions: {
+      use: job.byName === true ? [] : [sesAdapter, gmailAdapter, graphAdapter],
+      env: {},
+      // Credentials in code are whatever the test sent as JSON: typed here by the adapters themselves.
+      adapters: { graph: job.adapters?.graph ?? graph, gmail: job.adapters?.gmail ?? {} } as unknown as Record<string, never>,
+    },
     retry: { maxAttempts: job.attempts ?? 1, initialDelayMs: 20, maxDelayMs: 50 },
   });
   try {

@@ -102,6 +102,26 @@ describe('Microsoft app-only tokens without MSAL (the Workers path)', () => {
     expect(sandbox.tokens.find((await tokens.getAccessToken()).token)?.scopes).toEqual(['https://outlook.office365.com/.default']);
   });
 
+  it('on Deno, a certificate (PEM or file) takes the WebCrypto path too, a client secret stays with MSAL', async () => {
+    const read: string[] = [];
+    const deno = {
+      readTextFileSync: (path: string): string => {
+        read.push(path);
+        return `${certificate.key}\n${certificate.cert}`;
+      },
+    };
+    vi.stubGlobal('Deno', deno);
+    try {
+      const fromFile = microsoftAppOnly({ ...http(), certificatePath: '/secrets/app.pem' });
+      expect(read).toEqual(['/secrets/app.pem']);
+      expect(sandbox.tokens.find((await fromFile.getAccessToken()).token)?.clientId).toBe(sandbox.accounts.microsoft.clientId);
+      // MSAL only takes an https authority: this one proves the secret went to MSAL, not to fetch.
+      expect(() => microsoftAppOnly({ ...http(), clientSecret: 'x' })).toThrow(/https/);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   // Each failure through MSAL (Node) and through fetch (Workers) must be the same MailError.
   const failures: ReadonlyArray<readonly [string, () => TokenProvider]> = [
     ['a wrong client secret (auth)', () => microsoftAppOnly({ ...https(), clientSecret: 'nope' })],

@@ -8,7 +8,7 @@ import { type AccessToken, createTokenCache, MailError, Secret, type TokenProvid
 import { type CaInput, trustedCas } from '@mailport/core/http';
 import { microsoftAppOnlyFetch } from './microsoft-app-only-fetch.js';
 import { identityWitness, mapMicrosoftTokenError, tokenFailureFromIdentityError } from './microsoft-errors.js';
-import { nodeLibrariesWork } from './web-crypto.js';
+import { denoFiles, nodeLibrariesWork } from './web-crypto.js';
 
 /** Entra ID authority hosts of the public and national clouds. */
 export const microsoftAuthorityHosts: Readonly<{ public: string; usGovernment: string; china: string }> = Object.freeze({
@@ -75,6 +75,7 @@ export interface MicrosoftAppOnlyOptions {
  * the same tokens come from {@link microsoftAppOnlyFetch}: a form POST over `@mailport/core/http`,
  * a certificate's client assertion signed with WebCrypto, the same error mapping. There
  * `certificatePath` and `certificatePassword` are refused (no files; WebCrypto takes no encrypted key).
+ * On Deno a certificate takes that path too (MSAL's assertion signing fails there); a client secret stays with MSAL.
  *
  * @example
  * ```ts
@@ -110,13 +111,18 @@ export function microsoftAppOnly(options: MicrosoftAppOnlyOptions): TokenProvide
   const secret = reveal(options.clientSecret);
   const certificate = reveal(options.certificate);
   const password = reveal(options.certificatePassword);
-  if (!nodeLibrariesWork()) {
+  const certificatePath = options.certificatePath === '' ? undefined : options.certificatePath;
+  // Deno: MSAL signs the client assertion with jsonwebtoken (PS256), which refuses Deno's key objects
+  // ("secretOrPrivateKey must be an asymmetric key"); the certificate path is signed with WebCrypto there.
+  const deno = denoFiles();
+  if (!nodeLibrariesWork() || (deno !== undefined && (certificate || certificatePath))) {
     return microsoftAppOnlyFetch({
       tenantId,
       clientId,
       clientSecret: secret === '' ? undefined : secret,
-      certificate: certificate === '' ? undefined : certificate,
-      certificatePath: options.certificatePath === '' ? undefined : options.certificatePath,
+      certificate:
+        certificate || (certificatePath !== undefined && deno !== undefined ? readCertificate(deno, certificatePath) : undefined),
+      certificatePath: deno === undefined ? certificatePath : undefined,
       certificatePassword: password === '' ? undefined : password,
       authorityHost,
       scope: scopes,
@@ -185,4 +191,19 @@ function required(value: string, name: string): string {
     });
   }
   return value.trim();
+}
+
+function readCertificate(deno: NonNullable<ReturnType<typeof denoFiles>>, path: string): string {
+  try {
+    return deno.readTextFileSync(path);
+  } catch (error) {
+    throw new MailError(
+      'configuration',
+      `Microsoft app-only auth: cannot read certificatePath ${path}: ${(error as Error)?.message ?? String(error)}`,
+      {
+        remediation:
+          'Give a readable PEM file with the certificate and its private key (and --allow-read for it), or the PEM itself as certificate.',
+      },
+    );
+  }
 }

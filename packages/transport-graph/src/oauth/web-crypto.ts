@@ -16,6 +16,11 @@ export function nodeLibrariesWork(): boolean {
   return runtime.Bun !== undefined || runtime.Deno !== undefined || typeof runtime.process?.versions?.node === 'string';
 }
 
+/** Deno's file reading, when this is Deno. */
+export function denoFiles(): { readTextFileSync(path: string): string } | undefined {
+  return (globalThis as { Deno?: { readTextFileSync(path: string): string } }).Deno;
+}
+
 /** The DER bytes of every PEM block labelled `label` (`CERTIFICATE`, `PRIVATE KEY`, ...). */
 export function pemBlocks(pem: string, label: string): Uint8Array[] {
   const pattern = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`, 'g');
