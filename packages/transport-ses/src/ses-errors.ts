@@ -1,13 +1,4 @@
-import {
-  certificateRemediation,
-  isBeforeConnect,
-  isCertificateError,
-  MailError,
-  type MailErrorCode,
-  parseRetryAfter,
-  type RecipientError,
-  safeCause,
-} from '@mailport/core';
+import { MailError, type MailErrorCode, noAnswerError, parseRetryAfter, type RecipientError, safeCause } from '@mailport/core';
 
 /** What mailport reads from an AWS SDK error or a Node network error: safe fields only, never credentials. */
 export interface SesFailure {
@@ -317,43 +308,29 @@ function networkError(failure: SesFailure, context: SesErrorContext, message: st
       false,
     );
   }
-  if (isCertificateError(failure.code)) {
-    return make('configuration', `The TLS certificate of the SES endpoint is not trusted: ${message}`, certificateRemediation, false);
-  }
-  // No connection was made, or the body never went out: nothing can have been sent.
-  const connecting = isBeforeConnect(failure.code) || /did not establish a connection/i.test(message);
-  if (connecting || context.handedOver === false) {
-    if (failure.code === 'ENOTFOUND') {
-      return make('configuration', `SES endpoint not found: ${message}`, 'Check the region and the endpoint option.', false);
-    }
-    if (failure.code === 'ECONNREFUSED') {
-      return make(
-        'transient',
-        `Connection to SES refused: ${message}`,
-        'Nothing accepts connections at the endpoint: check the endpoint option and the network.',
-      );
-    }
-    if (/timed out|did not establish/i.test(message) || failure.code === 'ETIMEDOUT' || failure.code === 'ECONNECT_TIMEOUT') {
-      return make(
-        'timeout',
-        `SES did not answer in time, before the message was sent: ${message}`,
-        'Check the network path to SES (proxy, firewall, VPC endpoint); mailport retries timeouts by default.',
-      );
-    }
-    return make(
-      'transient',
-      `The connection to SES failed before the message was sent: ${message}`,
-      'A network failure before the request was sent: mailport retries it by default.',
-    );
-  }
-  return unknownOutcome(
-    context,
-    context.handedOver === true
-      ? `the connection to SES failed after the request was sent, before SES answered (${message})`
-      : `the connection to SES failed and mailport cannot tell whether the request was sent (${message})`,
-    cause,
-    undefined,
-    failure.code ?? failure.name,
+  // No answer came: core's rule. The SDK words a connect timeout without a code; GetAccount sends nothing.
+  const connectTimeout = failure.code === undefined && /did not establish a connection/i.test(message);
+  return noAnswerError(
+    {
+      code: connectTimeout ? 'ECONNECT_TIMEOUT' : failure.code,
+      message,
+      handedOver: context.handedOver,
+      timedOut: /timed out/i.test(message) || failure.code === 'ETIMEDOUT',
+    },
+    {
+      transport,
+      operation: 'the SES endpoint',
+      idempotent: context.operation === 'GetAccount',
+      providerCode: failure.code ?? failure.name,
+      cause,
+      remediations: {
+        'host-not-found': 'Check the region and the endpoint option.',
+        'connect-timeout': 'Check the network path to SES (proxy, firewall, VPC endpoint); mailport retries timeouts by default.',
+        timeout: 'Check the network path to SES (proxy, firewall, VPC endpoint); mailport retries timeouts by default.',
+        'unknown-outcome':
+          'Check whether it was sent (SES event publishing, or the recipient) before sending it again; mailport does not retry it, to avoid a duplicate.',
+      },
+    },
   );
 }
 
