@@ -36,6 +36,13 @@ describe('mailport worker --config', () => {
     expect(config.encryptionKeys[0]?.byteLength).toBe(32);
   });
 
+  it('takes the lookup policy and its grace period', () => {
+    expect(parse({ routes: { default: 'memory://' }, uncertain: 'lookup', lookupGraceMs: 5000 })).toMatchObject({
+      uncertain: 'lookup',
+      lookupGraceMs: 5000,
+    });
+  });
+
   it('--redis wins over the file; MAILPORT_REDIS_URL is the default', () => {
     expect(parse({ routes: { default: 'memory://' } }).redis).toBe('redis://127.0.0.1:6380');
     expect(parse({ redis: 'redis://file:6379', routes: { default: 'memory://' } }, 'redis://flag:6379').redis).toBe('redis://flag:6379');
@@ -57,7 +64,8 @@ describe('mailport worker --config', () => {
       /rates\[0\]\.max: must be a positive/,
     ],
     [{ routes: { default: 'memory://' }, limits: { k: { concurrency: 1.5 } } }, /limits\.k\.concurrency/],
-    [{ routes: { default: 'memory://' }, uncertain: 'maybe' }, /uncertain: must be "dead-letter"/],
+    [{ routes: { default: 'memory://' }, uncertain: 'maybe' }, /uncertain: must be "dead-letter" \(default\), "resend" or "lookup"/],
+    [{ routes: { default: 'memory://' }, lookupGraceMs: -1 }, /lookupGraceMs/],
     [{ routes: { default: 'memory://' }, redis: 'http://x' }, /redis: must be a redis:\/\//],
     [{ routes: { default: 'memory://' }, encryptionKeys: ['c2hvcnQ='] }, /encryptionKeys\[0\]: must be 32 bytes/],
     [[], /must be a JSON object/],

@@ -27,7 +27,8 @@ export interface WorkerConfig {
   readonly concurrency: number | undefined;
   readonly routes: Readonly<Record<string, RouteConfig>>;
   readonly limits: Readonly<Record<string, LimitsConfig>> | undefined;
-  readonly uncertain: 'dead-letter' | 'resend' | undefined;
+  readonly uncertain: 'dead-letter' | 'resend' | 'lookup' | undefined;
+  readonly lookupGraceMs: number | undefined;
   readonly maxAgeMs: number | undefined;
   readonly limitWaitMs: number | undefined;
   /** Each 32 bytes, decoded from base64 (`openssl rand -base64 32`), newest first. */
@@ -60,6 +61,7 @@ const topFields = new Set([
   'uncertain',
   'maxAgeMs',
   'limitWaitMs',
+  'lookupGraceMs',
   'encryptionKeys',
   '$schema',
 ]);
@@ -132,8 +134,8 @@ export function parseWorkerConfig(
       limits[key] = checkLimits(`limits.${key}`, value, fail);
   }
 
-  if (raw.uncertain !== undefined && raw.uncertain !== 'dead-letter' && raw.uncertain !== 'resend')
-    fail('uncertain', 'must be "dead-letter" (default) or "resend"');
+  if (raw.uncertain !== undefined && raw.uncertain !== 'dead-letter' && raw.uncertain !== 'resend' && raw.uncertain !== 'lookup')
+    fail('uncertain', 'must be "dead-letter" (default), "resend" or "lookup"');
 
   const encryptionKeys: Uint8Array[] = [];
   if (raw.encryptionKeys !== undefined) {
@@ -158,6 +160,7 @@ export function parseWorkerConfig(
     uncertain: raw.uncertain as WorkerConfig['uncertain'],
     maxAgeMs: optionalNumber('maxAgeMs', raw.maxAgeMs, 0),
     limitWaitMs: optionalNumber('limitWaitMs', raw.limitWaitMs, 0),
+    lookupGraceMs: optionalNumber('lookupGraceMs', raw.lookupGraceMs, 0),
     encryptionKeys,
     notes,
   };

@@ -104,6 +104,7 @@ export type {
   RouteStep,
   SendOptions,
   SendReceipt,
+  SentLookup,
   TokenProvider,
   Transport,
   TransportCapabilities,

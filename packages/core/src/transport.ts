@@ -113,7 +113,20 @@ export interface Transport {
   verify?(options?: SendOptions): Promise<VerifyReport>;
   /** Releases connections. Safe to call more than once. */
   close?(): Promise<void>;
+  /**
+   * Asks the provider whether a message with this Message-ID went out from this transport's
+   * account, for a queue settling a send whose outcome was lost (the Gmail API and Graph have it;
+   * it needs read scopes the send does not). Never throws: a failure answers `unknown`.
+   */
+  lookup?(messageId: string, options?: SendOptions): Promise<SentLookup>;
 }
+
+/**
+ * What {@link Transport.lookup} found: `sent` (the provider lists it as sent), `not-found` (it does
+ * not, which soon after a send is no proof: a provider may list a message late), or `unknown`
+ * (the lookup failed or was refused).
+ */
+export type SentLookup = 'sent' | 'not-found' | 'unknown';
 
 /** A short-lived OAuth access token. */
 export interface AccessToken {

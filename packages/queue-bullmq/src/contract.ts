@@ -3,7 +3,7 @@
  * a pg-boss or SQS adapter implements the same interfaces, so an application (and the CLI) changes
  * only the factory it calls. Nothing here names BullMQ or Redis.
  */
-import type { EmailMessage, MailErrorCode, MailerInput, SendReceipt } from '@mailport/core';
+import type { EmailMessage, MailErrorCode, MailerInput, SendReceipt, SentLookup } from '@mailport/core';
 
 /** Options of one {@link MailQueue.enqueue}. */
 export interface EnqueueOptions {
@@ -253,14 +253,22 @@ export type UncertainPolicy =
   /** Do not send; put it in the `uncertain` dead letters for a human (default). */
   | 'dead-letter'
   /** Send it again with the same Message-ID: at-least-once; recipients may get it twice. */
-  | 'resend';
+  | 'resend'
+  /**
+   * Ask the provider (the route transport's `lookup`, or the worker's `lookup` hook): `sent`
+   * completes the job without sending; `not-found`, once the attempt began longer ago than the
+   * grace period, sends it again; anything else (`unknown`, `not-found` within the grace period,
+   * a transport without a lookup) is an `uncertain` dead letter.
+   */
+  | 'lookup';
 
 /**
  * Asks the provider whether a message with this Message-ID went out, to settle an uncertain
- * send without a human. The lookups need read scopes the send itself does not:
- * Gmail `rfc822msgid:<id>` search in the sender's mailbox needs `gmail.readonly` (or
- * `gmail.metadata`); Graph `GET /users/{mailbox}/mailFolders/SentItems/messages?$filter=internetMessageId eq '<id>'`
- * needs `Mail.ReadBasic` (or `Mail.Read`), and works only while `saveToSentItems` is on.
+ * send without a human: `sent`, `not-found` (no proof soon after a send) or `unknown`. The
+ * built-in lookups (a transport's `lookup`) need read scopes the send itself does not:
+ * Gmail's `rfc822msgid:<id>` search in the sender's mailbox needs `gmail.readonly` (`gmail.metadata`
+ * does not allow a search); Graph's `GET /users/{mailbox}/mailFolders/sentitems/messages?$filter=internetMessageId eq '<id>'`
+ * needs `Mail.ReadBasic` (or `Mail.Read`), and finds only what was saved to Sent Items.
  * SES and plain SMTP offer no lookup.
  */
 export type ProviderLookup = (request: {
@@ -268,7 +276,7 @@ export type ProviderLookup = (request: {
   readonly route: string;
   readonly transport: string;
   readonly signal: AbortSignal;
-}) => Promise<'sent' | 'not-sent' | 'unknown'>;
+}) => Promise<SentLookup>;
 
 /** A finished job's result, as the queue keeps it for the deduplication window. */
 export interface SentRecord {

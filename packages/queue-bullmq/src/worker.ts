@@ -10,6 +10,7 @@ import {
   MailError,
   type Mailer,
   type SendReceipt,
+  type SentLookup,
   type Transport,
   toMailError,
 } from '@mailport/core';
@@ -94,10 +95,24 @@ export interface MailWorkerOptions {
   readonly concurrency?: number | undefined;
   /** Limits by limit key, over the routes' and the providers' defaults: `{ 'graph:tenant:ana@contoso.com': { rates: [...] } }`. */
   readonly limits?: Readonly<Record<string, LimitConfig>> | undefined;
-  /** A message the ledger finds begun and unfinished: `dead-letter` (default) or `resend` (at-least-once). */
+  /**
+   * A message the ledger finds begun and unfinished: `dead-letter` (default), `resend`
+   * (at-least-once), or `lookup` (ask the provider through the route transport's `lookup`: the
+   * Gmail API and Graph have one; found completes the job unsent, not found after `lookupGraceMs`
+   * sends it again, anything else is an `uncertain` dead letter).
+   */
   readonly uncertain?: UncertainPolicy | undefined;
-  /** Asks the provider whether an uncertain message went out, before the policy applies. Default: none. */
+  /**
+   * Asks the provider whether an uncertain message went out, before the policy applies, instead of
+   * the transport's own `lookup`. Default: none (with the `lookup` policy, the transport's).
+   */
   readonly lookup?: ProviderLookup | undefined;
+  /**
+   * A lookup's `not-found` counts only once the attempt began at least this long ago (by Redis's
+   * clock); sooner it is no proof (Graph files a message in Sent Items a little after its 202)
+   * and counts as `unknown`. Default `60000`.
+   */
+  readonly lookupGraceMs?: number | undefined;
   /** Retry backoff: full jitter up to min(retryDelayMs * 2^(attempt-1), maxRetryDelayMs), never under Retry-After. Default 5 minutes. */
   readonly maxRetryDelayMs?: number | undefined;
   /** Push-back after a throttling answer without Retry-After. Default `1000`. */
@@ -182,6 +197,13 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
   const prefix = options.prefix ?? queueDefaults.prefix;
   const keys = normalizeKeys(options.encryptionKey);
   const policy = options.uncertain ?? 'dead-letter';
+  if (policy !== 'dead-letter' && policy !== 'resend' && policy !== 'lookup') {
+    throw new MailError('configuration', `uncertain: "${String(policy)}" is not a policy (dead-letter, resend or lookup)`);
+  }
+  const lookupGraceMs = options.lookupGraceMs ?? 60_000;
+  if (!Number.isFinite(lookupGraceMs) || lookupGraceMs < 0) {
+    throw new MailError('configuration', `lookupGraceMs: ${lookupGraceMs} is not a duration in ms`);
+  }
   const throttleMs = options.throttleMs ?? 1000;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 300_000;
   const lockDurationMs = options.lockDurationMs ?? 30_000;
@@ -297,7 +319,10 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
         let force = false;
         if (existing?.state === 'sent') return alreadySent(existing, event(), transport.id);
         if (existing !== undefined) {
-          if ((await settleUncertain(existing, routeName, transport.id)) === 'sent') return alreadySent(existing, event(), transport.id);
+          if ((await settleUncertain(existing, routeName, transport)) === 'sent') {
+            span.setAttribute('mailport.outcome', 'found-sent');
+            return alreadySent(existing, event(), transport.id);
+          }
           force = true;
         }
 
@@ -322,6 +347,8 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
               await ledger.markUncertain(messageId, attemptToken);
               telemetry.uncertain({ 'mailport.route': routeName });
               if (policy === 'resend') throw retryOrExhausted(job, error);
+              // Ask the provider once a lookup can tell: the job comes back after the grace period, uses no attempt, and finds `uncertain`.
+              if (policy === 'lookup' && lookupFor(transport, routeName) !== undefined) throw new Deferral('lookup', lookupGraceMs);
               throw new Death('uncertain', error);
             }
             // Nothing was handed over: the retry starts clean.
@@ -378,22 +405,51 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
       }
     });
 
-    /** A begun, unfinished attempt: ask the provider if we can, else apply the policy. `send` means begin again, forcing past the entry. */
-    async function settleUncertain(entry: LedgerEntry, routeName: string, transportId: string): Promise<'sent' | 'send'> {
+    /**
+     * A begun, unfinished attempt: ask the provider if there is a lookup, else apply the policy.
+     * `send` means begin again, forcing past the entry.
+     */
+    async function settleUncertain(entry: LedgerEntry, routeName: string, transport: Transport): Promise<'sent' | 'send'> {
       telemetry.uncertain({ 'mailport.route': routeName });
-      if (options.lookup !== undefined) {
-        const answer = await options
-          .lookup({ messageId, route: routeName, transport: transportId, signal: AbortSignal.timeout(30_000) })
-          .catch(() => 'unknown' as const);
+      const ask = lookupFor(transport, routeName);
+      let found: string | undefined;
+      if (ask !== undefined) {
+        const answer = await ask(messageId, AbortSignal.timeout(30_000)).catch(() => 'unknown' as const);
         if (answer === 'sent') {
-          await ledger.markSent(messageId, entry.attempt, { transport: transportId });
+          await ledger.markSent(messageId, entry.attempt, { transport: transport.id });
           return 'sent';
         }
-        if (answer === 'not-sent') return 'send';
+        if (answer === 'not-found') {
+          const sinceMs = (await redisNow()) - entry.at;
+          if (sinceMs >= lookupGraceMs) return 'send';
+          found = `The provider did not list it ${Math.round(sinceMs / 1000)} s after the attempt began, within the ${Math.round(lookupGraceMs / 1000)} s grace period (a provider may list a message late).`;
+        } else {
+          found = 'The provider lookup could not tell.';
+        }
+      } else if (policy === 'lookup') {
+        found = `${transport.id} has no lookup.`;
       }
       if (policy === 'resend') return 'send';
-      throw uncertainDeath(entry);
+      throw uncertainDeath(entry, found);
     }
+  }
+
+  /** How to ask the provider about a Message-ID on this route: the worker's hook, else (policy `lookup`) the transport's own. */
+  function lookupFor(
+    transport: Transport,
+    routeName: string,
+  ): ((messageId: string, signal: AbortSignal) => Promise<SentLookup>) | undefined {
+    const hook = options.lookup;
+    if (hook !== undefined) return (messageId, signal) => hook({ messageId, route: routeName, transport: transport.id, signal });
+    if (policy !== 'lookup' || typeof transport.lookup !== 'function') return undefined;
+    const own = transport.lookup.bind(transport);
+    return (messageId, signal) => own(messageId, { signal });
+  }
+
+  /** Redis's clock, which stamped the ledger entry. */
+  async function redisNow(): Promise<number> {
+    const [seconds, micros] = await redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   }
 
   /**
@@ -433,12 +489,12 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
     };
   }
 
-  function uncertainDeath(entry: LedgerEntry): Death {
+  function uncertainDeath(entry: LedgerEntry, lookedUp?: string): Death {
     return new Death(
       'uncertain',
       new MailError(
         'unknown-outcome',
-        `An attempt began at ${new Date(entry.at).toISOString()} (worker ${entry.worker}) and never recorded its outcome: the worker stopped or lost its job after, or while, handing the message over. It may have been sent.`,
+        `An attempt began at ${new Date(entry.at).toISOString()} (worker ${entry.worker}) and never recorded its outcome: the worker stopped or lost its job after, or while, handing the message over. It may have been sent.${lookedUp === undefined ? '' : ` ${lookedUp}`}`,
         {
           retryable: false,
           remediation:

@@ -1,9 +1,9 @@
 /**
- * The paths a healthy run never takes: the `resend` policy, retries that run out (`exhausted`),
+ * The paths a healthy run never takes: the `resend` and `lookup` policies, retries that run out (`exhausted`),
  * requeueing an `expired` message, and the telemetry, recorded by the real OpenTelemetry SDK
  * into memory. The transport is core's memory transport, with staged failures.
  */
-import { createMemoryTransport, MailError, type MemoryTransport } from '@mailport/core';
+import { createMemoryTransport, MailError, type MemoryTransport, type SentLookup, type Transport } from '@mailport/core';
 import { type DataPoint, type Histogram, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Redis } from 'ioredis';
@@ -74,6 +74,83 @@ describe.skipIf(skipUnlessFound(redisFound))('policies, dead letter kinds and te
     ]);
     expect((await queue.counts()).dead).toBe(0);
     await worker.close();
+  });
+
+  it('lookup: found completes unsent; not found sends after the grace period, is uncertain within it; unknown and no lookup are uncertain', async () => {
+    const name = nextName();
+    await using queue = createMailQueue({ connection: server.url, name, retryDelayMs: 10, defaults: { from: 'a@example.com' } });
+    const ledger = createRedisLedger(redis, { prefix: 'bull' });
+    const crashed = async (subject: string) => {
+      const job = await queue.enqueue({ to: 'b@example.org', subject, text: 'x' });
+      // A worker died after writing `attempting`: it may or may not have sent.
+      await ledger.begin(job.messageId, { attempt: 'gone', worker: 'dead', jobId: job.jobId });
+      return job;
+    };
+    const found = await crashed('found');
+    const missing = await crashed('missing');
+    const unsure = await crashed('unsure');
+    const answers = new Map<string, SentLookup>([
+      [found.messageId, 'sent'],
+      [missing.messageId, 'not-found'],
+      [unsure.messageId, 'unknown'],
+    ]);
+    const memory = createMemoryTransport({ id: 'memory://lookup' });
+    const asked: string[] = [];
+    const transport: Transport = {
+      id: memory.id,
+      capabilities: memory.capabilities,
+      send: (message, options) => memory.send(message, options),
+      lookup: async (messageId) => {
+        asked.push(messageId);
+        return answers.get(messageId) ?? 'unknown';
+      },
+    };
+    // Past the grace period of 300 ms since the attempts began.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const { worker, settled } = start(name, memory, { routes: { default: transport }, uncertain: 'lookup', lookupGraceMs: 300 });
+    await worker.ready;
+    await waitFor(async () => {
+      const counts = await queue.counts();
+      return counts.completed === 2 && counts.dead === 1;
+    });
+    expect(memory.sent.map((sent) => sent.message.messageId)).toEqual([missing.messageId]);
+    expect((await queue.status(found.messageId)).ledger).toMatchObject({ state: 'sent', attempt: 'gone' });
+    expect(settled.find((event) => event.messageId === found.messageId)?.outcome).toBe('already-sent');
+    expect(await queue.deadLetters.get(unsure.jobId)).toMatchObject({
+      kind: 'uncertain',
+      error: { code: 'unknown-outcome', message: expect.stringContaining('The provider lookup could not tell.') },
+    });
+
+    // The provider's answer was lost: the job comes back after the grace period and asks.
+    memory.failNext(1, 'unknown-outcome');
+    const lost = await queue.enqueue({ to: 'c@example.org', subject: 'lost', text: 'x' });
+    answers.set(lost.messageId, 'sent');
+    await waitFor(async () => (await queue.counts()).completed === 3);
+    expect(settled.filter((event) => event.messageId === lost.messageId).map((event) => event.outcome)).toEqual([
+      'deferred',
+      'already-sent',
+    ]);
+    expect(memory.sent).toHaveLength(1);
+    await worker.close();
+
+    // Not found soon after the attempt began is no proof; a transport without a lookup cannot tell.
+    const soon = await crashed('soon');
+    answers.set(soon.messageId, 'not-found');
+    const strict = start(name, memory, { routes: { default: transport }, uncertain: 'lookup', lookupGraceMs: 60_000 });
+    await strict.worker.ready;
+    await waitFor(async () => (await queue.counts()).dead === 2);
+    expect((await queue.deadLetters.get(soon.jobId))?.error.message).toMatch(
+      /did not list it \d+ s after the attempt began, within the 60 s grace/,
+    );
+    await strict.worker.close();
+    const blind = await crashed('blind');
+    const plain = start(name, memory, { uncertain: 'lookup' });
+    await plain.worker.ready;
+    await waitFor(async () => (await queue.counts()).dead === 3);
+    expect((await queue.deadLetters.get(blind.jobId))?.error.message).toContain('memory://lookup has no lookup.');
+    expect(memory.sent).toHaveLength(1);
+    expect(asked).not.toContain(blind.messageId);
+    await plain.worker.close();
   });
 
   it('exhausted: a temporary failure on every attempt ends as an exhausted dead letter with the last error', async () => {

@@ -150,6 +150,85 @@ describe.skipIf(skipUnlessFound(redisFound))('worker processes on one queue', ()
     expect(arrivals().get(afterAccept)).toBe(2);
   });
 
+  describe('the lookup policy, through Graph (Sent Items by internetMessageId)', () => {
+    const lookupWorker = (queue: string, extra: Record<string, unknown> = {}) =>
+      spawnWorker(queue, {
+        routes: { default: { transport: sandbox.urls.graph, limits: false } },
+        uncertain: 'lookup',
+        lookupGraceMs: 1000,
+        ...extra,
+      });
+    const graphMessages = (total: number, marked: Record<number, string> = {}) => {
+      const url = new URL(sandbox.urls.graph);
+      const sender = `${decodeURIComponent(url.username)}@${url.hostname}`;
+      return messages(total, marked).map((message) => ({ ...message, from: sender }));
+    };
+
+    it('SIGKILL after the provider accepted: found in Sent Items, completed without sending again', async () => {
+      const name = `lookup-found${count}`;
+      sandbox.requests.clear();
+      await using queue = createMailQueue({ connection: server.url, name });
+      const list = graphMessages(6, { 2: 'crash-after-accept' });
+      const afterAccept = list[2]?.messageId as string;
+      const workers = await Promise.all([0, 1].map(() => lookupWorker(name, { subjects: { [afterAccept]: 'crash-after-accept' } })));
+      const killed: string[] = [];
+      let replacement: Promise<WorkerChild> | undefined;
+      for (const worker of workers) {
+        worker.process.on('message', (message: { type: string; stage?: string }) => {
+          if (message.type !== 'hold') return;
+          for (const other of children) other.process.connected && other.process.send({ type: 'disarm', subject: 'crash-after-accept' });
+          killed.push(message.stage ?? '');
+          worker.process.kill('SIGKILL');
+          replacement = lookupWorker(name);
+        });
+      }
+      await queue.enqueueMany(list);
+      await settle(queue, 6, 40_000);
+
+      expect(killed).toEqual(['after-accept']);
+      const arrived = arrivals();
+      expect(list.map((message) => arrived.get(message.messageId))).toEqual([1, 1, 1, 1, 1, 1]);
+      expect(await queue.deadLetters.list()).toEqual([]);
+      const status = await queue.status(afterAccept);
+      expect(status).toMatchObject({ state: 'sent', ledger: { state: 'sent' } });
+      expect(sandbox.requests.count('graph.listSentItems')).toBeGreaterThan(0);
+      const settledBy = [...children.flatMap((child) => child.settled)].filter((event) => event.messageId === afterAccept);
+      expect(settledBy.map((event) => event.outcome)).toEqual(['already-sent']);
+      await replacement;
+    });
+
+    it('SIGKILL while the provider had not accepted it: not found after the grace period, sent exactly once', async () => {
+      const name = `lookup-missing${count}`;
+      sandbox.requests.clear();
+      await using queue = createMailQueue({ connection: server.url, name });
+      const [message] = graphMessages(1);
+      const messageId = message?.messageId as string;
+      // The provider reads the request and never answers: nothing is stored, the ledger says `attempting`.
+      sandbox.faults.inject({ endpoint: 'graph.sendMail', action: 'stall' });
+      try {
+        const first = await lookupWorker(name);
+        await queue.enqueue(message as NonNullable<typeof message>);
+        for (;;) {
+          const status = await queue.status(messageId);
+          if (status.ledger?.state === 'attempting' && sandbox.faults.pending().length === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        first.process.kill('SIGKILL');
+        await first.exited;
+        expect(arrivals().get(messageId)).toBeUndefined();
+        await lookupWorker(name);
+        await settle(queue, 1, 30_000);
+
+        expect(arrivals().get(messageId)).toBe(1);
+        expect(await queue.deadLetters.list()).toEqual([]);
+        expect(await queue.status(messageId)).toMatchObject({ state: 'sent', ledger: { state: 'sent' } });
+        expect(sandbox.requests.count('graph.listSentItems')).toBeGreaterThan(0);
+      } finally {
+        sandbox.faults.clear();
+      }
+    });
+  });
+
   it('SIGTERM lets the sends in flight finish: exit 0, nothing stalled, each message once', async () => {
     const name = `term${count}`;
     await using queue = createMailQueue({ connection: server.url, name });

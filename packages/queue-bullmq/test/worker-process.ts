@@ -4,7 +4,7 @@
  * (`npm run build` makes dist/), through Node's type stripping.
  *
  * Configuration: MAILPORT_TEST_WORKER, JSON `{ redisUrl, queue, routes, concurrency, lockDurationMs,
- * stalledIntervalMs, slowMs }`. Messages to the parent: `{ type: 'ready' }`, `{ type: 'settled', ... }`,
+ * stalledIntervalMs, slowMs, uncertain, lookupGraceMs }`. Messages to the parent: `{ type: 'ready' }`, `{ type: 'settled', ... }`,
  * `{ type: 'hold', stage, messageId }` (a message whose subject asks for it is held at that stage,
  * for the parent to kill this process; the parent disarms a marker with `{ type: 'disarm', subject }`).
  */
@@ -13,12 +13,14 @@ import { createMailWorker } from '@mailport/queue-bullmq';
 interface Config {
   readonly redisUrl: string;
   readonly queue: string;
-  readonly routes: Record<string, string>;
+  readonly routes: Record<string, string | { transport: string; limits?: false }>;
   readonly concurrency: number;
   readonly lockDurationMs: number;
   readonly stalledIntervalMs: number;
   readonly slowMs?: number;
   readonly subjects?: Record<string, string>;
+  readonly uncertain?: 'dead-letter' | 'resend' | 'lookup';
+  readonly lookupGraceMs?: number;
 }
 
 const config = JSON.parse(process.env.MAILPORT_TEST_WORKER ?? '{}') as Config;
@@ -42,6 +44,8 @@ const worker = createMailWorker({
   concurrency: config.concurrency,
   lockDurationMs: config.lockDurationMs,
   stalledIntervalMs: config.stalledIntervalMs,
+  uncertain: config.uncertain,
+  lookupGraceMs: config.lookupGraceMs,
   onWarning: () => {},
   hooks: {
     async beforeAttempt(event) {

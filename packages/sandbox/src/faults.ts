@@ -31,7 +31,7 @@ export interface FaultSpec {
 export const faultEndpoints: Readonly<Record<string, readonly string[]>> = Object.freeze({
   smtp: ['smtp.CONNECT', 'smtp.AUTH', 'smtp.MAIL', 'smtp.RCPT', 'smtp.DATA'],
   ses: ['ses.SendEmail', 'ses.SendBulkEmail', 'ses.GetAccount'],
-  gmail: ['gmail.messages.send', 'gmail.getProfile', 'gmail.sendAs.list', 'google.token', 'google.authorize'],
+  gmail: ['gmail.messages.send', 'gmail.messages.list', 'gmail.getProfile', 'gmail.sendAs.list', 'google.token', 'google.authorize'],
   graph: [
     'graph.sendMail',
     'graph.createMessage',
@@ -40,6 +40,7 @@ export const faultEndpoints: Readonly<Record<string, readonly string[]>> = Objec
     'graph.uploadChunk',
     'graph.send',
     'graph.getUser',
+    'graph.listSentItems',
     'microsoft.token',
     'microsoft.devicecode',
   ],

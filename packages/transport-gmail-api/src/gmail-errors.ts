@@ -1,7 +1,7 @@
 import { MailError, type MailErrorCode, noAnswerError, parseRetryAfter, safeCause } from '@mailport/core';
 
 /** The Gmail API call that failed. */
-export type GmailOperation = 'messages.send' | 'getProfile' | 'sendAs.list';
+export type GmailOperation = 'messages.send' | 'getProfile' | 'sendAs.list' | 'messages.list';
 
 /** What a failed Gmail API call left to classify: the answer, or why none came. */
 export interface GmailFailure {

@@ -11,6 +11,7 @@ import {
   renderMimeParts,
   type SendOptions,
   type SendResult,
+  type SentLookup,
   sizeProblem,
   type TransportCapabilities,
   type VerifyCheck,
@@ -21,8 +22,11 @@ import { type GmailFailure, type GmailOperation, googleApiError, mapGmailError }
 import { type GmailTransportOptions, gmailMaxRecipients, resolveGmailOptions } from './gmail-options.js';
 import { type GmailSendRequest, gmailSendRequest, matchSendAs, threadIdOf } from './gmail-request.js';
 
-/** The Gmail API transport: a `Transport` whose `verify` reads the profile and the send-as addresses. */
-export type GmailTransport = DefinedTransport;
+/**
+ * The Gmail API transport: a `Transport` whose `verify` reads the profile and the send-as addresses,
+ * and whose `lookup` searches the mailbox by Message-ID (needs the gmail.readonly scope).
+ */
+export type GmailTransport = DefinedTransport<{ lookup(messageId: string, options?: SendOptions): Promise<SentLookup> }>;
 
 /** The addresses the account may send as, and where they came from. */
 interface SendAsList {
@@ -322,15 +326,36 @@ export function createGmailTransport(input: GmailTransportOptions): GmailTranspo
 
   const limits = { id, capabilities };
 
-  return defineTransport({
-    id,
-    name: 'GmailTransport',
-    capabilities,
-    skip: ['maxMessageSize'],
-    send,
-    verify,
-    close: () => http?.close(),
-  });
+  /**
+   * users.messages.list with `q: rfc822msgid:<id>` in the sender's mailbox, where sent mail is kept
+   * (label SENT). The `q` search needs gmail.readonly (or gmail.modify, or mail.google.com):
+   * gmail.metadata does not allow `q`, and gmail.send reads nothing. Any failure is `unknown`.
+   */
+  const lookup = async (messageId: string, lookupOptions: SendOptions = {}): Promise<SentLookup> => {
+    const signal = lookupOptions.signal;
+    const bare = messageId.replace(/^<|>$/g, '');
+    try {
+      const found = await call('messages.list', signal, (token) =>
+        api().users.messages.list({ userId, q: `rfc822msgid:${bare}`, maxResults: 1, includeSpamTrash: true }, callOptions(token, signal)),
+      );
+      return (found.messages?.length ?? 0) > 0 ? 'sent' : 'not-found';
+    } catch {
+      return 'unknown';
+    }
+  };
+
+  return defineTransport(
+    {
+      id,
+      name: 'GmailTransport',
+      capabilities,
+      skip: ['maxMessageSize'],
+      send,
+      verify,
+      close: () => http?.close(),
+    },
+    { lookup },
+  );
 }
 
 /** True for a 403 that says the token lacks the scope (insufficientPermissions). */

@@ -9,7 +9,8 @@ export type GraphOperation =
   | 'uploadChunk'
   | 'send'
   | 'getUser'
-  | 'deleteDraft';
+  | 'deleteDraft'
+  | 'listSentItems';
 
 /** What the mapping reads from a failed Graph call: an HTTP answer, or a network failure. */
 export interface GraphFailure {

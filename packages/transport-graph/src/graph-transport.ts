@@ -9,6 +9,7 @@ import {
   renderMimeParts,
   type SendOptions,
   type SendResult,
+  type SentLookup,
   type VerifyReport,
 } from '@mailport/core';
 import { createHttpClient, type HttpClient, HttpError } from '@mailport/core/http';
@@ -29,8 +30,11 @@ import {
   uploadSessionRequest,
 } from './graph-request.js';
 
-/** The Graph transport: a `Transport` whose `verify()` reads the mailbox (`GET /users/{sender}` or `/me`). */
-export type GraphTransport = DefinedTransport;
+/**
+ * The Graph transport: a `Transport` whose `verify()` reads the mailbox (`GET /users/{sender}` or `/me`)
+ * and whose `lookup` looks for a Message-ID in its Sent Items (needs Mail.ReadBasic or Mail.Read).
+ */
+export type GraphTransport = DefinedTransport<{ lookup(messageId: string, options?: SendOptions): Promise<SentLookup> }>;
 
 /** A Graph answer that was not an error. */
 interface GraphAnswer {
@@ -346,27 +350,49 @@ export function createGraphTransport(input: GraphTransportOptions): GraphTranspo
     };
   };
 
-  return defineTransport({
-    id,
-    name: 'GraphTransport',
-    capabilities: {
-      maxMessageSize: graphLimits.maxMessageBytes,
-      maxRecipients: graphLimits.maxRecipients,
-      // MIME mode sends every header as written; JSON mode's internetMessageHeaders take at most 5, named x-....
-      customHeaders: options.mode === 'mime' ? true : jsonHeaderRule,
-      envelope: false,
-      smtpUtf8: false,
-      concurrency: options.concurrency,
-      // Exchange Online rebuilds the message from the mailbox and signs it for the domain itself.
-      dkim: {
-        remediation:
-          'Exchange Online signs what Graph sends with your domain’s own key: turn it on in the Microsoft Defender portal (Email & collaboration > Policies & rules > Threat policies > Email authentication settings > DKIM) or with New-DkimSigningConfig in Exchange Online PowerShell, and leave dkim out of the mailer for this transport; or send DKIM-signed mail over SMTP or SES.',
+  /**
+   * The mailbox's Sent Items by internetMessageId. Needs Mail.ReadBasic or Mail.Read (the send needs
+   * only Mail.Send); finds nothing for messages sent with saveToSentItems off, and Exchange files a
+   * message there a little after sendMail's 202, so `not-found` soon after a send is no proof.
+   * Any failure is `unknown`.
+   */
+  const lookup = async (messageId: string, lookupOptions: SendOptions = {}): Promise<SentLookup> => {
+    // OData string literals double their single quotes.
+    const filter = `internetMessageId eq '${messageId.replaceAll("'", "''")}'`;
+    const path = `${userPath}/mailFolders/sentitems/messages?$filter=${encodeURIComponent(filter)}&$select=id&$top=1`;
+    try {
+      const answer = await call('listSentItems', 'GET', path, undefined, lookupOptions.signal);
+      const found = answer.json.value;
+      return Array.isArray(found) && found.length > 0 ? 'sent' : 'not-found';
+    } catch {
+      return 'unknown';
+    }
+  };
+
+  return defineTransport(
+    {
+      id,
+      name: 'GraphTransport',
+      capabilities: {
+        maxMessageSize: graphLimits.maxMessageBytes,
+        maxRecipients: graphLimits.maxRecipients,
+        // MIME mode sends every header as written; JSON mode's internetMessageHeaders take at most 5, named x-....
+        customHeaders: options.mode === 'mime' ? true : jsonHeaderRule,
+        envelope: false,
+        smtpUtf8: false,
+        concurrency: options.concurrency,
+        // Exchange Online rebuilds the message from the mailbox and signs it for the domain itself.
+        dkim: {
+          remediation:
+            'Exchange Online signs what Graph sends with your domain’s own key: turn it on in the Microsoft Defender portal (Email & collaboration > Policies & rules > Threat policies > Email authentication settings > DKIM) or with New-DkimSigningConfig in Exchange Online PowerShell, and leave dkim out of the mailer for this transport; or send DKIM-signed mail over SMTP or SES.',
+        },
       },
+      send,
+      verify,
+      close: () => http.close(),
     },
-    send,
-    verify,
-    close: () => http.close(),
-  });
+    { lookup },
+  );
 }
 
 /** A MailError carried inside an error the Graph SDK wrapped (a token provider's error thrown in the middleware). */

@@ -31,7 +31,8 @@ transport URLs and their secrets stay out of the file and out of the process lis
     "uncertain": "dead-letter",
     "encryptionKeys": ["env:MAILPORT_QUEUE_KEY"]
   }
-Other fields: "prefix" (BullMQ's, default "bull"), "maxAgeMs", "limitWaitMs".
+"uncertain" is "dead-letter", "resend" or "lookup" (ask Gmail or Graph whether it went out;
+"lookupGraceMs", default 60000). Other fields: "prefix" (BullMQ's, default "bull"), "maxAgeMs", "limitWaitMs".
 
 Stopping: SIGTERM or Ctrl-C stops taking jobs, lets the sends in flight finish and be recorded,
 then exits 0; a second signal exits at once (143 or 130), and what was in flight ends as uncertain.
@@ -89,6 +90,7 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
     routes: config.routes,
     limits: config.limits,
     uncertain: config.uncertain,
+    lookupGraceMs: config.lookupGraceMs,
     maxAgeMs: config.maxAgeMs,
     limitWaitMs: config.limitWaitMs,
     encryptionKey: config.encryptionKeys.map((key) => ({ key })),

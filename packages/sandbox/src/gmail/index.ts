@@ -1,5 +1,7 @@
 import type { EmulatorContext } from '../context.js';
 import type { Emulator, HttpRequest, HttpResponse } from '../http.js';
+import { sentWithMessageId } from '../sent-lookup.js';
+import type { StoredMessage } from '../store.js';
 import { authorizationErrorPage, googleAuthorizationRoutes } from './authorization.js';
 import { defaultGoogleError, googleError, oauthError, unauthenticated } from './google-errors.js';
 import { createMailboxes, type GmailMailboxes } from './mailbox.js';
@@ -28,18 +30,22 @@ const sendScopes = [
 const profileScopes = ['https://mail.google.com/', `${gmail}.modify`, `${gmail}.compose`, `${gmail}.readonly`, `${gmail}.metadata`];
 const sendAsScopes = ['https://mail.google.com/', `${gmail}.modify`, `${gmail}.readonly`, `${gmail}.settings.basic`];
 
+// users.messages.list: gmail.metadata lists too, but does not allow the `q` search.
+const listScopes = ['https://mail.google.com/', `${gmail}.modify`, `${gmail}.readonly`];
+
 const methodNames: Readonly<Record<string, string>> = {
+  list: 'caribou.api.proto.MailboxService.ListMessages',
   send: 'caribou.api.proto.MailboxService.SendMessage',
   profile: 'caribou.api.proto.MailboxService.GetProfile',
   sendAs: 'caribou.api.proto.MailboxService.ListSendAs',
 };
 
 /**
- * The Gmail API (`users.messages.send` over JSON and the upload endpoint, `users.getProfile`,
+ * The Gmail API (`users.messages.send` over JSON and the upload endpoint, `users.messages.list`, `users.getProfile`,
  * `users.settings.sendAs.list`) and Google's OAuth token endpoint (`POST /token`), written from
  * Google's documentation and from what @googleapis/gmail and google-auth-library send.
  *
- * Fault endpoints: `gmail.messages.send`, `gmail.getProfile`, `gmail.sendAs.list`, `google.token`,
+ * Fault endpoints: `gmail.messages.send`, `gmail.messages.list`, `gmail.getProfile`, `gmail.sendAs.list`, `google.token`,
  * `google.authorize` (the authorization endpoint, `GET /o/oauth2/v2/auth`).
  */
 export function createGmailEmulator(context: EmulatorContext): Emulator {
@@ -115,6 +121,13 @@ export function createGmailEmulator(context: EmulatorContext): Emulator {
       },
       {
         method: 'GET',
+        path: '/gmail/v1/users/:userId/messages',
+        endpoint: 'gmail.messages.list',
+        access: 'api',
+        handle: (request) => listMessages(request, context),
+      },
+      {
+        method: 'GET',
         path: '/gmail/v1/users/:userId/settings/sendAs',
         endpoint: 'gmail.sendAs.list',
         handle: (request) => {
@@ -138,6 +151,38 @@ export function createGmailEmulator(context: EmulatorContext): Emulator {
       },
     ],
   };
+}
+
+/**
+ * users.messages.list over the user's sent mail; of Gmail's search it knows `rfc822msgid:<id>` only
+ * (what a queue asks after a crash), and lists everything the user sent without `q`.
+ */
+function listMessages(request: HttpRequest, context: EmulatorContext): HttpResponse {
+  const query = request.url.searchParams.get('q');
+  const caller = authorize(
+    request,
+    context,
+    query === null ? [...listScopes, `${gmail}.metadata`] : listScopes,
+    methodNames.list as string,
+  );
+  if ('response' in caller) return caller.response;
+  let wanted: string | undefined;
+  if (query !== null && query.trim() !== '') {
+    const match = /^\s*rfc822msgid:(\S+)\s*$/i.exec(query);
+    if (match === null) return googleError(400, 'invalidArgument', `The sandbox searches by rfc822msgid: only, not: ${query}`);
+    wanted = match[1] as string;
+  }
+  const own = (message: StoredMessage) =>
+    message.api === 'gmail' && String(message.metadata.user ?? '').toLowerCase() === caller.user.toLowerCase();
+  const found = wanted === undefined ? context.store.list().filter(own) : sentWithMessageId(context.store, wanted, own);
+  const max = Number.parseInt(request.url.searchParams.get('maxResults') ?? '100', 10);
+  // Newest first, as Gmail lists.
+  const page = [...found].reverse().slice(0, Number.isFinite(max) && max > 0 ? Math.min(max, 500) : 100);
+  if (page.length === 0) return json({ resultSizeEstimate: 0 });
+  return json({
+    messages: page.map((message) => ({ id: message.providerMessageId, threadId: message.metadata.threadId })),
+    resultSizeEstimate: found.length,
+  });
 }
 
 function sendJson(request: HttpRequest, context: EmulatorContext, mailboxes: GmailMailboxes): HttpResponse {

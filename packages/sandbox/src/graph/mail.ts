@@ -3,6 +3,7 @@ import type { Route } from '../http.js';
 import { createGraphMailContext } from './mail-context.js';
 import { draftRoutes } from './mail-drafts.js';
 import { sendMailRoutes } from './mail-send.js';
+import { sentItemsRoutes } from './mail-sent-items.js';
 import { uploadRoutes } from './mail-uploads.js';
 import { userRoutes } from './mail-users.js';
 
@@ -10,10 +11,11 @@ export { graphLimits } from './mail-limits.js';
 
 /**
  * Microsoft Graph v1.0 mail: sendMail (JSON and MIME), drafts, small attachments, upload
- * sessions with a pre-authenticated upload URL, draft send, and the user object; for
+ * sessions with a pre-authenticated upload URL, draft send, the user object, and Sent Items by
+ * internetMessageId; for
  * `/users/{id}` (app-only or delegated tokens) and `/me` (delegated).
  */
 export function graphMailRoutes(context: EmulatorContext): Route[] {
   const mail = createGraphMailContext(context);
-  return [...sendMailRoutes(mail), ...draftRoutes(mail), ...uploadRoutes(mail), ...userRoutes(mail)];
+  return [...sendMailRoutes(mail), ...draftRoutes(mail), ...uploadRoutes(mail), ...userRoutes(mail), ...sentItemsRoutes(mail)];
 }
