@@ -52,6 +52,9 @@ const usage = `usage: npm run bench -- <benchmark>
           (about 20 seconds); saves the numbers to bench/results/cli.json
   dkim    DKIM signing time and peak memory by message size (10 KB to 40 MB) and key type
           (RSA 2048, Ed25519, both), each case in its own process; prints only
+  edge    bundle size per transport in a Worker, and ms/message for ses://, gmail://, graph:// on
+          Node, Bun, Deno and workerd against the sandbox; saves bench/results/edge.json
+          (--count N: sends per case, default 200)
   docs    writes docs/benchmarks.md from the saved results; runs nothing`;
 
 /** Prints the heading every report starts with: what ran, where and when. */
@@ -292,6 +295,9 @@ try {
   } else if (benchmark === 'queue') {
     // @mailport/queue-bullmq: enqueue rate, 1/2/4 worker processes vs sendMany, the limiter's accuracy (bench/queue.ts).
     await (await import('./queue.ts')).main(process.argv.slice(3));
+  } else if (benchmark === 'edge') {
+    // Bundle size per transport and ms/message on Node, Bun, Deno and workerd (bench/edge.ts).
+    await (await import('./edge.ts')).main(process.argv.slice(3));
   } else if (benchmark === 'dkim') {
     // DKIM signing time and memory by message size and key type, each case in its own process (bench/dkim.ts).
     await (await import('./dkim.ts')).main();

@@ -2,7 +2,8 @@
 // transport (as `wrangler deploy` would, with nodejs_compat), and this prints the bundle's bytes and
 // gzipped bytes. Needs wrangler (scripts/install-runtimes.sh wrangler) and a build (npm run build).
 //
-//   node scripts/edge-bundle-sizes.mjs
+//   node scripts/edge-bundle-sizes.mjs          a Markdown table
+//   node scripts/edge-bundle-sizes.mjs --json   [{ worker, bytes, gzippedBytes }], for npm run bench -- edge
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -20,9 +21,11 @@ const workers = {
   'gmail://': `import { createMailer } from '@mailport/core'; import { gmailAdapter as adapter } from '@mailport/transport-gmail-api';`,
   'graph://': `import { createMailer } from '@mailport/core'; import { graphAdapter as adapter } from '@mailport/transport-graph';`,
 };
+const json = process.argv.includes('--json');
+const sizes = [];
 const directory = mkdtempSync(join(root, 'node_modules', '.edge-bundle-'));
 try {
-  console.log('| Worker | bundle | gzipped |\n| --- | ---: | ---: |');
+  if (!json) console.log('| Worker | bundle | gzipped |\n| --- | ---: | ---: |');
   for (const [name, imports] of Object.entries(workers)) {
     const use = imports.includes('adapter') ? '[adapter]' : '[]';
     writeFileSync(
@@ -36,8 +39,11 @@ try {
     execFileSync(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', 'out'], { cwd: directory, stdio: 'ignore' });
     const bytes = readFileSync(join(directory, 'out', 'worker.js'));
     const kib = (count) => `${(count / 1024).toFixed(0)} KiB`;
-    console.log(`| ${name} | ${kib(bytes.length)} | ${kib(gzipSync(bytes).length)} |`);
+    const gzipped = gzipSync(bytes).length;
+    sizes.push({ worker: name, bytes: bytes.length, gzippedBytes: gzipped });
+    if (!json) console.log(`| ${name} | ${kib(bytes.length)} | ${kib(gzipped)} |`);
   }
+  if (json) console.log(JSON.stringify(sizes));
 } finally {
   rmSync(directory, { recursive: true, force: true });
 }
