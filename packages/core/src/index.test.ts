@@ -130,6 +130,7 @@ describe('the public surface', () => {
       'SendOutcome',
       'SendReceipt',
       'SendResult',
+      'SentLookup',
       'SentMessage',
       'TokenCacheOptions',
       'TokenProvider',
