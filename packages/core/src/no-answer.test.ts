@@ -76,7 +76,7 @@ describe('noAnswerError', () => {
       { transport, operation: 'Gmail messages.send', cause },
     );
     expect(error.message).toBe(
-      'Unknown outcome: Gmail messages.send dropped the connection (ECONNRESET) after the request was sent; it may have been acted on',
+      'Unknown outcome: Gmail messages.send dropped the connection (ECONNRESET) after the request was sent; the message may have been sent',
     );
     expect(error.providerCode).toBe('ECONNRESET');
     expect(error.cause).toBe(cause);

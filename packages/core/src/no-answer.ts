@@ -108,7 +108,7 @@ export function noAnswerError(error: NoAnswer, options: NoAnswerOptions): MailEr
     return make(
       'unknown-outcome',
       'unknown-outcome',
-      `Unknown outcome: ${where} ${what} after the request was sent; it may have been acted on`,
+      `Unknown outcome: ${where} ${what} after the request was sent; the message may have been sent`,
     );
   }
   if (timedOut) return make('timeout', 'timeout', `${where} did not answer in time (${error.message})`);
