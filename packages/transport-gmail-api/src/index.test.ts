@@ -30,10 +30,13 @@ describe('the public surface', () => {
   it('@mailport/transport-gmail-api/oauth', async () => {
     expect(Object.keys(await import('./oauth/index.js')).sort()).toEqual([
       'googleServiceAccount',
+      'googleTokensFetch',
       'googleUserOAuth',
       'tokenProviderFromUrl',
     ]);
     expect(typeExports('./oauth/index.ts')).toEqual([
+      'GoogleFetchGrant',
+      'GoogleFetchOptions',
       'GoogleServiceAccountKey',
       'GoogleServiceAccountOptions',
       'GoogleUserOAuthOptions',

@@ -36,11 +36,13 @@ describe('the public surface', () => {
     expect(Object.keys(await import('./oauth/index.js')).sort()).toEqual([
       'mapMicrosoftTokenError',
       'microsoftAppOnly',
+      'microsoftAppOnlyFetch',
       'microsoftAuthorityHosts',
       'microsoftDelegated',
       'tokenProviderFromUrl',
     ]);
     expect(typeExports('./oauth/index.ts')).toEqual([
+      'MicrosoftAppOnlyFetchOptions',
       'MicrosoftAppOnlyOptions',
       'MicrosoftDelegatedOptions',
       'MicrosoftTokenFailure',

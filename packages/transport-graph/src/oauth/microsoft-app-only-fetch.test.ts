@@ -116,7 +116,7 @@ describe('Microsoft app-only tokens without MSAL (the Workers path)', () => {
       expect(read).toEqual(['/secrets/app.pem']);
       expect(sandbox.tokens.find((await fromFile.getAccessToken()).token)?.clientId).toBe(sandbox.accounts.microsoft.clientId);
       // MSAL only takes an https authority: this one proves the secret went to MSAL, not to fetch.
-      expect(() => microsoftAppOnly({ ...http(), clientSecret: 'x' })).toThrow(/https/);
+      expect(() => microsoftAppOnly({ ...http(), clientSecret: 'x' })).toThrow(/MSAL takes only https authorities/);
     } finally {
       vi.unstubAllGlobals();
     }
@@ -164,6 +164,17 @@ describe('Microsoft app-only tokens without MSAL (the Workers path)', () => {
     const busy = asOnWorkers(() => microsoftAppOnly({ ...http(), clientSecret: sandbox.accounts.microsoft.clientSecret }));
     expect(shape(await failure(busy))).toMatchObject({ code: 'transient', retryable: true });
     await busy.getAccessToken();
+  });
+
+  it('on Node, an http:// authority is a configuration error up front (MSAL takes only https)', () => {
+    const error = (() => {
+      try {
+        microsoftAppOnly({ ...http(), clientSecret: 'x' });
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(MailError.isInstance(error) && error.code).toBe('configuration');
   });
 
   it('refuses what needs Node there: a certificate file, an encrypted key', () => {

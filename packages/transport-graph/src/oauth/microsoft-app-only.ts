@@ -130,6 +130,13 @@ export function microsoftAppOnly(options: MicrosoftAppOnlyOptions): TokenProvide
       refreshAheadMs: options.refreshAheadMs,
     });
   }
+  if (new URL(authorityHost).protocol !== 'https:') {
+    // @azure/identity would throw a plain Error at the first token request.
+    throw new MailError('configuration', `Microsoft authority host ${authorityHost}: MSAL takes only https authorities`, {
+      remediation:
+        'Write it as https://... (with ca for a private CA). Only the fetch token path of Workers takes http://, for a local emulator.',
+    });
+  }
   // MSAL reports an unknown tenant and an unreachable authority alike; the witness saw which it was.
   const witness = identityWitness();
   const credentialOptions = {
