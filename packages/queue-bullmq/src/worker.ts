@@ -110,7 +110,7 @@ export interface MailWorkerOptions {
   /**
    * A lookup's `not-found` counts only once the attempt began at least this long ago (by Redis's
    * clock); sooner it is no proof (Graph files a message in Sent Items a little after its 202)
-   * and counts as `unknown`. Default `60000`.
+   * and the job waits out the rest of it (using no attempt), then asks again. Default `60000`.
    */
   readonly lookupGraceMs?: number | undefined;
   /** Retry backoff: full jitter up to min(retryDelayMs * 2^(attempt-1), maxRetryDelayMs), never under Retry-After. Default 5 minutes. */
@@ -422,7 +422,9 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
         if (answer === 'not-found') {
           const sinceMs = (await redisNow()) - entry.at;
           if (sinceMs >= lookupGraceMs) return 'send';
-          found = `The provider did not list it ${Math.round(sinceMs / 1000)} s after the attempt began, within the ${Math.round(lookupGraceMs / 1000)} s grace period (a provider may list a message late).`;
+          // Too soon to be proof (a provider may list a message late): ask again once the grace period is over.
+          // A stalled job comes back after the lock expires, often inside the default grace period.
+          throw new Deferral('lookup', lookupGraceMs - sinceMs);
         } else {
           found = 'The provider lookup could not tell.';
         }
