@@ -1,14 +1,17 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dkimRecord } from '@mailport/core/dkim';
 import { type Sandbox, startSandbox } from '@mailport/sandbox';
 import { simpleParser } from 'mailparser';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { verifyWithMailauth } from '../dkim-verifiers.js';
 import { findRuntime, skipUnlessFound, type ToolLookup } from './find-runtime.js';
 import type { Outcome } from './send.js';
 
@@ -25,6 +28,7 @@ interface Job {
   readonly graphRefreshToken?: string;
   readonly byName?: boolean;
   readonly adapters?: { readonly graph?: Record<string, unknown>; readonly gmail?: Record<string, unknown> };
+  readonly dkim?: ReadonlyArray<{ readonly domain: string; readonly selector: string; readonly privateKey: string }>;
 }
 
 interface Runner {
@@ -325,6 +329,22 @@ for (const runtime of runtimes) {
         expect(sandbox.store.size).toBe(0);
       });
     });
+
+    for (const type of ['rsa', 'ed25519'] as const) {
+      it(`ses: a message DKIM-signed with ${type === 'rsa' ? 'RSA' : 'Ed25519'} (node:crypto on this runtime) verifies`, async () => {
+        const privateKey = (
+          type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519')
+        ).privateKey
+          .export({ format: 'pem', type: 'pkcs8' })
+          .toString();
+        const key = { domain: 'example.com', selector: `${type}2026`, privateKey };
+        const outcome = await run({ url: sandbox.urls.ses, dkim: [key] });
+        expect(outcome, outcome.message).toMatchObject({ ok: true });
+        const raw = sandbox.store.last()?.raw ?? new Uint8Array();
+        expect(Buffer.from(raw).toString('latin1')).toContain(`a=${type}-sha256;`);
+        expect(await verifyWithMailauth(Buffer.from(raw), Object.fromEntries([Object.values(dkimRecord(key))]))).toEqual(['pass']);
+      });
+    }
 
     for (const api of apis) {
       it(`${api}: sends a rich message through the fetch client, and the Message-ID in the receipt is the one that arrived`, async () => {

@@ -26,6 +26,8 @@ interface Job {
    * `graph: { auth }` (app-only, a client secret or a certificate PEM) or `gmail: { auth }` (a service account key).
    */
   readonly adapters?: { readonly graph?: Record<string, unknown>; readonly gmail?: Record<string, unknown> };
+  /** DKIM keys (PEM) to sign with, as `createMailer({ dkim: { keys } })`. */
+  readonly dkim?: ReadonlyArray<{ readonly domain: string; readonly selector: string; readonly privateKey: string }>;
 }
 
 /** What the test reads back. */
@@ -64,6 +66,7 @@ export async function sendOnce(job: Job): Promise<Outcome> {
       adapters: { graph: job.adapters?.graph ?? graph, gmail: job.adapters?.gmail ?? {} } as unknown as Record<string, never>,
     },
     retry: { maxAttempts: job.attempts ?? 1, initialDelayMs: 20, maxDelayMs: 50 },
+    ...(job.dkim === undefined ? {} : { dkim: { keys: [...job.dkim] } }),
   });
   try {
     const receipt = await mailer.send({
