@@ -21,7 +21,7 @@ export interface EdgeJob {
 export interface EdgeOutcome {
   readonly sent: number;
   readonly failed: number;
-  readonly firstError?: string;
+  readonly firstError?: string | undefined;
   /** Measured sends only. */
   readonly elapsedMs: number;
   readonly msPerMessage: number;

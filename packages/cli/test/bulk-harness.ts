@@ -103,7 +103,7 @@ export async function deliveries(server: SmtpChild): Promise<Map<number, number>
 /** Runs `mailport ARGV` in this process; resolves with the exit code and what it printed. */
 export async function mailport(
   argv: readonly string[],
-  options: { cwd: string; signal?: AbortSignal; env?: Record<string, string | undefined> },
+  options: { cwd: string; signal?: AbortSignal | undefined; env?: Record<string, string | undefined> },
 ): Promise<{ code: number; out: string; err: string }> {
   const io = memoryIo(options);
   const code = await run(argv, io);

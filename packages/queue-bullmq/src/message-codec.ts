@@ -149,8 +149,14 @@ export interface EncryptionKey {
   readonly id?: string | undefined;
 }
 
+/** An encryption key with its id filled in. */
+export interface NormalizedEncryptionKey {
+  readonly key: Uint8Array;
+  readonly id: string;
+}
+
 /** Checks keys once, at creation: a wrong key length is a `configuration` error, never a late surprise. */
-export function normalizeKeys(keys: EncryptionKey | readonly EncryptionKey[] | undefined): readonly Required<EncryptionKey>[] {
+export function normalizeKeys(keys: EncryptionKey | readonly EncryptionKey[] | undefined): readonly NormalizedEncryptionKey[] {
   if (keys === undefined) return [];
   const list = Array.isArray(keys) ? (keys as readonly EncryptionKey[]) : [keys as EncryptionKey];
   return list.map((entry, index) => {
@@ -176,7 +182,7 @@ export function buildPayload(
   message: SerializedMessage,
   options: {
     readonly jobId: string;
-    readonly keys: readonly Required<EncryptionKey>[];
+    readonly keys: readonly NormalizedEncryptionKey[];
     readonly maxJobBytes: number;
     readonly route?: string | undefined;
     readonly maxAgeMs?: number | undefined;
@@ -212,7 +218,7 @@ export function buildPayload(
 }
 
 /** Reads a job payload back; a sealed one needs its key. */
-export function openPayload(payload: JobPayload, jobId: string, keys: readonly Required<EncryptionKey>[]): SerializedMessage {
+export function openPayload(payload: JobPayload, jobId: string, keys: readonly NormalizedEncryptionKey[]): SerializedMessage {
   if (payload?.v !== 1) throw new MailError('invalid-message', `Job ${jobId} holds no mailport message (unknown payload version)`);
   if (payload.message !== undefined) return payload.message;
   const sealed = payload.sealed;

@@ -119,8 +119,9 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
       jobId,
       attempts,
       backoff: { type: 'mailport', delay: options.retryDelayMs ?? queueDefaults.retryDelayMs },
-      delay: enqueueOptions.delayMs,
-      priority: enqueueOptions.priority,
+      // BullMQ's options take no explicit undefined.
+      ...(enqueueOptions.delayMs === undefined ? {} : { delay: enqueueOptions.delayMs }),
+      ...(enqueueOptions.priority === undefined ? {} : { priority: enqueueOptions.priority }),
       // Completed jobs stay for the deduplication window: the same Message-ID enqueued again is the same job.
       removeOnComplete: { age: Math.ceil(dedupWindowMs / 1000) },
       // Failed jobs are the dead letters: kept until purged.

@@ -24,7 +24,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 interface Job {
   readonly url: string;
-  readonly attempts?: number;
+  readonly attempts?: number | undefined;
   readonly graphRefreshToken?: string;
   readonly byName?: boolean;
   readonly adapters?: { readonly graph?: Record<string, unknown>; readonly gmail?: Record<string, unknown> };

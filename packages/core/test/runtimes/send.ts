@@ -36,10 +36,10 @@ export interface Outcome {
   readonly messageId?: string;
   readonly code?: string;
   readonly message?: string;
-  readonly remediation?: string;
+  readonly remediation?: string | undefined;
   readonly attempts?: number;
   readonly http: string;
-  readonly rotatedRefreshToken?: string;
+  readonly rotatedRefreshToken?: string | undefined;
 }
 
 export async function sendOnce(job: Job): Promise<Outcome> {
