@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^@mailport\/core\/testing$/, replacement: source('./packages/core/src/testing/index.ts') },
       { find: /^@mailport\/core\/http$/, replacement: source('./packages/core/src/http/index.ts') },
       { find: /^@mailport\/core\/dkim$/, replacement: source('./packages/core/src/dkim/index.ts') },
+      { find: /^@mailport\/core\/jwt$/, replacement: source('./packages/core/src/jwt/index.ts') },
       { find: /^@mailport\/core$/, replacement: source('./packages/core/src/index.ts') },
       { find: /^@mailport\/transport-smtp$/, replacement: source('./packages/transport-smtp/src/index.ts') },
       { find: /^@mailport\/transport-ses$/, replacement: source('./packages/transport-ses/src/index.ts') },

@@ -180,6 +180,16 @@ describe('the public surface', () => {
       'ResolvedDkim',
     ]);
   });
+  it('@mailport/core/jwt', async () => {
+    expect(Object.keys(await import('./jwt/index.js')).sort()).toEqual([
+      'base64url',
+      'importRs256Key',
+      'nodeLibrariesWork',
+      'pemBlocks',
+      'signRs256',
+      'x5t',
+    ]);
+  });
   it('@mailport/core/http', async () => {
     expect(Object.keys(await import('./http/index.js')).sort()).toEqual([
       'HttpError',

@@ -1,7 +1,7 @@
 import { type AccessToken, createTokenCache, MailError, type TokenProvider } from '@mailport/core';
 import { createHttpClient, HttpError, type HttpResponse } from '@mailport/core/http';
+import { importRs256Key, signRs256 } from '@mailport/core/jwt';
 import { type GoogleTokenContext, type GoogleTokenFailure, mapGoogleTokenError } from './google-token-errors.js';
-import { importRs256Key, signRs256 } from './web-crypto.js';
 
 /** Google's token URL: the audience of every service-account assertion, whatever URL it is sent to. */
 const googleAudience = 'https://oauth2.googleapis.com/token';

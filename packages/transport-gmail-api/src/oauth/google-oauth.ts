@@ -1,8 +1,8 @@
 import { type AccessToken, createTokenCache, MailError, Secret, type TokenProvider } from '@mailport/core';
+import { nodeLibrariesWork } from '@mailport/core/jwt';
 import { JWT, OAuth2Client } from 'google-auth-library';
 import { googleTokensFetch } from './google-oauth-fetch.js';
 import { type GoogleTokenContext, mapGoogleTokenError, tokenFailureFrom } from './google-token-errors.js';
-import { nodeLibrariesWork } from './web-crypto.js';
 
 /** Google's OAuth 2.0 token endpoint, the default `tokenUrl`. */
 export const googleTokenUrl = 'https://oauth2.googleapis.com/token';

@@ -1,7 +1,7 @@
 import { type AccessToken, createTokenCache, MailError, type TokenProvider } from '@mailport/core';
 import { type CaInput, createHttpClient, HttpError, type HttpResponse } from '@mailport/core/http';
+import { importRs256Key, pemBlocks, signRs256, x5t } from '@mailport/core/jwt';
 import { mapMicrosoftTokenError } from './microsoft-errors.js';
-import { importRs256Key, pemBlocks, randomId, signRs256, x5t } from './web-crypto.js';
 
 /** What {@link microsoftAppOnlyFetch} takes: the options of `microsoftAppOnly`, already checked there. */
 export interface MicrosoftAppOnlyFetchOptions {
@@ -84,7 +84,7 @@ export function microsoftAppOnlyFetch(options: MicrosoftAppOnlyFetchOptions): To
       const now = Math.floor(Date.now() / 1000);
       const assertion = await signRs256(
         { x5t: thumbprint },
-        { aud: endpoint.href, iss: options.clientId, sub: options.clientId, jti: randomId(), nbf: now, iat: now, exp: now + 600 },
+        { aud: endpoint.href, iss: options.clientId, sub: options.clientId, jti: crypto.randomUUID(), nbf: now, iat: now, exp: now + 600 },
         key,
       );
       form.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');

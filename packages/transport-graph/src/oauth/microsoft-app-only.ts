@@ -6,9 +6,9 @@ import {
 } from '@azure/identity';
 import { type AccessToken, createTokenCache, MailError, Secret, type TokenProvider } from '@mailport/core';
 import { type CaInput, trustedCas } from '@mailport/core/http';
+import { nodeLibrariesWork } from '@mailport/core/jwt';
 import { microsoftAppOnlyFetch } from './microsoft-app-only-fetch.js';
 import { identityWitness, mapMicrosoftTokenError, tokenFailureFromIdentityError } from './microsoft-errors.js';
-import { denoFiles, nodeLibrariesWork } from './web-crypto.js';
 
 /** Entra ID authority hosts of the public and national clouds. */
 export const microsoftAuthorityHosts: Readonly<{ public: string; usGovernment: string; china: string }> = Object.freeze({
@@ -213,4 +213,9 @@ function readCertificate(deno: NonNullable<ReturnType<typeof denoFiles>>, path: 
       },
     );
   }
+}
+
+/** Deno's file reading, when this is Deno. */
+function denoFiles(): { readTextFileSync(path: string): string } | undefined {
+  return (globalThis as { Deno?: { readTextFileSync(path: string): string } }).Deno;
 }

@@ -1,6 +1,8 @@
 /**
- * RS256 signing with WebCrypto (`crypto.subtle`) for client assertions, on runtimes where
- * @azure/identity and MSAL cannot run (they need node:https). Runtime-neutral: no Node modules.
+ * `@mailport/core/jwt`: RS256 JWTs with WebCrypto (`crypto.subtle`), for the OAuth layers'
+ * client assertions (Google's JWT bearer grant, Entra's certificate credentials) on runtimes where
+ * the official Node libraries cannot run (Cloudflare Workers). Runtime-neutral: no Node modules.
+ * A subpath of its own, so an application that never signs a JWT never loads it.
  */
 
 /** Whether the official Node libraries work here: Node, Bun and Deno yes; Cloudflare Workers (workerd) and other fetch-only runtimes no. */
@@ -14,11 +16,6 @@ export function nodeLibrariesWork(): boolean {
   // workerd with nodejs_compat has a process object too, but no node:https behind it.
   if (runtime.navigator?.userAgent === 'Cloudflare-Workers') return false;
   return runtime.Bun !== undefined || runtime.Deno !== undefined || typeof runtime.process?.versions?.node === 'string';
-}
-
-/** Deno's file reading, when this is Deno. */
-export function denoFiles(): { readTextFileSync(path: string): string } | undefined {
-  return (globalThis as { Deno?: { readTextFileSync(path: string): string } }).Deno;
 }
 
 /** The DER bytes of every PEM block labelled `label` (`CERTIFICATE`, `PRIVATE KEY`, ...). */
@@ -85,9 +82,4 @@ export async function signRs256(header: Record<string, unknown>, claims: Record<
 /** The SHA-1 thumbprint of a DER certificate, base64url: the `x5t` header Entra ID finds the registered certificate by. */
 export async function x5t(certificate: Uint8Array): Promise<string> {
   return base64url(new Uint8Array(await crypto.subtle.digest('SHA-1', certificate as Uint8Array<ArrayBuffer>)));
-}
-
-/** A random id for a JWT's `jti`. */
-export function randomId(): string {
-  return crypto.randomUUID();
 }
