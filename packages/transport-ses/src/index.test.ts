@@ -1,24 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-
-// The names of `export { type X }`, `export type { X }` and `export interface X` in an entry point's source.
-function typeExports(file: string): string[] {
-  const source = readFileSync(new URL(file, import.meta.url), 'utf8');
-  const listed = [...source.matchAll(/export (type )?\{([^}]*)\}/g)].flatMap(([, allTypes, names = '']) =>
-    names
-      .split(',')
-      .map((name) => name.trim())
-      .filter((name) => name !== '' && (allTypes !== undefined || name.startsWith('type ')))
-      .map((name) => name.replace(/^type /, '')),
-  );
-  const declared = [...source.matchAll(/export (?:interface|type) (\w+)/g)].map(([, name = '']) => name);
-  return [...listed, ...declared].sort();
-}
+import { typeExports } from '../../sandbox/test/public-surface.js';
 
 // What the README documents, and nothing else: a new export is a decision to make here, not an accident.
 describe('the public surface', () => {
   it('@mailport/transport-ses', async () => {
     expect(Object.keys(await import('./index.js')).sort()).toEqual(['createSesTransport', 'createTransportFromUrl', 'sesAdapter']);
-    expect(typeExports('./index.ts')).toEqual(['SesCredentialIdentity', 'SesCredentials', 'SesTransport', 'SesTransportOptions']);
+    expect(typeExports(new URL('./index.ts', import.meta.url))).toEqual([
+      'SesCredentialIdentity',
+      'SesCredentials',
+      'SesTransport',
+      'SesTransportOptions',
+    ]);
   });
 });
