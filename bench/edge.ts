@@ -13,15 +13,14 @@
  * (scripts/install-runtimes.sh) are left out, and say so. Writes bench/results/edge.json.
  * `--count N` changes the sends per case (default 200).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSandbox } from '@mailport/sandbox';
+import { serveWorkerd } from '../packages/core/test/runtimes/workerd.ts';
 import { describeMachine, formatMachine } from './bench-report.ts';
 import type { EdgeJob, EdgeOutcome } from './edge-sender.ts';
 
@@ -72,69 +71,20 @@ function perProcess(file: string, args: readonly string[]): Sender {
   };
 }
 
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-async function workerdSender(wrangler: string, workerd: string): Promise<Sender> {
-  const directory = mkdtempSync(join(tmpdir(), 'mailport-edge-bench-'));
-  writeFileSync(
-    join(directory, 'wrangler.json'),
-    JSON.stringify({
-      name: 'mailport-edge-bench',
-      main: join(here, 'edge-worker.ts'),
-      compatibility_date: compatibilityDate,
-      compatibility_flags: ['nodejs_compat'],
-    }),
-  );
-  await execute(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', join(directory, 'out')], directory);
-  const port = await freePort();
-  writeFileSync(
-    join(directory, 'config.capnp'),
-    `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [ (name = "main", worker = .worker), (name = "loopback", network = (allow = ["public", "private", "local"])) ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
-);
-const worker :Workerd.Worker = (
-  modules = [ (name = "worker.js", esModule = embed "out/edge-worker.js") ],
-  compatibilityDate = "${compatibilityDate}",
-  compatibilityFlags = ["nodejs_compat"],
-  globalOutbound = "loopback",
-);
-`,
-  );
-  const child: ChildProcess = spawn(workerd, ['serve', join(directory, 'config.capnp')], { stdio: 'ignore', env: childEnvironment });
-  const base = `http://127.0.0.1:${port}/`;
-  const close = (): void => {
-    child.kill();
-    rmSync(directory, { recursive: true, force: true });
-  };
-  for (let tries = 0; ; tries++) {
-    try {
-      await fetch(base, { method: 'HEAD' });
-      break;
-    } catch (error) {
-      if (tries > 100 || child.exitCode !== null) {
-        close();
-        throw new Error(`workerd did not start: ${String(error)}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  return {
-    async run(job) {
-      const response = await fetch(base, { method: 'POST', body: JSON.stringify(job), signal: AbortSignal.timeout(600_000) });
-      const text = await response.text();
-      if (response.status !== 200) throw new Error(`the Worker answered ${response.status}: ${text}`);
-      return JSON.parse(text) as EdgeOutcome;
-    },
-    close,
-  };
+/** wrangler bundles edge-worker.ts, workerd serves it, each POST is one case. */
+function workerdSender(wrangler: string, workerd: string): Promise<Sender> {
+  return serveWorkerd({
+    wrangler,
+    workerd,
+    main: join(here, 'edge-worker.ts'),
+    name: 'mailport-edge-bench',
+    directoryPrefix: 'mailport-edge-bench-',
+    compatibilityDate,
+    env: childEnvironment,
+    bundleTimeoutMs: 600_000,
+    bundleMaxBuffer: 16 * 1024 * 1024,
+    requestTimeoutMs: 600_000,
+  });
 }
 
 interface BundleSize {

@@ -1,9 +1,5 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dkimRecord } from '@mailport/core/dkim';
@@ -14,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { verifyWithMailauth } from '../dkim-verifiers.js';
 import { findRuntime, skipUnlessFound, type ToolLookup } from './find-runtime.js';
 import type { Outcome } from './send.js';
+import { freePort, serveWorkerd } from './workerd.js';
 
 // Issue 11: the HTTPS adapters on runtimes other than Node, through the fetch implementation of
 // @mailport/core/http that the package's export conditions choose there. Bun and Deno run
@@ -91,67 +88,20 @@ function perProcess(args: readonly string[]): RuntimeCase['start'] {
 }
 
 /** workerd: wrangler bundles worker.ts as for `wrangler deploy`, workerd serves the bundle, each POST is one send. */
-const workerdRunner = (compatibilityDate: string) =>
-  async function start([wrangler, workerd]: readonly string[]): Promise<Runner> {
-    const directory = mkdtempSync(join(tmpdir(), 'mailport-workerd-'));
-    writeFileSync(
-      join(directory, 'wrangler.json'),
-      JSON.stringify({
-        name: 'mailport-runtime-test',
-        main: join(here, 'worker.ts'),
-        compatibility_date: compatibilityDate,
-        compatibility_flags: ['nodejs_compat'],
-      }),
-    );
-    // wrangler is a Node program: run it with this Node (24), whatever node is first on PATH.
-    await execute(process.execPath, [wrangler as string, 'deploy', '--dry-run', '--outdir', join(directory, 'out')], directory);
-    const port = await closedPort();
-    writeFileSync(
-      join(directory, 'config.capnp'),
-      `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [ (name = "main", worker = .worker), (name = "loopback", network = (allow = ["public", "private", "local"])) ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
-);
-const worker :Workerd.Worker = (
-  modules = [ (name = "worker.js", esModule = embed "out/worker.js") ],
-  compatibilityDate = "${compatibilityDate}",
-  compatibilityFlags = ["nodejs_compat"],
-  globalOutbound = "loopback",
-);
-`,
-    );
-    const child: ChildProcess = spawn(workerd as string, ['serve', join(directory, 'config.capnp')], {
-      stdio: 'ignore',
+const workerdRunner =
+  (compatibilityDate: string): RuntimeCase['start'] =>
+  ([wrangler, workerd]) =>
+    serveWorkerd({
+      wrangler: wrangler as string,
+      workerd: workerd as string,
+      main: join(here, 'worker.ts'),
+      name: 'mailport-runtime-test',
+      directoryPrefix: 'mailport-workerd-',
+      compatibilityDate,
       env: processEnvironment,
+      bundleTimeoutMs: 30_000,
+      requestTimeoutMs: 30_000,
     });
-    const base = `http://127.0.0.1:${port}/`;
-    const close = (): void => {
-      child.kill();
-      rmSync(directory, { recursive: true, force: true });
-    };
-    for (let tries = 0; ; tries++) {
-      try {
-        await fetch(base, { method: 'HEAD' });
-        break;
-      } catch (error) {
-        if (tries > 100 || child.exitCode !== null) {
-          close();
-          throw new Error(`workerd did not start: ${String(error)}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
-    return {
-      async run(job) {
-        const response = await fetch(base, { method: 'POST', body: JSON.stringify(job), signal: AbortSignal.timeout(30_000) });
-        const text = await response.text();
-        if (response.status !== 200) throw new Error(`the Worker answered ${response.status}: ${text}`);
-        return JSON.parse(text) as Outcome;
-      },
-      close,
-    };
-  };
 
 const runtimes: readonly RuntimeCase[] = [
   {
@@ -189,14 +139,6 @@ function withParameter(url: string, name: string, value: string): string {
   const pattern = new RegExp(`([?&])${name}=[^&]*`);
   const encoded = encodeURIComponent(value);
   return pattern.test(url) ? url.replace(pattern, `$1${name}=${encoded}`) : `${url}${url.includes('?') ? '&' : '?'}${name}=${encoded}`;
-}
-
-async function closedPort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 for (const runtime of runtimes) {
@@ -370,7 +312,7 @@ for (const runtime of runtimes) {
       });
 
       it(`${api}: a refused connection is ${runtime.refused[api]} and nothing is stored`, async () => {
-        const port = await closedPort();
+        const port = await freePort();
         const outcome = await run(
           job(api, (url) => withParameter(url, 'endpoint', `http://127.0.0.1:${port}${api === 'graph' ? '/v1.0' : '/'}`), 2),
         );
