@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import { type Browser, type BrowserContext, chromium, type Page, type Response } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { findChromium, skipUnlessFound } from '../test/find-chromium.js';
+import { findChromium, launchChromium, skipUnlessFound } from '../test/find-chromium.js';
 import { type Sandbox, startSandbox } from './sandbox.js';
 
 // MAILPORT_CHROMIUM, Debian's chromium (.ci/run installs it) or Playwright's; playwright-core downloads none.
@@ -219,25 +219,14 @@ describe.skipIf(skipUnlessFound(chromiumFound))('sandbox security in a real brow
     });
     await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
     attackerPort = (attacker.address() as { port: number }).port;
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // The attacker's own name, which its DNS now answers with 127.0.0.1.
-        '--host-resolver-rules=MAP rebind.test 127.0.0.1',
-        // Chromium's Local Network Access refuses a page from a "public" name fetching a loopback address,
-        // which stops the rebinding test before it reaches the sandbox. Firefox, Safari and older Chromiums
-        // have no such check; the sandbox must hold on its own, so the test runs without it.
-        '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights',
-      ],
-    });
+    browser = await launchChromium(chromiumPath, [
+      // The attacker's own name, which its DNS now answers with 127.0.0.1.
+      '--host-resolver-rules=MAP rebind.test 127.0.0.1',
+      // Chromium's Local Network Access refuses a page from a "public" name fetching a loopback address,
+      // which stops the rebinding test before it reaches the sandbox. Firefox, Safari and older Chromiums
+      // have no such check; the sandbox must hold on its own, so the test runs without it.
+      '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights',
+    ]);
   });
 
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import { chromium } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 import { findOnPath, isExecutableFile, type LookupOptions, pretendMissing, type ToolLookup } from './find-tool.js';
 
 export { skipUnlessFound, type ToolLookup } from './find-tool.js';
@@ -52,4 +52,26 @@ export function findChromium(options: ChromiumLookupOptions = {}): ToolLookup {
       'Chromium not found: MAILPORT_CHROMIUM is not set, and there is no /usr/bin/chromium, chromium or chromium-browser on PATH' +
       `${playwright === undefined ? '' : `, or ${playwright} (Playwright's)`}. Install it with: ${installChromium}`,
   };
+}
+
+/**
+ * The browser tests' Chromium, headless, as playwright-core's Browser. launch() starts from a fresh
+ * temporary profile every time; without the background-networking flags Chromium's own connections
+ * (updates, sync, QUIC probes) get refused on sandboxed machines. `extraArgs` come after the project's flags.
+ */
+export function launchChromium(executablePath: string, extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({
+    executablePath,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      ...extraArgs,
+    ],
+  });
 }

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, deflateSync } from 'node:zlib';
 import { createMailer } from '@mailport/core';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findChromium, skipUnlessFound } from '../../../sandbox/test/find-chromium.js';
+import { findChromium, launchChromium, skipUnlessFound } from '../../../sandbox/test/find-chromium.js';
 import { run } from '../cli.js';
 import { exitCodes } from '../exit-codes.js';
 import { memoryIo } from '../io.js';
@@ -125,21 +125,7 @@ describe.skipIf(skipUnlessFound(chromiumFound))('mailport dev: the inbox in a re
     urls = Object.fromEntries(
       [...io.out().matchAll(/^ {2}MAILPORT_URL='([^']+)'$/gm)].map(([, url = '']) => [url.split(':')[0], url]),
     ) as typeof urls;
-    // launch() starts from a fresh temporary profile every time. Without the background-networking
-    // flags Chromium's own connections (updates, sync, QUIC probes) get refused on sandboxed machines.
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium(chromiumPath);
     page = await browser.newPage({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   });
 

@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { crc32, deflateSync } from 'node:zlib';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findChromium, skipUnlessFound } from '../../test/find-chromium.js';
+import { findChromium, launchChromium, skipUnlessFound } from '../../test/find-chromium.js';
 import { type Sandbox, startSandbox } from '../sandbox.js';
 
 const chromiumFound = findChromium();
@@ -142,19 +142,7 @@ describe.skipIf(skipUnlessFound(chromiumFound))('the dev inbox in Chromium', () 
 
   beforeAll(async () => {
     await mkdir(images, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: 'path' in chromiumFound ? chromiumFound.path : '',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium('path' in chromiumFound ? chromiumFound.path : '');
   });
 
   afterAll(async () => {
