@@ -98,6 +98,7 @@ describe('the public surface', () => {
       'MailerHooks',
       'MailerInput',
       'MailerOptions',
+      'MailerTelemetryOptions',
       'MemoryTransport',
       'MemoryTransportOptions',
       'MessageInput',

@@ -6,6 +6,7 @@ import { isAbortFrom, MailError } from './errors.js';
 import { type CreateMessageOptions, createMessage, type EmailMessage, isEmailMessage, type MessageInput } from './message.js';
 import { toMailError } from './normalize-error.js';
 import { type RetryOptions, retryDelay, retryPolicy, sleep } from './retry.js';
+import { createMailerTelemetry, type MailerTelemetryOptions } from './telemetry.js';
 import type { SendOptions, SendReceipt, Transport, VerifyReport } from './transport.js';
 
 /** What `send` takes: a message input whose `from` may come from the mailer's `defaults`. */
@@ -66,6 +67,13 @@ export interface MailerOptions {
   /** Retry settings, or `false` for a single attempt. Default: 3 attempts, see {@link RetryOptions}. */
   retry?: RetryOptions | false | undefined;
   hooks?: MailerHooks | undefined;
+  /**
+   * OpenTelemetry: a `mailport.send` span per message that reaches the transport (attempts,
+   * outcome, transport, a hash of the Message-ID; never an address). Through `@opentelemetry/api`,
+   * an optional peer dependency loaded on the first send: a no-op unless the application installs it
+   * and registers an SDK. `false` turns it off; `{ tracer }` picks the tracer.
+   */
+  telemetry?: MailerTelemetryOptions | false | undefined;
   /** Allow attachments from file paths. Default false. */
   allowFileAccess?: boolean | undefined;
   /** Allow attachments fetched from URLs. Default false. */
@@ -131,6 +139,7 @@ export interface Mailer {
 export function createMailer(options: MailerOptions): Mailer {
   const policy = retryPolicy(options.retry);
   const hooks = options.hooks ?? {};
+  const telemetry = createMailerTelemetry(options.telemetry);
   const dkim = options.dkim === undefined ? undefined : resolveDkimOptions(options.dkim);
   const messageOptions: CreateMessageOptions = {
     allowFileAccess: options.allowFileAccess,
@@ -202,23 +211,27 @@ export function createMailer(options: MailerOptions): Mailer {
       throw mailError;
     }
 
-    const started = performance.now();
-    for (let attempt = 1; ; attempt++) {
-      signal?.throwIfAborted();
-      try {
-        const receipt = await active.send(message, { signal });
-        const final: SendReceipt = Object.freeze({ ...receipt, attempts: attempt, elapsedMs: performance.now() - started });
-        await runHook('afterSend', () => hooks.afterSend?.({ message, receipt: final }));
-        return final;
-      } catch (caught) {
-        if (isAbortFrom(signal, caught)) throw caught;
-        const error = toMailError(caught, active.id);
-        const delayMs = retryDelay(attempt, error, policy);
-        await report({ message, error, attempt, willRetry: delayMs !== undefined, delayMs, transport: active.id });
-        if (delayMs === undefined) throw error;
-        await sleep(delayMs, signal);
+    const sending = message;
+    return telemetry.send(active.id, sending.messageId, async (span) => {
+      const started = performance.now();
+      for (let attempt = 1; ; attempt++) {
+        signal?.throwIfAborted();
+        span?.setAttribute('mailport.attempts', attempt);
+        try {
+          const receipt = await active.send(sending, { signal });
+          const final: SendReceipt = Object.freeze({ ...receipt, attempts: attempt, elapsedMs: performance.now() - started });
+          await runHook('afterSend', () => hooks.afterSend?.({ message: sending, receipt: final }));
+          return final;
+        } catch (caught) {
+          if (isAbortFrom(signal, caught)) throw caught;
+          const error = toMailError(caught, active.id);
+          const delayMs = retryDelay(attempt, error, policy);
+          await report({ message: sending, error, attempt, willRetry: delayMs !== undefined, delayMs, transport: active.id });
+          if (delayMs === undefined) throw error;
+          await sleep(delayMs, signal);
+        }
       }
-    }
+    });
   };
 
   const sendMany = (
