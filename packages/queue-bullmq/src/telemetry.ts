@@ -18,6 +18,8 @@ export interface WorkerTelemetry {
   uncertain(attributes: Attributes): void;
   deadLetter(kind: DeadLetterKind, attributes: Attributes): void;
   limiterWait(seconds: number, attributes: Attributes): void;
+  /** Reports the queue's jobs by state as the gauge `mailport.queue.depth` whenever metrics are collected; returns the way to stop. */
+  observeDepth(queue: string, read: () => Promise<Readonly<Record<string, number>>>): () => void;
 }
 
 export function createTelemetry(options: TelemetryOptions = {}): WorkerTelemetry {
@@ -41,7 +43,21 @@ export function createTelemetry(options: TelemetryOptions = {}): WorkerTelemetry
     unit: 's',
     advice: { explicitBucketBoundaries: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600] },
   });
+  const depth = meter.createObservableGauge('mailport.queue.depth', {
+    description: 'Jobs in the queue by state (waiting, prioritized, delayed, active)',
+    unit: '{job}',
+  });
   return {
+    observeDepth(queue, read) {
+      const callback = async (result: { observe(value: number, attributes: Attributes): void }): Promise<void> => {
+        // A Redis that does not answer now is no reason to fail the application's metrics export.
+        const counts = await read().catch(() => undefined);
+        for (const [state, value] of Object.entries(counts ?? {}))
+          result.observe(value, { 'messaging.destination.name': queue, 'mailport.job.state': state });
+      };
+      depth.addCallback(callback);
+      return () => depth.removeCallback(callback);
+    },
     inSpan(queue, attributes, work) {
       return tracer.startActiveSpan(
         `process ${queue}`,

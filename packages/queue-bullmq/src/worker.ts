@@ -15,7 +15,7 @@ import {
   toMailError,
 } from '@mailport/core';
 import type { Attributes } from '@opentelemetry/api';
-import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type {
   DeadLetter,
   DeadLetterKind,
@@ -229,6 +229,10 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
   const ledger = createRedisLedger(redis, { prefix, ttlMs: options.dedupWindowMs ?? defaultLedgerTtlMs });
   const limiter = createRedisLimiter(redis, { prefix });
   const deadKey = deadLetterKey(prefix, name);
+
+  // Only for the queue-depth gauge, read when the application's metrics are collected.
+  const counter = new Queue(name, { connection: redis, prefix });
+  const stopDepth = telemetry.observeDepth(name, () => counter.getJobCounts('waiting', 'prioritized', 'delayed', 'active'));
 
   const worker = new Worker<JobPayload, SentRecord>(name, (job, token) => processJob(job, token as string), {
     connection: redis,
@@ -553,6 +557,8 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
     closing ??= (async () => {
       removeSignals();
       await worker.close();
+      stopDepth();
+      await counter.close().catch(() => {});
       await Promise.all([...routes.values()].map((route) => route.mailer.close().catch(() => {})));
       if (owned) await redis.quit().catch(() => redis.disconnect());
     })();

@@ -229,6 +229,20 @@ describe.skipIf(skipUnlessFound(redisFound))('policies, dead letter kinds and te
       { to: 'bo@example.org', subject: 'two', text: 'x' },
     ]);
     await waitFor(async () => (await queue.counts()).completed === 2 && (await queue.counts()).dead === 1);
+    // The queue's depth by state, read from Redis when metrics are collected: all done by now.
+    const live = await reader.collect();
+    const depth = live.resourceMetrics.scopeMetrics
+      .flatMap((scope) => scope.metrics)
+      .find((metric) => metric.descriptor.name === 'mailport.queue.depth');
+    expect(
+      ((depth?.dataPoints ?? []) as DataPoint<number>[]).map((point) => [point.attributes['mailport.job.state'], point.value]).sort(),
+    ).toEqual([
+      ['active', 0],
+      ['delayed', 0],
+      ['prioritized', 0],
+      ['waiting', 0],
+    ]);
+    expect(depth?.dataPoints.every((point) => point.attributes['messaging.destination.name'] === name)).toBe(true);
     await worker.close();
     // The limiter's state for `mailport queue`: the key, nothing in flight once the worker closed.
     expect(await queue.limits()).toContainEqual(expect.objectContaining({ key: 'telemetry', leases: 0, throttledForMs: 0 }));
