@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { Span, SpanKind, SpanStatusCode, Tracer } from '@opentelemetry/api';
+import type { Span, SpanKind, SpanStatusCode, Tracer, TracerProvider } from '@opentelemetry/api';
 import { MailError } from './errors.js';
 
 /**
- * OpenTelemetry for the mailer: one span per `send`, through `@opentelemetry/api` only, an optional
- * peer dependency loaded on first use. Without it installed, or without an SDK registered by the
- * application, nothing is recorded and nothing is loaded beyond the API's no-op.
+ * OpenTelemetry for the mailer: one span per `send`. Core imports nothing for it: it records into
+ * the tracer provider an application registered with `@opentelemetry/api` (which keeps it in
+ * `globalThis[Symbol.for('opentelemetry.js.api.1')]`, the registry every copy of the API shares),
+ * read synchronously on each send. Without a registered SDK nothing is recorded and nothing loads.
  */
 export interface MailerTelemetryOptions {
   /** The tracer to record into. Default: the global tracer provider's `@mailport/core` tracer. */
@@ -29,26 +30,14 @@ const scope = '@mailport/core';
  */
 export function createMailerTelemetry(options: MailerTelemetryOptions | false | undefined): MailerTelemetry {
   if (options === false) return { send: (_transport, _messageId, work) => work(undefined) };
-  let loaded: Promise<Loaded | undefined> | undefined;
-  const load = (): Promise<Loaded | undefined> => {
-    loaded ??= import('@opentelemetry/api').then(
-      (api) => ({
-        tracer: options?.tracer ?? api.trace.getTracer(scope),
-        client: api.SpanKind.CLIENT,
-        error: api.SpanStatusCode.ERROR,
-      }),
-      // Not installed: nothing to record into.
-      () => undefined,
-    );
-    return loaded;
-  };
+  const tracer = (): Tracer | undefined => options?.tracer ?? registeredProvider()?.getTracer(scope);
   return {
-    async send(transport, messageId, work) {
-      const otel = await load();
-      if (otel === undefined) return work(undefined);
-      return otel.tracer.startActiveSpan(
+    send(transport, messageId, work) {
+      const active = tracer();
+      if (active === undefined) return work(undefined);
+      return active.startActiveSpan(
         'mailport.send',
-        { kind: otel.client, attributes: { 'mailport.transport': transport, 'mailport.message_id.hash': hashId(messageId) } },
+        { kind: spanKindClient, attributes: { 'mailport.transport': transport, 'mailport.message_id.hash': hashId(messageId) } },
         async (span) => {
           try {
             const result = await work(span);
@@ -58,7 +47,7 @@ export function createMailerTelemetry(options: MailerTelemetryOptions | false | 
             const code = MailError.isInstance(error) ? error.code : 'aborted';
             span.setAttribute('mailport.outcome', code);
             span.setAttribute('error.type', code);
-            span.setStatus({ code: otel.error, message: code });
+            span.setStatus({ code: spanStatusError, message: code });
             throw error;
           } finally {
             span.end();
@@ -69,10 +58,14 @@ export function createMailerTelemetry(options: MailerTelemetryOptions | false | 
   };
 }
 
-interface Loaded {
-  readonly tracer: Tracer;
-  readonly client: SpanKind;
-  readonly error: SpanStatusCode;
+// The values of @opentelemetry/api's SpanKind.CLIENT and SpanStatusCode.ERROR, part of its stable API.
+const spanKindClient = 2 as SpanKind;
+const spanStatusError = 2 as SpanStatusCode;
+
+/** The tracer provider an application registered through `@opentelemetry/api` 1.x, if any. */
+function registeredProvider(): TracerProvider | undefined {
+  const registry = (globalThis as Record<symbol, { trace?: TracerProvider } | undefined>)[Symbol.for('opentelemetry.js.api.1')];
+  return registry?.trace;
 }
 
 function hashId(messageId: string): string {
