@@ -9,8 +9,9 @@
  * - `parseRetryAfter`, `readJson`, `safeCause`, and the code sets `beforeConnectCodes` and
  *   `certificateCodes` (also exported by `@mailport/core` itself, for SMTP).
  *
- * This entry is the Node implementation (node:http). One for runtimes without node:http would
- * provide the same exports over `fetch`, under its own package export condition.
+ * This entry is the Node implementation (node:http). `fetch.ts` is the one for runtimes without
+ * node:http, chosen by package export conditions; the two export the same names
+ * (http-entries.test.ts checks).
  */
 
 import type { HttpClient, HttpRequest, HttpResponse } from './http-types.js';
