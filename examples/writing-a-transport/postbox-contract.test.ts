@@ -2,25 +2,16 @@
  * The mailport transport contract, run against the Postbox transport and its fake: the whole
  * suite in one call. Each member of the harness tells the suite how to reach the backend.
  */
-import { createServer } from 'node:net';
+import { refusedPort } from '@mailport/core/testing';
 import { describeTransportContract } from '@mailport/testkit';
 import { startFakePostbox } from './fake-postbox.ts';
 import { createPostboxTransport } from './index.ts';
-
-/** A port on 127.0.0.1 where nothing listens. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describeTransportContract({
   name: 'postbox (example)',
   async setup() {
     const fake = await startFakePostbox();
-    const nowhere = await closedPort();
+    const nowhere = await refusedPort();
     return {
       transport: () => createPostboxTransport({ endpoint: fake.url, apiKey: fake.apiKey }),
       transportWithBadCredentials: () => createPostboxTransport({ endpoint: fake.url, apiKey: 'pbk_revoked' }),

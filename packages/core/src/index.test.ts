@@ -142,6 +142,7 @@ describe('the public surface', () => {
       'createTestTransport',
       'findSent',
       'mailportMatchers',
+      'refusedPort',
     ]);
     expect(typeExports(new URL('./testing/index.ts', import.meta.url))).toEqual([
       'MemoryTransport',

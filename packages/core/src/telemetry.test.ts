@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { refusedPort } from '@mailport/core/testing';
 import { trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,14 +7,6 @@ import { createMailer } from './mailer.js';
 // The real OpenTelemetry SDK, in memory; the mailer created from a URL, as an application does.
 const exporter = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('OpenTelemetry: a mailport.send span per message', () => {
   afterAll(() => provider.shutdown());
@@ -40,7 +32,7 @@ describe('OpenTelemetry: a mailport.send span per message', () => {
   });
 
   it('a failure: every attempt counted, the code as error.type, and no address anywhere in the span', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     await using mailer = createMailer({
       transport: `smtp://127.0.0.1:${port}?connect_timeout=2s`,
       defaults: { from: 'shop@example.com' },

@@ -7,9 +7,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { refusedPort } from '@mailport/core/testing';
 
 export interface RedisServer {
   readonly url: string;
@@ -20,19 +20,8 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
 export async function startRedis(binary: string, extraArgs: readonly string[] = []): Promise<RedisServer> {
-  const port = await freePort();
+  const port = await refusedPort();
   const directory = await mkdtemp(join(tmpdir(), 'mailport-redis-'));
   const args = [
     '--port',

@@ -11,7 +11,6 @@
  * limit, transient failure, permanent refusal and stall. A subpath of its own: the sandbox's
  * command line never loads `@mailport/core`.
  */
-import { createServer } from 'node:net';
 import type { ContractBackend, ContractFault, ContractHarness } from '@mailport/testkit';
 import type { FaultSpec } from './faults.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from './sandbox.js';
@@ -174,8 +173,9 @@ export function sandboxContract(api: SandboxApi, options: SandboxContractOptions
     skip: options.skip,
     async setup(): Promise<ContractBackend> {
       const { createTransport } = await import('@mailport/core');
+      const { refusedPort } = await import('@mailport/core/testing');
       const sandbox = await startSandbox(emulator.options);
-      const nowhere = await closedPort();
+      const nowhere = await refusedPort();
       return {
         transport: () => createTransport(emulator.url?.(sandbox) ?? sandbox.urls[api]),
         transportWithBadCredentials: () => createTransport(emulator.badCredentials(sandbox)),
@@ -196,13 +196,4 @@ export function sandboxContract(api: SandboxApi, options: SandboxContractOptions
       };
     },
   };
-}
-
-/** A port on 127.0.0.1 where nothing listens. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }

@@ -1,6 +1,7 @@
 import { createMailer, MailError, type SendErrorEvent } from '@mailport/core';
+import { refusedPort } from '@mailport/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closedPort, startSilentServer, startTestSmtpServer } from '../test/smtp-test-server.js';
+import { startSilentServer, startTestSmtpServer } from '../test/smtp-test-server.js';
 
 // failover() of members that cannot be reached fails after one pass over them, each bounded by its
 // own timeouts, and says which member failed how; it does not wait out its cooldown inside a send.
@@ -26,7 +27,7 @@ async function attempt(url: string): Promise<{ error: MailError; events: SendErr
 
 describe('failover of unreachable SMTP members', () => {
   it('two closed ports: fails at once, after one attempt, naming each member and when to try again', async () => {
-    const [first, second] = [await closedPort(), await closedPort()];
+    const [first, second] = [await refusedPort(), await refusedPort()];
     const url = `failover(smtp://127.0.0.1:${first} smtp://127.0.0.1:${second})`;
     const { error, events, elapsedMs } = await attempt(url);
     // Before, this took about 60 s: both members rested for the cooldown and the mailer's retry waited for them.
@@ -54,7 +55,7 @@ describe('failover of unreachable SMTP members', () => {
   it('a member that accepts and never answers is bounded by its own timeouts', async () => {
     const silent = await startSilentServer();
     cleanup.push(() => silent.close());
-    const closed = await closedPort();
+    const closed = await refusedPort();
     const url = `failover(smtp://127.0.0.1:${silent.port}?connect_timeout=1s&greeting_timeout=1s smtp://127.0.0.1:${closed})`;
     const { error, events, elapsedMs } = await attempt(url);
     expect(elapsedMs).toBeGreaterThan(900);
@@ -67,7 +68,7 @@ describe('failover of unreachable SMTP members', () => {
   });
 
   it('verify() lists each member with its outcome', async () => {
-    const closed = await closedPort();
+    const closed = await refusedPort();
     const silent = await startSilentServer();
     cleanup.push(() => silent.close());
     const working = await startTestSmtpServer({ tls: false });

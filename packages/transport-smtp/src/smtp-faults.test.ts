@@ -1,8 +1,9 @@
 import { inspect } from 'node:util';
 import { createMailer, createMessage, MailError, type MessageInput } from '@mailport/core';
+import { refusedPort } from '@mailport/core/testing';
 import { simpleParser } from 'mailparser';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closedPort, type Faults, startSilentServer, startTestSmtpServer, type TestSmtpServer } from '../test/smtp-test-server.js';
+import { type Faults, startSilentServer, startTestSmtpServer, type TestSmtpServer } from '../test/smtp-test-server.js';
 import { createSmtpTransport } from './smtp-transport.js';
 
 const message: MessageInput = { from: 'app@shop.example', to: 'ana@example.com', subject: 'Order', text: 'Shipped.' };
@@ -45,7 +46,7 @@ async function failure(promise: Promise<unknown>): Promise<MailError> {
 
 describe('connection faults', () => {
   it('connection refused: transient, retryable', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const transport = createSmtpTransport({ host: '127.0.0.1', port });
     cleanup.push(() => transport.close());
     const error = await failure(transport.send(createMessage(message)));

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { refusedPort } from '@mailport/core/testing';
 import { type Sandbox, sandboxCertificate, startSandbox } from '@mailport/sandbox';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -72,9 +73,7 @@ describe.skipIf(process.platform === 'win32')('mailport doctor', () => {
     // Accepts and never says a word.
     silent = createServer(() => {});
     silentPort = await listen(silent);
-    const closed = createServer();
-    closedPort = await listen(closed);
-    await new Promise((resolve) => closed.close(resolve));
+    closedPort = await refusedPort();
     plain = new SMTPServer({ disabledCommands: ['STARTTLS'], authOptional: true, banner: 'plain relay' });
     plainPort = await listen(plain);
     const certificate = await sandboxCertificate();

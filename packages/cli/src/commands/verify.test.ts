@@ -1,18 +1,10 @@
-import { createServer } from 'node:net';
+import { refusedPort } from '@mailport/core/testing';
 import { type Sandbox, startSandbox } from '@mailport/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../cli.js';
 import { exitCodes } from '../exit-codes.js';
 import { memoryIo } from '../io.js';
 import type { VerifyResult } from '../verify-report.js';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 // "PASS auth ..." lines without the padding, for readable assertions.
 function checkLines(out: string): string[] {
@@ -105,7 +97,7 @@ describe('mailport verify', () => {
   });
 
   it('a closed port fails the connect line with exit code 8; the rest is not run', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const { code, out } = await verify('--url', `smtp://sandbox:sandbox-password@127.0.0.1:${port}`);
     expect(code).toBe(exitCodes.transient);
     expect(checkLines(out)).toEqual(['PASS configuration', 'FAIL connect', 'SKIP tls', 'SKIP auth']);
@@ -163,7 +155,7 @@ describe('mailport verify', () => {
   });
 
   it('checks a failover URL member by member; the first failing member gives the exit code', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const url = `failover(${sandbox.urls.graph} smtp://sandbox:sandbox-password@127.0.0.1:${port})?cooldown=30s`;
     const { code, out, err } = await verify('--url', url);
     expect(code).toBe(exitCodes.transient);

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { type AddressInfo, createServer as createTcpServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { refusedPort } from '@mailport/core/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as fetchEntry from './fetch.js';
 import { createHttpClient } from './fetch-client.js';
@@ -44,15 +45,6 @@ const failure = async (promise: Promise<unknown>): Promise<HttpError> => {
   return error as HttpError;
 };
 
-/** A port where nothing listens. */
-const closedPort = async (): Promise<number> => {
-  const probe = createTcpServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-};
-
 describe('the fetch implementation of createHttpClient', () => {
   it('exports what the Node entry exports', () => {
     expect(Object.keys(fetchEntry).sort()).toEqual(Object.keys(nodeEntry).sort());
@@ -90,7 +82,7 @@ describe('the fetch implementation of createHttpClient', () => {
   });
 
   it('a refused connection is before hand-over, with its code', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const error = await failure(createHttpClient().send({ method: 'POST', url: `http://127.0.0.1:${port}/`, body: 'hello' }));
     expect(error).toMatchObject({ handedOver: false, code: 'ECONNREFUSED', timedOut: false });
   });
@@ -143,7 +135,7 @@ describe('the fetch implementation of createHttpClient', () => {
     const client = createHttpClient();
     const response = await client.fetch(`${base}/x`, { method: 'DELETE' });
     expect(response.status).toBe(204);
-    const port = await closedPort();
+    const port = await refusedPort();
     const error = await client.fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: 'x' }).catch((caught: unknown) => caught);
     expect(HttpError.find(error)?.handedOver).toBe(false);
   });

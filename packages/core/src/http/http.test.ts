@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { Readable } from 'node:stream';
+import { refusedPort } from '@mailport/core/testing';
 import { generate } from 'selfsigned';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isCertificateError } from '../network.js';
@@ -77,7 +78,7 @@ describe('createHttpClient', () => {
   });
 
   it('reports a refused connection as not handed over', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const error = await failure(client().send({ method: 'POST', url: `http://127.0.0.1:${port}/x`, body: 'hello' }));
     expect(error).toMatchObject({ code: 'ECONNREFUSED', handedOver: false, timedOut: false });
   });
@@ -178,7 +179,7 @@ describe('HttpClient.fetch', () => {
   });
 
   it('rejects with the HttpError, so that a wrapping SDK keeps it as the cause', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const caught = await client()
       .fetch(`http://127.0.0.1:${port}/`)
       .catch((error: unknown) => new Error('wrapped by an SDK', { cause: error }));
@@ -192,12 +193,3 @@ describe('sendHttp', () => {
     expect((await sendHttp({ method: 'POST', url: `${base}/token`, body: 'grant_type=x' })).json()).toEqual({ access_token: 't' });
   });
 });
-
-async function closedPort(): Promise<number> {
-  const probe = createTcpServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}

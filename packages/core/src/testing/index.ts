@@ -3,6 +3,7 @@ import { formatAddress } from '../address.js';
 import { createMemoryTransport, type MemoryTransport, type MemoryTransportOptions, type SentMessage } from '../memory-transport.js';
 import type { EmailMessage } from '../message.js';
 
+export { refusedPort } from './refused-port.js';
 export { createMemoryTransport, type MemoryTransport, type MemoryTransportOptions, type SentMessage };
 
 /**

@@ -1,4 +1,6 @@
 import { AssertionError } from 'node:assert';
+import { once } from 'node:events';
+import { connect, createServer } from 'node:net';
 import { createMailer } from '@mailport/core';
 import {
   assertNothingSent,
@@ -7,6 +9,7 @@ import {
   findSent,
   type MemoryTransport,
   mailportMatchers,
+  refusedPort,
   type SentMatch,
 } from '@mailport/core/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -133,5 +136,28 @@ describe('testing helpers', () => {
     expect(() => expect(transport).toHaveSent({ to: 'eve@example.com' })).toThrow(/expected a message matching \{"to":"eve@example.com"\}/);
     expect(() => expect(transport).not.toHaveSent({ to: 'ana@example.com' })).toThrow(/expected no message matching .*, found 1/);
     expect(createTestTransport()).not.toHaveSent();
+  });
+});
+
+describe('refusedPort', () => {
+  it('gives a port outside the ephemeral range where the connection is refused, even while servers come and go on port 0', async () => {
+    const servers = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const server = createServer().listen(0, '127.0.0.1');
+        await once(server, 'listening');
+        return server;
+      }),
+    );
+    try {
+      const port = await refusedPort();
+      expect(port).toBeGreaterThanOrEqual(20_000);
+      expect(port).toBeLessThan(32_768);
+      for (const server of servers) expect((server.address() as { port: number }).port).not.toBe(port);
+      const socket = connect({ host: '127.0.0.1', port });
+      const [error] = (await once(socket, 'error')) as [NodeJS.ErrnoException];
+      expect(error.code).toBe('ECONNREFUSED');
+    } finally {
+      for (const server of servers) server.close();
+    }
   });
 });

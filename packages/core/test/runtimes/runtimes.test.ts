@@ -3,6 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dkimRecord } from '@mailport/core/dkim';
+import { refusedPort } from '@mailport/core/testing';
 import { type Sandbox, startSandbox } from '@mailport/sandbox';
 import { simpleParser } from 'mailparser';
 import { generate } from 'selfsigned';
@@ -10,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { verifyWithMailauth } from '../dkim-verifiers.js';
 import { findRuntime, skipUnlessFound, type ToolLookup } from './find-runtime.js';
 import type { Outcome } from './send.js';
-import { freePort, serveWorkerd } from './workerd.js';
+import { serveWorkerd } from './workerd.js';
 
 // Issue 11: the HTTPS adapters on runtimes other than Node, through the fetch implementation of
 // @mailport/core/http that the package's export conditions choose there. Bun and Deno run
@@ -312,7 +313,7 @@ for (const runtime of runtimes) {
       });
 
       it(`${api}: a refused connection is ${runtime.refused[api]} and nothing is stored`, async () => {
-        const port = await freePort();
+        const port = await refusedPort();
         const outcome = await run(
           job(api, (url) => withParameter(url, 'endpoint', `http://127.0.0.1:${port}${api === 'graph' ? '/v1.0' : '/'}`), 2),
         );

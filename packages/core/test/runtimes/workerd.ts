@@ -2,11 +2,10 @@
 // (bench/edge.ts). The bench runs under Node's type stripping: erasable TypeScript only, and no
 // imports but Node's own.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { refusedPort } from '@mailport/core/testing';
 
 export interface WorkerdOptions {
   /** wrangler's entry point (a Node program: run with this Node, whatever node is first on PATH). */
@@ -38,15 +37,6 @@ export interface WorkerdServer {
   close(): void;
 }
 
-/** A port free on 127.0.0.1 just now (nothing listens on it once this returns). */
-export async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 /** wrangler bundles `main` as for `wrangler deploy`, workerd serves the bundle on loopback, each POST is one job. */
 export async function serveWorkerd(options: WorkerdOptions): Promise<WorkerdServer> {
   const { workerd, compatibilityDate, env } = options;
@@ -75,7 +65,7 @@ export async function serveWorkerd(options: WorkerdOptions): Promise<WorkerdServ
     );
   });
   const bundle = `${basename(options.main).replace(/\.[cm]?[jt]s$/, '')}.js`;
-  const port = await freePort();
+  const port = await refusedPort();
   writeFileSync(
     join(directory, 'config.capnp'),
     `using Workerd = import "/workerd/workerd.capnp";
