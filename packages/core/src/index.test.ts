@@ -183,6 +183,10 @@ describe('the public surface', () => {
       'x5t',
     ]);
   });
+  it('@mailport/core/verp', async () => {
+    expect(Object.keys(await import('./verp/index.js')).sort()).toEqual(['parseVerpAddress', 'verpAddress', 'verpToken']);
+    expect(typeExports(new URL('./verp/index.ts', import.meta.url))).toEqual(['VerpOptions']);
+  });
   it('@mailport/core/http', async () => {
     expect(Object.keys(await import('./http/index.js')).sort()).toEqual([
       'HttpError',

@@ -1,0 +1,8 @@
+/**
+ * `@mailport/events`: what happened after the send, as one event stream. The main entry holds the
+ * model, the send log, suppression and one-click unsubscribe (only `node:crypto` and `node:fs`);
+ * the sources load only when imported: `./ses` (SNS webhooks, EventBridge/SQS), `./reports`
+ * (bounces and complaints that come back as mail), `./smtp` (a bounce receiver), `./mailbox`
+ * (Gmail API and Graph mailbox readers).
+ */
+export * from './model.js';
