@@ -1,4 +1,5 @@
 import type { SandboxAccounts } from './accounts.js';
+import type { SandboxEventLog } from './events/event-log.js';
 import type { MessageStore } from './store.js';
 import type { TokenRegistry } from './tokens.js';
 
@@ -11,4 +12,6 @@ export interface EmulatorContext {
   readonly urls: { readonly http: string; readonly https: string };
   /** The clock (epoch ms). */
   readonly now: () => number;
+  /** What the sandbox reported after accepting messages (SNS notifications, bounces). */
+  readonly events: SandboxEventLog;
 }

@@ -16,6 +16,8 @@ describe('the public surface', () => {
       'SandboxAccountOverrides',
       'SandboxAccounts',
       'SandboxApi',
+      'SandboxEvent',
+      'SandboxEventLog',
       'SandboxOptions',
       'SandboxTransportUrls',
       'StoredMessage',

@@ -5,6 +5,7 @@ import { createAccessPolicy } from './access.js';
 import { resolveAccounts, type SandboxAccountOverrides, type SandboxAccounts } from './accounts.js';
 import type { EmulatorContext } from './context.js';
 import { createControlApi } from './control.js';
+import { createSandboxEventLog, type SandboxEventLog } from './events/event-log.js';
 import { createFaultInjector, type FaultInjector } from './faults.js';
 import { createGmailEmulator } from './gmail/index.js';
 import { createGraphEmulator } from './graph/index.js';
@@ -77,6 +78,8 @@ export interface Sandbox {
   readonly caFile: string;
   readonly accounts: SandboxAccounts;
   readonly store: MessageStore;
+  /** What the sandbox reported after accepting messages: SES event notifications, bounces mailed back. */
+  readonly events: SandboxEventLog;
   readonly faults: FaultInjector;
   readonly tokens: TokenRegistry;
   /** Every request and SMTP transaction seen, to check what a client sent (or that it sent nothing). */
@@ -113,7 +116,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const tokens = createTokenRegistry(options.tokenTtlSeconds ?? 3600);
   const requests = createRequestLog();
   const urls = { http: '', https: '' };
-  const context: EmulatorContext = { accounts, store, tokens, urls, now: Date.now };
+  const events = createSandboxEventLog();
+  const context: EmulatorContext = { accounts, store, tokens, urls, now: Date.now, events };
   const access = createAccessPolicy({ token: options.controlToken, boundHost: host, allowedHosts: options.allowedHosts });
   // mkdtemp makes the directory 0700; the token file is 0600 besides.
   const directory = await mkdtemp(join(tmpdir(), 'mailport-sandbox-'));
@@ -195,6 +199,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     caFile,
     accounts,
     store,
+    events,
     faults,
     tokens,
     requests,
