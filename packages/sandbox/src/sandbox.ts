@@ -154,7 +154,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     await rm(directory, { recursive: true, force: true });
     throw error;
   });
-  const inbox = createInbox({ store, capabilityUrl: access.capabilityUrl });
+  const inbox = createInbox({ store, capabilityUrl: access.capabilityUrl, events });
   const frontend = await startHttpFrontend({
     host,
     httpPort: options.httpPort ?? 0,

@@ -56,6 +56,17 @@ export function inboxClient(): void {
     metadata: Record<string, unknown>;
     parse: 'complete' | 'partial' | 'failed';
   }
+  /** What the sandbox reported about a message after accepting it (`sandbox.events`). */
+  interface MailEvent {
+    id: string;
+    at: string;
+    storeId: string | undefined;
+    messageId: string | undefined;
+    type: string;
+    recipient: string | undefined;
+    channel: string;
+    detail: string;
+  }
   interface StoreState {
     total: number;
     bytes: number;
@@ -102,6 +113,8 @@ export function inboxClient(): void {
   let width: Width = 'desktop';
   let shownId: string | undefined;
   let shown: Message | undefined;
+  /** The shown message's events section: its list, and the ids already in it. */
+  let eventView: { section: HTMLElement; list: HTMLElement; ids: Set<string> } | undefined;
   const fresh = new Set<string>();
   const details = new Map<string, Promise<Message>>();
   /** The rows in the DOM, by id, with the summary each was drawn from. */
@@ -506,6 +519,48 @@ export function inboxClient(): void {
       });
   }
 
+  /** Whether an event is about a message: by store id, or by Message-ID when it names no store id. */
+  function isAbout(event: MailEvent, message: Message): boolean {
+    return (
+      event.storeId === message.id ||
+      (event.storeId === undefined && message.messageId !== undefined && event.messageId === message.messageId)
+    );
+  }
+
+  /** Adds events to the shown message's section (once each; at most 200 shown). */
+  function addEvents(events: MailEvent[]): void {
+    const view = eventView;
+    if (view === undefined) return;
+    for (const event of events) {
+      if (typeof event !== 'object' || event === null || typeof event.id !== 'string' || view.ids.has(event.id)) continue;
+      if (view.ids.size >= 200) break;
+      view.ids.add(event.id);
+      // The type is the sandbox's word, but it names a CSS class only when it is a plain word.
+      const type = typeof event.type === 'string' && /^[a-z-]{1,32}$/.test(event.type) ? event.type : 'unknown';
+      view.list.append(
+        make(
+          'li',
+          { class: `event event-${type}`, 'data-event-id': event.id },
+          make('span', { class: 'event-type' }, String(event.type)),
+          make('span', { class: 'event-recipient' }, event.recipient ?? '(no recipient)'),
+          make('span', { class: 'event-channel' }, String(event.channel)),
+          make('time', { class: 'event-time', datetime: String(event.at) }, formatTime(event.at)),
+          make('span', { class: 'event-detail' }, String(event.detail)),
+        ),
+      );
+    }
+    view.section.hidden = view.ids.size === 0;
+  }
+
+  function loadEvents(message: Message): void {
+    fetch(`/sandbox/messages/${encodeURIComponent(message.id)}/events`)
+      .then((response) => (response.ok ? (response.json() as Promise<{ events: MailEvent[] }>) : { events: [] }))
+      .then((body) => {
+        if (shown?.id === message.id && Array.isArray(body.events)) addEvents(body.events);
+      })
+      .catch(() => {});
+  }
+
   function showMessage(message: Message): void {
     shown = message;
     const metadata = Object.entries(message.metadata).filter(([, value]) => value !== undefined && value !== null && value !== '');
@@ -557,6 +612,14 @@ export function inboxClient(): void {
       setRead(shown.id, shown.read);
     });
     const remove = make('button', { id: 'delete-message', class: 'button danger', type: 'button', title: 'Delete this message' }, 'Delete');
+    const eventList = make('ol', { class: 'events-list' });
+    const events = make(
+      'section',
+      { class: 'events', 'aria-label': 'Events', hidden: true },
+      make('h3', { class: 'section' }, 'Events'),
+      eventList,
+    );
+    eventView = { section: events, list: eventList, ids: new Set() };
     remove.addEventListener('click', deleteShown);
     detail.replaceChildren(
       make(
@@ -597,11 +660,13 @@ export function inboxClient(): void {
               metadata.map(([name, value]) => `${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`).join(' · '),
             ),
           ),
+          events,
         ),
         tabBar,
         panel,
       ),
     );
+    loadEvents(message);
     updateReadButton();
     showPanel(message, panel);
     // The list row follows what the full parse counted.
@@ -832,6 +897,10 @@ export function inboxClient(): void {
     events.addEventListener('read', (event) => {
       const change = data<{ ids: string[]; read: boolean }>(event);
       enqueue({ type: 'read', ids: change.ids, read: change.read });
+    });
+    events.addEventListener('mail-event', (event) => {
+      const mailEvent = data<MailEvent>(event);
+      if (shown !== undefined && isAbout(mailEvent, shown)) addEvents([mailEvent]);
     });
     events.addEventListener('clear', (event) => {
       const cleared = data<StoreState>(event);

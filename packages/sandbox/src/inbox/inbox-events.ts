@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { SandboxEvent, SandboxEventLog } from '../events/event-log.js';
 import type { MessageStore, StoredMessage } from '../store.js';
 import type { ParsedMessages } from './inbox-messages.js';
 
@@ -19,13 +20,14 @@ export function storeState(store: MessageStore): { total: number; bytes: number;
  * The inbox's live feed as Server-Sent Events: first `snapshot` (the newest 200 summaries and the
  * store's size and limits) and `older` (the rest, 1,000 at a time, newest first); then, in the
  * order they happened, `message` (one new summary) or `messages` (several, oldest first), `remove`
- * (ids deleted or evicted), `read` (ids marked read or unread) and `clear`. A client that
+ * (ids deleted or evicted), `read` (ids marked read or unread), `clear`, and `mail-event` (one
+ * event the sandbox recorded about a message: a bounce mailed back, an SNS notification). A client that
  * reconnects gets a fresh snapshot, so nothing is missed between a list request and a subscription.
  *
  * Summaries are cheap outlines (no parse), so no message can hold the feed up; a client that reads
  * too slowly is cut off rather than buffered without bound.
  */
-export function inboxEventStream(store: MessageStore, parsed: ParsedMessages): Readable {
+export function inboxEventStream(store: MessageStore, parsed: ParsedMessages, events?: SandboxEventLog): Readable {
   const stream = new Readable({ read() {} });
   const push = (text: string): void => {
     if (stream.destroyed) return;
@@ -96,6 +98,12 @@ export function inboxEventStream(store: MessageStore, parsed: ParsedMessages): R
         return;
     }
   });
+  // Events about messages: after the pending batch, so a message comes before the events about it.
+  const onMailEvent = (mailEvent: SandboxEvent): void => {
+    flush();
+    push(event('mail-event', mailEvent));
+  };
+  events?.emitter.on('event', onMailEvent);
   // A comment line now and then: proxies keep the connection, and a dead client is noticed.
   const heartbeat = setInterval(() => push(': keep-alive\n\n'), heartbeatMs);
   heartbeat.unref();
@@ -103,11 +111,15 @@ export function inboxEventStream(store: MessageStore, parsed: ParsedMessages): R
     clearInterval(heartbeat);
     if (timer !== undefined) clearTimeout(timer);
     unsubscribe();
+    events?.emitter.off('event', onMailEvent);
   });
   return stream;
 }
 
 function event(name: string, data: object): string {
-  // JSON.stringify escapes line breaks, so the data fits on one `data:` line.
-  return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+  // JSON.stringify escapes line breaks, so the data fits on one `data:` line. It leaves U+2028 and
+  // U+2029 as they are, which some readers take for line ends (a recipient or a diagnostic can
+  // carry them): they are escaped too, and JSON reads them back the same.
+  const json = JSON.stringify(data).replace(/[\u2028\u2029]/g, (character) => `\\u${character.charCodeAt(0).toString(16)}`);
+  return `event: ${name}\ndata: ${json}\n\n`;
 }

@@ -1,3 +1,4 @@
+import type { SandboxEvent, SandboxEventLog } from '../events/event-log.js';
 import type { Emulator, HttpResponse, Route } from '../http.js';
 import type { MessageStore } from '../store.js';
 import { inboxClient } from './inbox-client.js';
@@ -40,7 +41,10 @@ export interface Inbox extends Emulator {
  * - `GET /sandbox/messages/{id}/html`: its HTML body, under a sandboxing Content-Security-Policy;
  * - `GET /sandbox/messages/{id}/html/source`: the same HTML as plain text;
  * - `GET /sandbox/messages/{id}/attachments/{index}`: one part, as a download;
- * - `GET /sandbox/events`: Server-Sent Events (`snapshot`, `message`, `remove`, `read`, `clear`).
+ * - `GET /sandbox/messages/{id}/events`: what the sandbox reported about it after accepting it
+ *   (SNS notifications, bounces mailed back: `sandbox.events`), oldest first;
+ * - `GET /sandbox/events`: Server-Sent Events (`snapshot`, `message`, `remove`, `read`, `clear`,
+ *   and `mail-event` for each event the sandbox records).
  *
  * The front end guards them all (`http.ts`, `access.ts`): a loopback `Host` only, so a web page
  * that rebinds its own domain to 127.0.0.1 cannot read the messages; the `/sandbox/` routes from
@@ -52,8 +56,10 @@ export function createInbox(options: {
   store: MessageStore;
   capabilityUrl: (path: string) => string;
   parseLimits?: Partial<ParseLimits> | undefined;
+  /** The sandbox's event log, whose events the message view and the live feed show. */
+  events?: SandboxEventLog | undefined;
 }): Inbox {
-  const { store } = options;
+  const { store, events } = options;
   const parsed: ParsedMessages = createParsedMessages(store, options.parseLimits);
   const notFound: HttpResponse = { status: 404, body: { error: 'no such message' } };
 
@@ -174,11 +180,20 @@ export function createInbox(options: {
     },
     {
       method: 'GET',
+      path: '/sandbox/messages/:id/events',
+      handle: (request) => {
+        const message = store.get(request.params.id ?? '');
+        if (message === undefined) return notFound;
+        return { status: 200, headers: common, body: { events: eventsAbout(events, message.id, parsed.summary(message).messageId) } };
+      },
+    },
+    {
+      method: 'GET',
       path: '/sandbox/events',
       handle: () => ({
         status: 200,
         headers: { ...common, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' },
-        body: inboxEventStream(store, parsed),
+        body: inboxEventStream(store, parsed, events),
       }),
     },
   ];
@@ -190,6 +205,16 @@ export function createInbox(options: {
     tooLarge: (limit) => ({ status: 413, body: { error: 'too large', limit } }),
     close: parsed.close,
   };
+}
+
+/** Events recorded for a stored message: by its store id, or by its Message-ID when the event names no store id. */
+function eventsAbout(log: SandboxEventLog | undefined, storeId: string, messageId: string | undefined): readonly SandboxEvent[] {
+  if (log === undefined) return [];
+  return log
+    .list()
+    .filter(
+      (event) => event.storeId === storeId || (event.storeId === undefined && messageId !== undefined && event.messageId === messageId),
+    );
 }
 
 /** `attachment; filename="report.csv"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf` (RFC 6266). */

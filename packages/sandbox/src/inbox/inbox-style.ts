@@ -134,6 +134,16 @@ button, input { font: inherit; color: inherit; }
 .fields dt { color: var(--muted); }
 .fields dd { margin: 0; word-break: break-word; }
 .fields .note { color: var(--muted); font-size: 12px; }
+.events { margin-top: 12px; }
+.events[hidden] { display: none; }
+.events-list { list-style: none; margin: 0; padding: 0; display: grid; gap: 4px; font-size: 12.5px; max-height: 180px; overflow: auto; }
+.event { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: baseline; }
+.event-type { font-weight: 600; padding: 0 6px; border-radius: 4px; background: var(--code); }
+.event-bounced .event-type, .event-complained .event-type, .event-rejected .event-type, .event-failed .event-type { color: var(--danger); }
+.event-deferred .event-type { color: var(--warn); }
+.event-recipient { word-break: break-all; }
+.event-channel, .event-time { color: var(--muted); }
+.event-detail { flex-basis: 100%; color: var(--muted); word-break: break-word; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 
 .tabs { display: flex; gap: 2px; padding: 0 16px; background: var(--panel); border-bottom: 1px solid var(--line); }
 .tab {

@@ -402,6 +402,44 @@ describe.skipIf(skipUnlessFound(chromiumFound))('the dev inbox in Chromium', () 
     });
   });
 
+  describe("a message's events", () => {
+    it('shows the events recorded before and after opening it, hostile text as text', async () => {
+      await using sandbox = await startSandbox();
+      const smtp = smtpTransport(sandbox);
+      const info = await smtp.sendMail({ from: 'app@example.com', to: 'ana@example.org', subject: 'Order shipped', text: 'On its way.' });
+      smtp.close();
+      const id = sandbox.store.last()?.id ?? '';
+      const hostile = '<img src=x onerror="window.pwned=1">';
+      sandbox.events.record({
+        storeId: id,
+        messageId: info.messageId,
+        type: 'bounced',
+        recipient: `x${hostile}@example.org`,
+        channel: 'smtp',
+        detail: `550 5.1.1 ${hostile}`,
+      });
+      const page = await openInbox(sandbox, `#${id}`);
+      const events = page.locator('#detail .events li');
+      await poll(() => events.count()).toBe(1);
+      expect(await events.first().locator('.event-type').textContent()).toBe('bounced');
+      expect(await events.first().locator('.event-detail').textContent()).toBe(`550 5.1.1 ${hostile}`);
+      expect(await page.locator('#detail .events img').count()).toBe(0);
+      // Live, through the feed; a hostile type names no CSS class.
+      sandbox.events.record({
+        storeId: id,
+        messageId: info.messageId,
+        type: 'x" onclick="y',
+        recipient: 'ana@example.org',
+        channel: 'sns',
+        detail: 'POST -> 200',
+      });
+      await poll(() => events.count()).toBe(2);
+      expect(await events.nth(1).getAttribute('class')).toBe('event event-unknown');
+      expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+      await page.close();
+    });
+  });
+
   afterAll(async () => {
     // The screenshots are part of the docs: keep them readable.
     for (const name of ['inbox-list.png', 'inbox-message.png', 'inbox-phone.png']) {

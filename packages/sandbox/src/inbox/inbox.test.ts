@@ -173,6 +173,64 @@ describe('dev inbox: HTTP routes', () => {
     expect(events[1]?.data).toMatchObject({ subject: 'Live', api: 'ses', to: ['bo@example.org'] });
   });
 
+  it("lists a message's events, and streams new ones as they are recorded, hostile text as data", async () => {
+    await using mailer = createMailer({ transport: sandbox.urls.smtp });
+    const receipt = await mailer.send({ from: 'app@example.com', to: 'ana@example.org', subject: 'Evented', text: 'x' });
+    const stored = sandbox.store.last();
+    expect((await getJson<InboxMessage>(`${sandbox.httpUrl}/sandbox/messages/${stored?.id}/parsed`)).subject).toBe('Evented');
+    const id = stored?.id ?? '';
+    const hostile = '<img src=x onerror=alert(1)>"\u2028</script>';
+    sandbox.events.record({
+      storeId: id,
+      messageId: receipt.messageId,
+      type: 'bounced',
+      recipient: `${hostile}@example.org`,
+      channel: 'smtp',
+      detail: `550 5.1.1 ${hostile}`,
+    });
+    // By Message-ID alone (no store id), and one about another message, which must not show.
+    sandbox.events.record({
+      storeId: undefined,
+      messageId: receipt.messageId,
+      type: 'deferred',
+      recipient: 'ana@example.org',
+      channel: 'sns',
+      detail: 'POST -> 200',
+    });
+    sandbox.events.record({
+      storeId: 'm-999999',
+      messageId: '<other@example.com>',
+      type: 'delivered',
+      recipient: 'bo@example.org',
+      channel: 'sns',
+      detail: 'x',
+    });
+    const listed = await getJson<{ events: { type: string; recipient: string; detail: string; channel: string }[] }>(
+      `${sandbox.httpUrl}/sandbox/messages/${encodeURIComponent(id)}/events`,
+    );
+    expect(listed.events.map((event) => event.type)).toEqual(['bounced', 'deferred']);
+    expect(listed.events[0]).toMatchObject({ recipient: `${hostile}@example.org`, detail: `550 5.1.1 ${hostile}`, channel: 'smtp' });
+    expect((await fetch(`${sandbox.httpUrl}/sandbox/messages/m-424242/events`, control)).status).toBe(404);
+
+    const streamed = await readEvents(
+      `${sandbox.httpUrl}/sandbox/events`,
+      (seen) => seen.some((event) => event.event === 'mail-event'),
+      async () => {
+        sandbox.events.record({
+          storeId: id,
+          messageId: receipt.messageId,
+          type: 'complained',
+          recipient: 'ana@example.org',
+          channel: 'sns',
+          detail: hostile,
+        });
+      },
+    );
+    const live = streamed.find((event) => event.event === 'mail-event')?.data;
+    expect(live).toMatchObject({ storeId: id, type: 'complained', detail: hostile });
+    sandbox.events.clear();
+  });
+
   it('serves the page with a strict policy, and keeps it out of the request log', async () => {
     const page = await fetch(`${sandbox.httpUrl}/`);
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
