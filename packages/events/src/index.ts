@@ -6,3 +6,4 @@
  * (Gmail API and Graph mailbox readers).
  */
 export * from './model.js';
+export { createFileSendLog, type FileSendLog, type FileSendLogOptions } from './send-log-file.js';
