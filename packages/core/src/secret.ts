@@ -49,6 +49,8 @@ const secretParameters = new Set([
   'sessiontoken',
   'apikey',
   'certificatepassword',
+  // The SMTP transport's VERP HMAC key.
+  'verpsecret',
 ]);
 
 /** True for a URL parameter name that carries a credential (`client_secret`, `refresh_token`, ...). */

@@ -7,10 +7,13 @@ describe('the public surface', () => {
     expect(Object.keys(await import('./index.js')).sort()).toEqual(['createSmtpTransport', 'createTransportFromUrl', 'smtpAdapter']);
     expect(typeExports(new URL('./index.ts', import.meta.url))).toEqual([
       'SmtpAdapterOptions',
+      'SmtpDsnNotify',
+      'SmtpDsnOptions',
       'SmtpOAuthAuth',
       'SmtpPasswordAuth',
       'SmtpTransport',
       'SmtpTransportOptions',
+      'SmtpVerpOptions',
     ]);
   });
 });

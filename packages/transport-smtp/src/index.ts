@@ -12,7 +12,15 @@ import {
 import { smtpOptionsFromUrl, smtpUrlParameters } from './smtp-options.js';
 import { createSmtpTransport } from './smtp-transport.js';
 
-export type { SmtpAdapterOptions, SmtpOAuthAuth, SmtpPasswordAuth, SmtpTransportOptions } from './smtp-options.js';
+export type {
+  SmtpAdapterOptions,
+  SmtpDsnNotify,
+  SmtpDsnOptions,
+  SmtpOAuthAuth,
+  SmtpPasswordAuth,
+  SmtpTransportOptions,
+  SmtpVerpOptions,
+} from './smtp-options.js';
 export { createSmtpTransport, type SmtpTransport } from './smtp-transport.js';
 
 /** The packages whose `./oauth` entry serves `oauth=NAME`; loaded only when the URL asks for it. */

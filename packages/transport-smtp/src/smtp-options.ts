@@ -5,7 +5,7 @@ import {
   type AdapterOptions,
   isLoopback,
   MailError,
-  type Secret,
+  Secret,
   type TokenProvider,
   type TransportFactoryContext,
   type TransportUrl,
@@ -65,6 +65,41 @@ export interface SmtpTransportOptions {
   maxRecipients?: number | undefined;
   /** The transport id. Default `smtp://host:port` (or `smtps://`). */
   id?: string | undefined;
+  /**
+   * VERP: every message goes out with its own envelope sender (MAIL FROM), made by
+   * `verpAddress(messageId, verp)` of `@mailport/core/verp`, so a bounce names the message it is
+   * about and a forged one fails the HMAC at the bounce receiver. Default: none (the message's own
+   * envelope sender). URL: `verp_domain` and `verp_secret`.
+   */
+  verp?: SmtpVerpOptions | undefined;
+  /**
+   * RFC 3461 delivery status notifications: which reports the servers on the way send back (NOTIFY)
+   * and how much of the message they return (RET); the message's Message-ID goes as ENVID. Default:
+   * none asked for (each server's defaults apply, usually failures and delays). A server without the
+   * DSN extension gets none of these (nodemailer leaves them out). URL: `dsn` and `dsn_return`.
+   */
+  dsn?: SmtpDsnOptions | undefined;
+}
+
+/** The VERP envelope senders of {@link SmtpTransportOptions.verp}. */
+export interface SmtpVerpOptions {
+  /** The bounce domain, whose MX is the bounce receiver: `bounces.shop.example`. */
+  readonly domain: string;
+  /** The HMAC key, at least 16 bytes; the bounce receiver checks with the same one. */
+  readonly secret: string | Uint8Array | Secret;
+  /** The local part before `+`. Default `bounces`. */
+  readonly local?: string | undefined;
+}
+
+/** A report RFC 3461's NOTIFY can ask for. */
+export type SmtpDsnNotify = 'success' | 'failure' | 'delay';
+
+/** The DSN requests of {@link SmtpTransportOptions.dsn}. */
+export interface SmtpDsnOptions {
+  /** NOTIFY on every RCPT: any of `success`, `failure`, `delay`, or `never` alone. Default: not sent (the server decides). */
+  readonly notify?: readonly SmtpDsnNotify[] | 'never' | undefined;
+  /** RET on MAIL FROM: `headers` (HDRS) or `full` message in a report. Default: not sent (the server decides). */
+  readonly return?: 'headers' | 'full' | undefined;
 }
 
 declare module '@mailport/core' {
@@ -106,6 +141,10 @@ export const smtpUrlParameters = [
   'oauth',
   'max_size',
   'max_recipients',
+  'verp_domain',
+  'verp_secret',
+  'dsn',
+  'dsn_return',
   // Read by Google's OAuth layer (oauth=google) through the same reader.
   'client_id',
   'client_secret',
@@ -143,6 +182,81 @@ export interface ResolvedSmtpOptions {
   readonly maxMessageSize: number | undefined;
   readonly maxRecipients: number | undefined;
   readonly id: string;
+  /** `key()` hands the HMAC key out at the one place it is used; a function prints as nothing. */
+  readonly verp: { readonly domain: string; readonly key: () => string | Uint8Array; readonly local: string } | undefined;
+  /** nodemailer's `dsn` message option, less the ENVID (the Message-ID, set per message). */
+  readonly dsn: { readonly notify: string | undefined; readonly ret: 'HDRS' | 'FULL' | undefined } | undefined;
+}
+
+const dnsName = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i;
+const dsnNotify: readonly string[] = ['success', 'failure', 'delay'];
+
+function resolveVerp(verp: SmtpVerpOptions | undefined): ResolvedSmtpOptions['verp'] {
+  if (verp === undefined) return undefined;
+  if (typeof verp.domain !== 'string' || !dnsName.test(verp.domain)) {
+    throw new MailError(
+      'configuration',
+      `SMTP transport: verp.domain ${JSON.stringify(String(verp.domain).slice(0, 100))} is not a DNS name`,
+      {
+        remediation: 'Give the bounce domain whose MX is your bounce receiver, as in verp_domain=bounces.shop.example.',
+      },
+    );
+  }
+  const raw: unknown = verp.secret;
+  let key: (() => string | Uint8Array) | undefined;
+  let bytes = 0;
+  if (raw instanceof Secret || typeof raw === 'string') {
+    const secret = typeof raw === 'string' ? new Secret(raw) : raw;
+    bytes = Buffer.byteLength(secret.reveal());
+    key = () => secret.reveal();
+  } else if (raw instanceof Uint8Array) {
+    const copy = Uint8Array.from(raw);
+    bytes = copy.byteLength;
+    key = () => copy;
+  }
+  if (key === undefined || bytes < 16) {
+    throw new MailError('configuration', 'SMTP transport: verp.secret (verp_secret) must be at least 16 bytes', {
+      remediation: 'Use 32 random bytes, as from: openssl rand -base64 32 (the bounce receiver needs the same secret).',
+    });
+  }
+  const local = verp.local ?? 'bounces';
+  // Room for "+" 20 "-" 16 inside RFC 5321's 64-character local part.
+  if (typeof local !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,25}$/i.test(local)) {
+    throw new MailError('configuration', 'SMTP transport: verp.local must be 1 to 26 letters, digits, ".", "_" or "-"', {
+      remediation: 'Leave it out for the default, bounces.',
+    });
+  }
+  return Object.freeze({ domain: verp.domain.toLowerCase(), key, local });
+}
+
+function resolveDsn(dsn: SmtpDsnOptions | undefined): ResolvedSmtpOptions['dsn'] {
+  if (dsn === undefined || (dsn.notify === undefined && dsn.return === undefined)) return undefined;
+  let notify: string | undefined;
+  if (dsn.notify === 'never') notify = 'NEVER';
+  else if (dsn.notify !== undefined) {
+    const values = Array.isArray(dsn.notify) ? (dsn.notify as readonly unknown[]) : [dsn.notify];
+    const wrong = values.filter((value) => typeof value !== 'string' || !dsnNotify.includes(value));
+    if (values.length === 0 || wrong.length > 0) {
+      throw new MailError(
+        'configuration',
+        `SMTP transport: dsn notify ${JSON.stringify(values).slice(0, 100)} is not a list of success, failure, delay, or never alone`,
+        {
+          remediation: 'Write dsn=failure,delay (or dsn=never).',
+        },
+      );
+    }
+    notify = [...new Set(values as string[])].map((value) => value.toUpperCase()).join(',');
+  }
+  if (dsn.return !== undefined && dsn.return !== 'headers' && dsn.return !== 'full') {
+    throw new MailError(
+      'configuration',
+      `SMTP transport: dsn return ${JSON.stringify(String(dsn.return).slice(0, 50))} is not headers or full`,
+      {
+        remediation: 'Write dsn_return=headers (or full).',
+      },
+    );
+  }
+  return Object.freeze({ notify, ret: dsn.return === undefined ? undefined : dsn.return === 'full' ? 'FULL' : 'HDRS' });
 }
 
 /** Validates options and fills in defaults; throws `configuration` errors. */
@@ -195,6 +309,8 @@ export function resolveSmtpOptions(options: SmtpTransportOptions): ResolvedSmtpO
     maxMessageSize: options.maxMessageSize,
     maxRecipients: options.maxRecipients,
     id: options.id ?? `${scheme}://${hostInId}:${port}`,
+    verp: resolveVerp(options.verp),
+    dsn: resolveDsn(options.dsn),
   });
 }
 
@@ -269,8 +385,57 @@ export function smtpOptionsFromUrl(
     ca,
     maxMessageSize: params.integer('max_size', { min: 1 }),
     maxRecipients: params.integer('max_recipients', { min: 1 }),
+    verp: verpFromUrl(url, params),
+    dsn: dsnFromUrl(url, params),
   };
   params.done();
   const { tokenProvider: _tokens, refreshToken: _refreshToken, onRefreshToken: _onRefreshToken, ...overrides } = context.options;
   return { ...options, ...overrides };
+}
+
+function verpFromUrl(url: TransportUrl, params: UrlParams<SmtpUrlParameter>): SmtpVerpOptions | undefined {
+  const domain = params.string('verp_domain');
+  const secret = params.secret('verp_secret');
+  if (domain === undefined && secret === undefined) return undefined;
+  if (domain === undefined || secret === undefined) {
+    const missing = domain === undefined ? 'verp_domain' : 'verp_secret';
+    throw new MailError(
+      'configuration',
+      `Transport URL ${url.redacted}: VERP needs both verp_domain and verp_secret; ${missing} is missing`,
+      {
+        remediation:
+          "Add verp_domain=bounces.shop.example&verp_secret=... (at least 16 bytes, the bounce receiver's secret), or remove both.",
+      },
+    );
+  }
+  return { domain, secret };
+}
+
+function dsnFromUrl(url: TransportUrl, params: UrlParams<SmtpUrlParameter>): SmtpDsnOptions | undefined {
+  const notify = params.string('dsn');
+  const ret = params.string('dsn_return');
+  if (notify === undefined && ret === undefined) return undefined;
+  const values = notify
+    ?.toLowerCase()
+    .split(',')
+    .map((value) => value.trim());
+  if (values !== undefined && !(values.length === 1 && values[0] === 'never') && !values.every((value) => dsnNotify.includes(value))) {
+    throw new MailError(
+      'configuration',
+      `Transport URL ${url.redacted}: dsn=${notify} is not a list of success, failure, delay, or never alone`,
+      {
+        remediation: 'Write dsn=failure,delay (or dsn=never).',
+      },
+    );
+  }
+  const lowerRet = ret?.toLowerCase();
+  if (lowerRet !== undefined && lowerRet !== 'headers' && lowerRet !== 'full') {
+    throw new MailError('configuration', `Transport URL ${url.redacted}: dsn_return=${ret} is not headers or full`, {
+      remediation: 'Write dsn_return=headers (or full).',
+    });
+  }
+  return {
+    ...(values === undefined ? {} : { notify: values[0] === 'never' ? ('never' as const) : (values as SmtpDsnNotify[]) }),
+    ...(lowerRet === undefined ? {} : { return: lowerRet as 'headers' | 'full' }),
+  };
 }

@@ -12,6 +12,7 @@ import {
   type SendResult,
   type VerifyReport,
 } from '@mailport/core';
+import { verpAddress } from '@mailport/core/verp';
 import nodemailer from 'nodemailer';
 import MimeNode from 'nodemailer/lib/mime-node';
 import { mapSmtpError, recipientErrors, type SmtpFailure } from './smtp-errors.js';
@@ -40,13 +41,20 @@ const sesSmtpHost = /^email-smtp(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com$/i;
  * by nodemailer's transport contract (`send(mail, callback)`, `mail.data`, `mail.message`).
  */
 interface QueuedMail {
-  readonly data: { readonly signal: AbortSignal | undefined };
+  readonly data: { readonly signal: AbortSignal | undefined; readonly dsn?: NodemailerDsn | undefined };
   readonly message: {
     getEnvelope(): { from: string | false; to: string[] };
     messageId(): string;
     getHeader(name: string): string | undefined;
     createReadStream(): Readable;
   };
+}
+
+/** nodemailer's `dsn` message option: RET and ENVID on MAIL FROM, NOTIFY on each RCPT (only when the server offers DSN). */
+interface NodemailerDsn {
+  readonly ret?: 'HDRS' | 'FULL' | undefined;
+  readonly envid?: string | undefined;
+  readonly notify?: string | undefined;
 }
 
 /** nodemailer's SMTP transport behind `createTransport`: `SMTPPool` or `SMTPTransport`. */
@@ -174,6 +182,16 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
     return probing;
   };
 
+  // RFC 3461 4.4: ENVID is at most 100 characters; a longer Message-ID goes without (reports still quote it).
+  const dsnFor = (messageId: string): NodemailerDsn | undefined => {
+    if (options.dsn === undefined) return undefined;
+    return {
+      ...(options.dsn.ret === undefined ? {} : { ret: options.dsn.ret }),
+      ...(options.dsn.notify === undefined ? {} : { notify: options.dsn.notify }),
+      ...(xtextLength(messageId) <= 100 ? { envid: messageId } : {}),
+    };
+  };
+
   const toMailError = (error: unknown, handedOver: boolean, signal: AbortSignal | undefined): unknown => {
     // However nodemailer reported the abort (EABORT, or the reason), the shell rejects with the caller's reason.
     if (signal?.aborted === true) return error;
@@ -201,7 +219,7 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
     let handedOver = false;
     const smtpEnvelope = nodemailerEnvelope(envelope);
     const mail: QueuedMail = {
-      data: { signal },
+      data: { signal, dsn: dsnFor(messageId) },
       message: {
         getEnvelope: () => smtpEnvelope,
         messageId: () => messageId,
@@ -252,6 +270,11 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
       }
     }
 
+    // VERP: the envelope sender names this message, with an HMAC the bounce receiver checks.
+    const envelopeFrom =
+      options.verp === undefined
+        ? message.envelope.from
+        : verpAddress(message.messageId, { domain: options.verp.domain, secret: options.verp.key(), local: options.verp.local });
     const accepted: string[] = [];
     const rejected: RecipientError[] = [];
     let pending = [...message.envelope.to];
@@ -259,7 +282,7 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
     while (pending.length > 0) {
       let info: SentInfo;
       try {
-        info = await transact(mime, message.messageId, { from: message.envelope.from, to: pending }, signal);
+        info = await transact(mime, message.messageId, { from: envelopeFrom, to: pending }, signal);
       } catch (error) {
         // After a first transaction went through, a later one failing leaves a partly sent message: report it as such.
         if (accepted.length > 0 && MailError.isInstance(error)) {
@@ -296,7 +319,7 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
       accepted,
       rejected,
       response: last?.response,
-      details: serverMessageId === undefined ? undefined : { submittedMessageId: message.messageId },
+      details: { envelopeFrom, ...(serverMessageId === undefined ? {} : { submittedMessageId: message.messageId }) },
     };
   };
 
@@ -372,6 +395,13 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
 export function queueId(response: string | undefined): string | undefined {
   if (response === undefined) return undefined;
   return /queued as ([\w.@<>-]+)/i.exec(response)?.[1] ?? /^250 Ok ([0-9a-f]+(?:-[0-9a-f]+)+)$/i.exec(response.trim())?.[1];
+}
+
+/** The length of a value as RFC 3461 xtext: "+", "=" and anything outside "!".."~" take three characters. */
+function xtextLength(value: string): number {
+  let length = 0;
+  for (const byte of Buffer.from(value)) length += byte < 0x21 || byte > 0x7e || byte === 0x2b || byte === 0x3d ? 3 : 1;
+  return length;
 }
 
 function plainAddress(entry: string | { address: string }): string {
