@@ -60,6 +60,11 @@ export interface RecipientError {
   readonly providerCode?: string | undefined;
   /** Whether a later attempt for this recipient could succeed. */
   readonly retryable: boolean;
+  /**
+   * Set when mailport itself left the recipient out: `suppressed` means the mailer's suppression
+   * check (`createMailer({ suppression })`) blocked it and no request named it.
+   */
+  readonly code?: 'suppressed' | undefined;
 }
 
 /** Options of the {@link MailError} constructor. */

@@ -94,6 +94,7 @@ export { type NoAnswer, type NoAnswerCase, type NoAnswerOptions, noAnswerError }
 export { toMailError } from './normalize-error.js';
 export { type RetryOptions, raceAbort, sleep } from './retry.js';
 export { isSecretParameter, redactUrl, Secret } from './secret.js';
+export type { RecipientBlock, RecipientFilter, SendLogRecord, SendLogWriter } from './suppression.js';
 export type { MailerTelemetryOptions } from './telemetry.js';
 export { createTokenCache, type TokenCacheOptions } from './token.js';
 export type {

@@ -2,10 +2,11 @@ import { assertCapabilities } from './capabilities.js';
 import { type CreateTransportOptions, createTransport } from './config.js';
 import { type DkimOptions, resolveDkimOptions } from './dkim/dkim-keys.js';
 import { attachDkimPlan } from './dkim/dkim-plan.js';
-import { isAbortFrom, MailError } from './errors.js';
+import { isAbortFrom, MailError, type RecipientError } from './errors.js';
 import { type CreateMessageOptions, createMessage, type EmailMessage, isEmailMessage, type MessageInput } from './message.js';
 import { toMailError } from './normalize-error.js';
 import { type RetryOptions, retryDelay, retryPolicy, sleep } from './retry.js';
+import { filterRecipients, type RecipientFilter, type SendLogWriter } from './suppression.js';
 import { createMailerTelemetry, type MailerTelemetryOptions } from './telemetry.js';
 import type { SendOptions, SendReceipt, Transport, VerifyReport } from './transport.js';
 
@@ -92,6 +93,29 @@ export interface MailerOptions {
    * ```
    */
   dkim?: DkimOptions | undefined;
+  /**
+   * Checked before every send (and every message of `sendMany`), after validation and `beforeSend`
+   * and before any request: blocked To, Cc and Bcc recipients are removed from the message, its
+   * headers included (the Gmail API and Graph deliver to the header addresses), and listed in the
+   * receipt's `rejected` with `code: 'suppressed'`. With no recipient left the send fails with
+   * `recipient-rejected` and makes no request; a failing check fails it with `transient`.
+   * `suppressionFilter(store)` of `@mailport/events` makes one. Default: none.
+   *
+   * @example
+   * ```ts
+   * const store = createFileSuppressionStore('suppressions.jsonl');
+   * createMailer({ transport, suppression: suppressionFilter(store) });
+   * ```
+   */
+  suppression?: RecipientFilter | undefined;
+  /**
+   * Told about every message the provider accepted (Message-ID, provider id, accepted recipients,
+   * tags, metadata, envelope sender), before `afterSend`, so that bounces and complaints can be
+   * joined back to it. A failing `record` does not fail the send (the message is out): it is
+   * reported as a `MailportSendLogWarning` process warning. `createMemorySendLog()` of
+   * `@mailport/events` is one. Default: none.
+   */
+  sendLog?: SendLogWriter | undefined;
 }
 
 /** Options of {@link Mailer.sendMany}. */
@@ -202,6 +226,18 @@ export function createMailer(options: MailerOptions): Mailer {
         }
       }
     }
+    const suppressedRecipients: RecipientError[] = [];
+    if (options.suppression !== undefined) {
+      try {
+        const filtered = await filterRecipients(message, options.suppression, messageOptions);
+        message = filtered.message;
+        suppressedRecipients.push(...filtered.suppressed);
+      } catch (error) {
+        const mailError = toMailError(error, active.id);
+        await report({ message, error: mailError, attempt: 0, willRetry: false, delayMs: undefined, transport: active.id });
+        throw mailError;
+      }
+    }
     try {
       if (dkim !== undefined) attachDkimPlan(message, dkim);
       await assertCapabilities(message, active);
@@ -219,7 +255,13 @@ export function createMailer(options: MailerOptions): Mailer {
         span?.setAttribute('mailport.attempts', attempt);
         try {
           const receipt = await active.send(sending, { signal });
-          const final: SendReceipt = Object.freeze({ ...receipt, attempts: attempt, elapsedMs: performance.now() - started });
+          const final: SendReceipt = Object.freeze({
+            ...receipt,
+            ...(suppressedRecipients.length > 0 ? { rejected: Object.freeze([...suppressedRecipients, ...receipt.rejected]) } : {}),
+            attempts: attempt,
+            elapsedMs: performance.now() - started,
+          });
+          if (options.sendLog !== undefined) await recordSent(options.sendLog, final, sending);
           await runHook('afterSend', () => hooks.afterSend?.({ message: sending, receipt: final }));
           return final;
         } catch (caught) {
@@ -352,6 +394,29 @@ function toAsyncIterator<T>(inputs: Iterable<T> | AsyncIterable<T>): AsyncIterat
   return (async function* () {
     yield* inputs as Iterable<T>;
   })();
+}
+
+async function recordSent(sendLog: SendLogWriter, receipt: SendReceipt, message: EmailMessage): Promise<void> {
+  const envelopeFrom = receipt.details?.envelopeFrom;
+  try {
+    await sendLog.record(
+      Object.freeze({
+        messageId: receipt.messageId,
+        providerMessageId: receipt.providerMessageId,
+        transport: receipt.transport,
+        recipients: receipt.accepted,
+        tags: message.tags,
+        metadata: message.metadata,
+        envelopeFrom: typeof envelopeFrom === 'string' ? envelopeFrom : undefined,
+        sentAt: new Date().toISOString(),
+      }),
+    );
+  } catch (error) {
+    // The provider has the message: losing its log entry costs a join later, failing the send would cost a duplicate.
+    process.emitWarning(`mailport: the send log did not record ${receipt.messageId}: ${(error as Error)?.message}`, {
+      type: 'MailportSendLogWarning',
+    });
+  }
 }
 
 async function runHook(name: string, run: () => void | Promise<void> | undefined): Promise<void> {
