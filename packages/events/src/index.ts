@@ -9,6 +9,7 @@ export * from './model.js';
 export { type NodeListenerOptions, nodeListener } from './node-handler.js';
 export { createEventPipeline, type EventPipeline, type EventPipelineOptions } from './pipeline.js';
 export { createMemorySendLog, type MemorySendLog, type MemorySendLogOptions } from './send-log.js';
+export { createFileSendLog, type FileSendLog, type FileSendLogOptions } from './send-log-file.js';
 export { createMemorySuppressionStore, type SuppressionFilterOptions, suppressionFilter } from './suppression.js';
 export { createFileSuppressionStore, type FileSuppressionStore } from './suppression-file.js';
 export { createUnsubscribe, type Unsubscribe, type UnsubscribeOptions } from './unsubscribe.js';
