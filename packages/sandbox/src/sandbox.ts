@@ -13,6 +13,7 @@ import { type RouteSummary, startHttpFrontend } from './http.js';
 import { createInbox } from './inbox/inbox-routes.js';
 import { createRequestLog, type RequestLog } from './requests.js';
 import { createSesEmulator } from './ses/index.js';
+import { createSnsEmulator, createSnsHub, type SandboxSns, type SesEventDestination } from './ses/sns/index.js';
 import { startSmtpEmulator } from './smtp.js';
 import { createMessageStore, type MessageStore } from './store.js';
 import { sandboxCertificate, type TlsIdentity } from './tls.js';
@@ -52,6 +53,13 @@ export interface SandboxOptions {
    * a web page could rebind to this sandbox if its owner controls that name's DNS.
    */
   allowedHosts?: readonly string[] | undefined;
+  /**
+   * SES event destinations: SNS topics subscribed over HTTP(S) to the application's webhook. Each
+   * gets a signed `SubscriptionConfirmation` once the sandbox listens, then, once confirmed, SES's
+   * event records (Send, Delivery, Bounce, Complaint, driven by the mailbox simulator's addresses)
+   * for every message the SES emulator accepts. More can be added later with `sandbox.sns.subscribe()`.
+   */
+  sesEvents?: readonly SesEventDestination[] | undefined;
 }
 
 /** mailport transport URLs that send to this sandbox, credentials included. */
@@ -80,6 +88,8 @@ export interface Sandbox {
   readonly store: MessageStore;
   /** What the sandbox reported after accepting messages: SES event notifications, bounces mailed back. */
   readonly events: SandboxEventLog;
+  /** SES event destinations over SNS: their subscriptions, and `subscribe()` to add one. */
+  readonly sns: SandboxSns;
   readonly faults: FaultInjector;
   readonly tokens: TokenRegistry;
   /** Every request and SMTP transaction seen, to check what a client sent (or that it sent nothing). */
@@ -118,6 +128,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const urls = { http: '', https: '' };
   const events = createSandboxEventLog();
   const context: EmulatorContext = { accounts, store, tokens, urls, now: Date.now, events };
+  // Before anything listens: a malformed destination is the caller's mistake, thrown as a TypeError.
+  const sns = createSnsHub(context, { destinations: options.sesEvents ?? [], ca: tls.cert });
   const access = createAccessPolicy({ token: options.controlToken, boundHost: host, allowedHosts: options.allowedHosts });
   // mkdtemp makes the directory 0700; the token file is 0600 besides.
   const directory = await mkdtemp(join(tmpdir(), 'mailport-sandbox-'));
@@ -165,7 +177,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     access,
     emulators: [
       createControlApi({ store, faults, tokens, info }),
-      createSesEmulator(context),
+      createSesEmulator(context, { onAccepted: sns.publish }),
+      createSnsEmulator(sns),
       createGmailEmulator(context),
       createGraphEmulator(context),
       inbox,
@@ -180,12 +193,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const urlHost = host.includes(':') ? `[${host}]` : host;
   urls.http = `http://${urlHost}:${frontend.httpPort}`;
   urls.https = `https://${urlHost}:${frontend.httpsPort}`;
+  sns.start();
   transportUrls = transportUrlsFor({ accounts, urlHost, smtpPort: smtp.port, http: urls.http, https: urls.https, caFile });
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     inbox.close();
-    closed ??= Promise.all([smtp.close(), frontend.close()]).then(() => rm(directory, { recursive: true, force: true }));
+    closed ??= Promise.all([sns.close(), smtp.close(), frontend.close()]).then(() => rm(directory, { recursive: true, force: true }));
     return closed;
   };
   return {
@@ -200,6 +214,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     accounts,
     store,
     events,
+    sns: {
+      subscriptions: sns.subscriptions,
+      subscribe: sns.subscribe,
+      idle: sns.idle,
+      get signingCertUrl() {
+        return sns.signingCertUrl;
+      },
+    },
     faults,
     tokens,
     requests,

@@ -8,6 +8,7 @@ import { checkAddress, type Destination, type Json, object, parseJson, string, t
 import { sesMaxMessageBytes, sesMaxRecipients } from './ses-limits.js';
 import { type ComposedAttachment, composeMime, type RawHeader, rfc5322Date } from './ses-mime.js';
 import type { TemplateParts } from './ses-template.js';
+import type { AcceptedSesMessage } from './sns/sns-records.js';
 
 // SES's mailbox simulator: always deliverable, also from the SES sandbox (SES developer guide).
 const simulatorDomain = 'simulator.amazonses.com';
@@ -73,8 +74,11 @@ export interface SesContext {
   }): Promise<Buffer>;
 }
 
-/** The SES emulator's shared state and checks over one sandbox's context. */
-export function createSesContext(context: EmulatorContext): SesContext {
+/**
+ * The SES emulator's shared state and checks over one sandbox's context. `onAccepted` hears every
+ * message accepted (the SES event destinations publish its events); it must not throw.
+ */
+export function createSesContext(context: EmulatorContext, onAccepted?: (message: AcceptedSesMessage) => void): SesContext {
   const account = (): SandboxAccounts['ses'] => context.accounts.ses;
 
   const guarded =
@@ -151,14 +155,30 @@ export function createSesContext(context: EmulatorContext): SesContext {
   const quotaLeft = (): number => (account().max24HourSend < 0 ? Number.POSITIVE_INFINITY : account().max24HourSend - sentLast24Hours());
 
   const store = (prepared: Prepared, messageId: string): void => {
-    if (!prepared.deliver) return;
-    context.store.add({
-      api: 'ses',
+    const stored = prepared.deliver
+      ? context.store.add({
+          api: 'ses',
+          operation: prepared.operation,
+          envelope: { from: prepared.from, to: prepared.recipients },
+          raw: prepared.raw,
+          providerMessageId: messageId,
+          metadata: prepared.metadata,
+        })
+      : undefined;
+    if (onAccepted === undefined) return;
+    const { configurationSet, emailTags } = prepared.metadata;
+    onAccepted({
+      storeId: stored?.id,
+      sesMessageId: messageId,
       operation: prepared.operation,
-      envelope: { from: prepared.from, to: prepared.recipients },
-      raw: prepared.raw,
-      providerMessageId: messageId,
-      metadata: prepared.metadata,
+      raw: prepared.deliver ? prepared.raw : Buffer.alloc(0),
+      source: prepared.from,
+      recipients: prepared.recipients,
+      tags: Array.isArray(emailTags) ? (emailTags as Tag[]) : [],
+      configurationSet: typeof configurationSet === 'string' ? configurationSet : undefined,
+      region: region(),
+      acceptedAt: context.now(),
+      rendered: prepared.deliver,
     });
   };
 
