@@ -39,6 +39,14 @@ const commands: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: 'a Redis queue: counts, limits, dead letters (list, requeue, purge)',
     load: async () => (await import('./commands/queue.js')).runQueue,
   },
+  events: {
+    summary: 'receive bounces, complaints and deliveries (SES webhook, bounce mail, Gmail, Graph); print them',
+    load: async () => (await import('./commands/events.js')).runEvents,
+  },
+  suppression: {
+    summary: 'the addresses mail is not sent to: list, add, remove',
+    load: async () => (await import('./commands/suppression.js')).runSuppression,
+  },
 };
 
 /** The overall help. */

@@ -43,6 +43,8 @@ export interface BulkFlags extends MessageFlags {
   readonly 'queue-name'?: string | undefined;
   readonly route?: string | undefined;
   readonly campaign?: string | undefined;
+  /** `--send-log FILE`: the file send log each sent row is recorded in. */
+  readonly 'send-log'?: string | undefined;
 }
 
 /** One row not sent (or one recipient of a sent row refused), for the summary. */
@@ -250,8 +252,11 @@ async function send(context: SendContext): Promise<number> {
     stopWith('journal', 'the journal could not be written', MailError.isInstance(error) ? error : undefined);
   };
 
+  const { openSendLog } = await import('./send.js');
+  const sendLog = await openSendLog(flags['send-log'], io);
   const mailer: Mailer = createMailer({
     transport,
+    ...(sendLog === undefined ? {} : { sendLog }),
     hooks: {
       beforeSend: async ({ message }) => {
         const row = inFlight.get(message.messageId);

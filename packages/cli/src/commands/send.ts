@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createMailer, createMessage, MailError, renderMime } from '@mailport/core';
 import { exitCodeFor, exitCodes, interruptedExitCode, UsageError } from '../exit-codes.js';
@@ -26,6 +27,8 @@ Transport:
   --url URL             transport URL (default: $MAILPORT_URL), e.g. smtp://user:pass@host:587, ses://eu-west-1
   --dry-run             print the message (MIME) and send nothing
   --json                print the receipt (or error) as JSON
+  --send-log FILE       append each sent message (Message-ID, provider id, recipients) to FILE,
+                        JSON lines, so that mailport events can join bounces to it (also with --csv)
 
 Bulk (--csv): the subject, bodies and addresses may use {{column}} from each row; a "to" or
 "email" column is the recipient unless --to says otherwise. A journal records every row, so a
@@ -73,6 +76,7 @@ export async function runSend(argv: readonly string[], io: CliIo): Promise<numbe
       'queue-name': { type: 'string' },
       route: { type: 'string' },
       campaign: { type: 'string' },
+      'send-log': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -86,6 +90,9 @@ export async function runSend(argv: readonly string[], io: CliIo): Promise<numbe
     throw new UsageError('--queue-name and --route go with --queue REDIS-URL');
   if (values.campaign !== undefined && (values.csv === undefined || values.queue === undefined))
     throw new UsageError('--campaign goes with --csv and --queue');
+  if (values['send-log'] !== undefined && (values.queue !== undefined || values['dry-run']))
+    throw new UsageError('--send-log records what this command sends: not with --queue (the workers send) or --dry-run');
+  if (values['send-log'] === '') throw new UsageError('--send-log needs a file path');
   if (values.csv !== undefined) {
     const { runBulk } = await import('./bulk.js');
     return runBulk(values, io);
@@ -123,7 +130,8 @@ export async function runSend(argv: readonly string[], io: CliIo): Promise<numbe
         remediation: 'For example --url smtp://user:password@smtp.example.com:587, or MAILPORT_URL=ses://eu-west-1.',
       });
     }
-    await using mailer = createMailer({ transport: url, transportOptions: { env: io.env } });
+    const sendLog = await openSendLog(values['send-log'], io);
+    await using mailer = createMailer({ transport: url, transportOptions: { env: io.env }, ...(sendLog === undefined ? {} : { sendLog }) });
     const receipt = await mailer.send(message, { signal: io.signal });
     io.stdout.write(json ? `${JSON.stringify(receipt)}\n` : describeReceipt(receipt));
     return exitCodes.ok;
@@ -138,4 +146,14 @@ export async function runSend(argv: readonly string[], io: CliIo): Promise<numbe
     printError(io, error, json);
     return exitCodeFor(error);
   }
+}
+
+/**
+ * `--send-log FILE`: the file send log of `@mailport/events` (JSON lines, shared with `mailport
+ * events`), loaded only when asked for. The mailer records each accepted message in it.
+ */
+export async function openSendLog(path: string | undefined, io: CliIo): Promise<import('@mailport/events').FileSendLog | undefined> {
+  if (path === undefined) return undefined;
+  const { createFileSendLog } = await import('@mailport/events');
+  return createFileSendLog(resolve(io.cwd, path));
 }
