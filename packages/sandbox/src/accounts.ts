@@ -52,6 +52,11 @@ export interface SandboxAccounts {
     readonly delegatedUser: string;
     /** PEM certificates registered on the app, for client-assertion (certificate) credentials. Default none. */
     readonly certificates: readonly string[];
+    /**
+     * Application permissions granted to the app (app-only tokens), as an admin consented to them.
+     * The inbox routes check Mail.Read / Mail.ReadWrite against it. Default: Mail.Send and Mail.ReadWrite.
+     */
+    readonly applicationPermissions?: readonly string[] | undefined;
     /** The device code flow's polling `interval`, in seconds (Entra answers 5); a fraction makes tests fast. */
     readonly deviceCodeIntervalSeconds: number;
     /** How long a device code and its user code live, in seconds (Entra: 900). */

@@ -3,6 +3,7 @@ import type { Emulator, HttpRequest, HttpResponse } from '../http.js';
 import { sentWithMessageId } from '../sent-lookup.js';
 import type { StoredMessage } from '../store.js';
 import { authorizationErrorPage, googleAuthorizationRoutes } from './authorization.js';
+import { createGmailInbox } from './gmail-inbox.js';
 import { defaultGoogleError, googleError, oauthError, unauthenticated } from './google-errors.js';
 import { createMailboxes, type GmailMailboxes } from './mailbox.js';
 import { boundaryOf, parseMultipart } from './multipart.js';
@@ -42,14 +43,19 @@ const methodNames: Readonly<Record<string, string>> = {
 
 /**
  * The Gmail API (`users.messages.send` over JSON and the upload endpoint, `users.messages.list`, `users.getProfile`,
- * `users.settings.sendAs.list`) and Google's OAuth token endpoint (`POST /token`), written from
- * Google's documentation and from what @googleapis/gmail and google-auth-library send.
+ * `users.settings.sendAs.list`; the sender's inbox with `users.messages.get`, `users.messages.modify`
+ * and `users.labels`, where the scenario recipients' reports arrive) and Google's OAuth token
+ * endpoint (`POST /token`), written from Google's documentation and from what @googleapis/gmail and
+ * google-auth-library send.
  *
- * Fault endpoints: `gmail.messages.send`, `gmail.messages.list`, `gmail.getProfile`, `gmail.sendAs.list`, `google.token`,
+ * Fault endpoints: `gmail.messages.send`, `gmail.messages.list`, `gmail.messages.get`, `gmail.messages.modify`,
+ * `gmail.labels.list`, `gmail.labels.create`, `gmail.getProfile`, `gmail.sendAs.list`, `google.token`,
  * `google.authorize` (the authorization endpoint, `GET /o/oauth2/v2/auth`).
  */
 export function createGmailEmulator(context: EmulatorContext): Emulator {
   const mailboxes = createMailboxes(context);
+  // The sender's inbox (reports of the scenario recipients), its labels, messages.get and modify.
+  const inbox = createGmailInbox(context, authorize);
   return {
     name: 'gmail',
     errorResponse: (fault) => {
@@ -124,8 +130,9 @@ export function createGmailEmulator(context: EmulatorContext): Emulator {
         path: '/gmail/v1/users/:userId/messages',
         endpoint: 'gmail.messages.list',
         access: 'api',
-        handle: (request) => listMessages(request, context),
+        handle: (request) => inbox.list(request) ?? listMessages(request, context),
       },
+      ...inbox.routes,
       {
         method: 'GET',
         path: '/gmail/v1/users/:userId/settings/sendAs',
