@@ -1,0 +1,238 @@
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createFileSuppressionStore } from '@mailport/events';
+import { type Sandbox, startSandbox } from '@mailport/sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../cli.js';
+import { exitCodes } from '../exit-codes.js';
+import { memoryIo } from '../io.js';
+import { parseEventsConfig } from './events.js';
+
+const simulator = (local: string): string => `${local}@simulator.amazonses.com`;
+const topic = 'arn:aws:sns:us-east-1:123456789012:mailport-sandbox-events';
+/** expect.poll with room for a loaded machine. */
+const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 50 });
+
+/** `mailport events` in this process, stopped by aborting its io's signal (as SIGTERM does). */
+function startEvents(args: string[], cwd: string, env: Record<string, string> = {}) {
+  const controller = new AbortController();
+  const io = memoryIo({ cwd, env, signal: controller.signal });
+  const exited = run(['events', ...args], io);
+  return { io, exited, stop: () => controller.abort(new Error('stop')) };
+}
+
+function events(out: string): Record<string, unknown>[] {
+  return out
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe('mailport events: SES through the sandbox', () => {
+  let sandbox: Sandbox;
+  let directory: string;
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+    directory = await mkdtemp(join(tmpdir(), 'mailport-events-'));
+  });
+  afterAll(async () => {
+    await sandbox.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('confirms the subscription, prints each event once as a JSON line, joined to what send --send-log recorded, and feeds suppression', async () => {
+    const config = join(directory, 'events.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        ses: {
+          listen: '127.0.0.1:0',
+          path: '/ses',
+          topics: ['env:TOPIC'],
+          basicAuth: { username: 'sns', password: 'env:SNS_PASSWORD' },
+          certificates: { hosts: [`127.0.0.1:${sandbox.httpsPort}`], caFile: sandbox.caFile },
+        },
+        sendLog: 'send-log.jsonl',
+        suppression: 'suppressions.jsonl',
+      }),
+    );
+    const password = 'correct horse battery staple';
+    const app = startEvents(['--config', 'events.json'], directory, { TOPIC: topic, SNS_PASSWORD: password });
+    await poll(() => app.io.err()).toMatch(/SNS endpoint http:\/\/127\.0\.0\.1:\d+\/ses/);
+    const endpoint = /SNS endpoint (http:\/\/\S+)/.exec(app.io.err())?.[1] ?? '';
+    const subscription = sandbox.sns.subscribe({
+      endpoint: endpoint.replace('http://', `http://sns:${encodeURIComponent(password)}@`),
+      topicArn: topic,
+    });
+    await poll(() => sandbox.sns.subscriptions().find((found) => found.subscriptionArn === subscription.subscriptionArn)?.state).toBe(
+      'confirmed',
+    );
+
+    const sent = memoryIo({ cwd: directory });
+    const code = await run(
+      [
+        'send',
+        '--url',
+        sandbox.urls.ses,
+        '--send-log',
+        'send-log.jsonl',
+        '--json',
+        '--from',
+        'app@example.com',
+        '--to',
+        simulator('bounce'),
+        '--to',
+        simulator('complaint'),
+        '--subject',
+        'Order',
+        '--text',
+        'x',
+      ],
+      sent,
+    );
+    expect(sent.err()).toBe('');
+    expect(code).toBe(exitCodes.ok);
+    const receipt = JSON.parse(sent.out()) as { messageId: string; providerMessageId: string };
+    const logged = JSON.parse((await readFile(join(directory, 'send-log.jsonl'), 'utf8')).trim()) as Record<string, unknown>;
+    expect(logged).toMatchObject({
+      messageId: receipt.messageId,
+      providerMessageId: receipt.providerMessageId,
+      transport: expect.stringMatching(/^ses:/),
+    });
+
+    await sandbox.sns.idle();
+    const seen = () => events(app.io.out()).map((event) => `${event.type} ${event.recipient}`);
+    await poll(() =>
+      seen()
+        .filter((line) => /^(bounced|complained|delivered) /.test(line))
+        .sort(),
+    ).toEqual([`bounced ${simulator('bounce')}`, `complained ${simulator('complaint')}`, `delivered ${simulator('complaint')}`]);
+    const printed = events(app.io.out());
+    const bounce = printed.find((event) => event.type === 'bounced');
+    expect(Object.keys(bounce ?? {})).toEqual([
+      'id',
+      'type',
+      'timestamp',
+      'source',
+      'recipient',
+      'messageId',
+      'providerMessageId',
+      'bounce',
+      'delay',
+      'complaint',
+      'url',
+      'tags',
+      'metadata',
+      'providerEventType',
+      'joinedBy',
+    ]);
+    expect(bounce).toMatchObject({
+      source: 'ses',
+      messageId: receipt.messageId,
+      providerMessageId: receipt.providerMessageId,
+      bounce: { kind: 'hard' },
+    });
+    // Once each: ids do not repeat.
+    expect(new Set(printed.map((event) => event.id)).size).toBe(printed.length);
+    // The password is nowhere in what the command printed.
+    expect(app.io.out() + app.io.err()).not.toContain(password);
+
+    const store = createFileSuppressionStore(join(directory, 'suppressions.jsonl'));
+    const blocked = await store.check([simulator('bounce'), simulator('complaint'), 'ana@example.org'], undefined);
+    expect([...blocked.values()].map((entry) => `${entry.address} ${entry.reason} ${entry.scope}`).sort()).toEqual([
+      `${simulator('bounce')} hard-bounce *`,
+      `${simulator('complaint')} complaint *`,
+    ]);
+
+    // A forged post (no valid signature) gets a 4xx and prints nothing.
+    const before = app.io.out();
+    const forged = await fetch(endpoint, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`sns:${password}`).toString('base64')}`, 'x-amz-sns-message-type': 'Notification' },
+      body: JSON.stringify({ Type: 'Notification', TopicArn: topic, Message: '{}', Signature: 'AAAA' }),
+    });
+    expect(forged.status).toBeGreaterThanOrEqual(400);
+    expect(forged.status).toBeLessThan(500);
+    expect((await fetch(endpoint.replace('/ses', '/other'))).status).toBe(404);
+    expect(app.io.out()).toBe(before);
+
+    app.stop();
+    expect(await app.exited).toBe(exitCodes.ok);
+    expect(app.io.err()).toContain('mailport events: stopped');
+  });
+});
+
+describe('mailport events: configuration', () => {
+  let directory: string;
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'mailport-events-config-'));
+  });
+  afterAll(() => rm(directory, { recursive: true, force: true }));
+
+  const parse =
+    (raw: unknown, env: Record<string, string> = {}) =>
+    () =>
+      parseEventsConfig(raw, { env, file: 'events.json' });
+  const ses = { listen: '127.0.0.1:0', topics: [topic] };
+
+  it.each([
+    [[], '(top): must be a JSON object'],
+    [{}, 'configure at least one receiver'],
+    [{ sess: {} }, 'sess: unknown field'],
+    [{ ses: { ...ses, topics: [] } }, 'ses.topics: list the SNS topic ARNs'],
+    [{ ses: { ...ses, topics: ['*'] } }, 'ses.topics[0]: is not an SNS topic ARN'],
+    [{ ses: { ...ses, listen: '0.0.0.0' } }, 'ses.listen: must be HOST:PORT'],
+    [{ ses: { ...ses, listen: '127.0.0.1:99999' } }, 'ses.listen: must be HOST:PORT'],
+    [{ ses: { ...ses, listen: 'env:NOPE' } }, 'ses.listen: the environment variable NOPE is not set'],
+    [{ ses: { ...ses, path: 'ses' } }, 'ses.path: must be a URL path'],
+    [{ ses: { ...ses, basicAuth: 'sns:pw' } }, 'ses.basicAuth: must be'],
+    [{ ses: { ...ses, maxAgeMs: -1 } }, 'ses.maxAgeMs: must be a whole number'],
+    [{ ses: { ...ses, certificates: { hosts: 'x' } } }, 'ses.certificates.hosts: must be a list'],
+    [{ smtp: { domain: 'bounces.shop.example' } }, 'sendLog: required with smtp'],
+    [{ smtp: { domain: 'not a domain' }, sendLog: 'x' }, 'smtp.domain: is not a domain name'],
+    [{ smtp: { domain: 'bounces.shop.example', verpSecret: 'short' }, sendLog: 'x' }, 'smtp.verpSecret: must be at least 16 bytes'],
+    [{ gmail: { url: 'graph://x' }, sendLog: 'x' }, 'gmail.url: must be a gmail:// transport URL'],
+    [{ graph: { url: 'graph://x', intervalSeconds: 0 }, sendLog: 'x' }, 'graph.intervalSeconds: must be a number of seconds'],
+    [{ ses, sendLog: 42 }, 'sendLog: must be a non-empty string'],
+  ])('refuses %j naming the field', (raw, message) => {
+    expect(parse(raw)).toThrow(message);
+  });
+
+  it('resolves env: values and notes secrets written in the file', () => {
+    const config = parseEventsConfig(
+      {
+        ses: { ...ses, listen: '[::1]:8080', basicAuth: { username: 'sns', password: 'literal-password' } },
+        smtp: { listen: 'env:LISTEN', domain: 'Bounces.Shop.Example', verpSecret: 'env:VERP' },
+        sendLog: 'log.jsonl',
+      },
+      { env: { LISTEN: '127.0.0.1:2526', VERP: 'v'.repeat(32) }, file: 'events.json' },
+    );
+    expect(config.ses).toMatchObject({ host: '::1', port: 8080, path: '/ses' });
+    expect(config.smtp).toMatchObject({ host: '127.0.0.1', port: 2526, domain: 'bounces.shop.example', verpSecret: 'v'.repeat(32) });
+    expect(config.notes).toEqual(['ses.basicAuth.password is written in the file: put it in the environment and write "env:NAME"']);
+  });
+
+  it('exits 2 without --config, 4 for a bad file or a port in use, naming what to change', async () => {
+    const io = memoryIo({ cwd: directory });
+    expect(await run(['events'], io)).toBe(exitCodes.usage);
+    expect(io.err()).toContain('--config FILE is required');
+
+    await writeFile(join(directory, 'bad.json'), '{ "ses": ');
+    const bad = memoryIo({ cwd: directory });
+    expect(await run(['events', '--config', 'bad.json'], bad)).toBe(exitCodes.configuration);
+    expect(bad.err()).toContain('not valid JSON');
+
+    const taken = createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const port = (taken.address() as { port: number }).port;
+    await writeFile(join(directory, 'taken.json'), JSON.stringify({ ses: { ...ses, listen: `127.0.0.1:${port}` } }));
+    const busy = memoryIo({ cwd: directory });
+    expect(await run(['events', '--config', 'taken.json'], busy)).toBe(exitCodes.configuration);
+    expect(busy.err()).toContain(`127.0.0.1:${port} is already in use`);
+    expect(busy.err()).toContain('Change ses.listen');
+    taken.close();
+  });
+});
