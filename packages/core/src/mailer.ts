@@ -409,6 +409,7 @@ async function recordSent(sendLog: SendLogWriter, receipt: SendReceipt, message:
         metadata: message.metadata,
         envelopeFrom: typeof envelopeFrom === 'string' ? envelopeFrom : undefined,
         sentAt: new Date().toISOString(),
+        ...(receipt.messageId === message.messageId ? {} : { submittedMessageId: message.messageId }),
       }),
     );
   } catch (error) {

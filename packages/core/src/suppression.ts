@@ -36,6 +36,8 @@ export interface SendLogRecord {
   readonly envelopeFrom?: string | undefined;
   /** When the provider accepted it, ISO 8601. */
   readonly sentAt: string;
+  /** The Message-ID the message was built with, when the provider answered another one in the receipt (SES rewrites it). */
+  readonly submittedMessageId?: string | undefined;
 }
 
 /**

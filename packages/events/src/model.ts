@@ -198,6 +198,11 @@ export interface SendLogEntry {
   readonly envelopeFrom?: string | undefined;
   /** ISO 8601. */
   readonly sentAt: string;
+  /**
+   * The Message-ID the message was built with, when the provider replaced it (SES, some SMTP
+   * servers) and `messageId` is the provider's: SES events and VERP tokens name this one.
+   */
+  readonly submittedMessageId?: string | undefined;
 }
 
 /** The send log: by Message-ID, and by the provider's id. */

@@ -17,7 +17,8 @@ const longestId = 998;
 
 /**
  * A bounded in-memory {@link SendLog}: finds a sent message by its Message-ID (with or without
- * `<>`), by the provider's id, and by the VERP token of its Message-ID. Past `maxEntries` the
+ * `<>`; the one it was built with too, when the provider replaced it), by the provider's id, and
+ * by the VERP token of its Message-ID. Past `maxEntries` the
  * oldest messages are forgotten, so a report about one of them counts for nothing. It lives as
  * long as the process: a queue's ledger or a database can implement {@link SendLog} to outlast it.
  *
@@ -34,6 +35,8 @@ export function createMemorySendLog(options: MemorySendLogOptions = {}): MemoryS
   // Insertion order is age order: the first key is the oldest.
   const byMessageId = new Map<string, SendLogEntry>();
   const byProviderId = new Map<string, string>();
+  // The Message-ID a message was built with, when the provider answered its own (SES).
+  const bySubmittedId = new Map<string, string>();
   const byVerpToken = new Map<string, string>();
 
   const forget = (messageId: string): void => {
@@ -43,8 +46,14 @@ export function createMemorySendLog(options: MemorySendLogOptions = {}): MemoryS
     if (entry.providerMessageId !== undefined && byProviderId.get(entry.providerMessageId) === messageId) {
       byProviderId.delete(entry.providerMessageId);
     }
-    const token = verpToken(messageId);
-    if (byVerpToken.get(token) === messageId) byVerpToken.delete(token);
+    for (const id of [messageId, entry.submittedMessageId]) {
+      if (id === undefined) continue;
+      const token = verpToken(id);
+      if (byVerpToken.get(token) === messageId) byVerpToken.delete(token);
+    }
+    if (entry.submittedMessageId !== undefined && bySubmittedId.get(entry.submittedMessageId) === messageId) {
+      bySubmittedId.delete(entry.submittedMessageId);
+    }
   };
 
   const lookup = (index: ReadonlyMap<string, string>, key: unknown): SendLogEntry | undefined => {
@@ -61,6 +70,7 @@ export function createMemorySendLog(options: MemorySendLogOptions = {}): MemoryS
         typeof entry.providerMessageId === 'string' && entry.providerMessageId !== '' && entry.providerMessageId.length <= longestId
           ? entry.providerMessageId
           : undefined;
+      const submittedMessageId = normalizeMessageId(entry.submittedMessageId);
       forget(messageId);
       const stored: SendLogEntry = Object.freeze({
         messageId,
@@ -71,15 +81,20 @@ export function createMemorySendLog(options: MemorySendLogOptions = {}): MemoryS
         metadata: Object.freeze({ ...entry.metadata }),
         envelopeFrom: entry.envelopeFrom,
         sentAt: entry.sentAt,
+        ...(submittedMessageId === undefined || submittedMessageId === messageId ? {} : { submittedMessageId }),
       });
       byMessageId.set(messageId, stored);
       if (providerMessageId !== undefined) byProviderId.set(providerMessageId, messageId);
       byVerpToken.set(verpToken(messageId), messageId);
+      if (stored.submittedMessageId !== undefined) {
+        bySubmittedId.set(stored.submittedMessageId, messageId);
+        byVerpToken.set(verpToken(stored.submittedMessageId), messageId);
+      }
       while (byMessageId.size > maxEntries) forget(byMessageId.keys().next().value as string);
     },
     get(messageId) {
       const key = normalizeMessageId(messageId);
-      return key === undefined ? undefined : byMessageId.get(key);
+      return key === undefined ? undefined : (byMessageId.get(key) ?? lookup(bySubmittedId, key));
     },
     getByProviderId: (providerMessageId) => lookup(byProviderId, providerMessageId),
     getByVerpToken: (token) => lookup(byVerpToken, typeof token === 'string' ? token.toLowerCase() : token),
