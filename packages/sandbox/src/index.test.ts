@@ -16,6 +16,7 @@ describe('the public surface', () => {
       'SandboxAccountOverrides',
       'SandboxAccounts',
       'SandboxApi',
+      'SandboxBounceOptions',
       'SandboxEvent',
       'SandboxEventLog',
       'SandboxOptions',

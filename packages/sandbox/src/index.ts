@@ -1,4 +1,5 @@
 export type { SandboxAccountOverrides, SandboxAccounts } from './accounts.js';
+export type { SandboxBounceOptions } from './bounces/smtp-bounces.js';
 export type { SandboxEvent, SandboxEventLog } from './events/event-log.js';
 export type { FaultAction, FaultInjector, FaultSpec } from './faults.js';
 export type { LoggedRequest, RequestLog } from './requests.js';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAccessPolicy } from './access.js';
 import { resolveAccounts, type SandboxAccountOverrides, type SandboxAccounts } from './accounts.js';
+import { createSmtpBounces, type SandboxBounceOptions } from './bounces/smtp-bounces.js';
 import type { EmulatorContext } from './context.js';
 import { createControlApi } from './control.js';
 import { createSandboxEventLog, type SandboxEventLog } from './events/event-log.js';
@@ -53,6 +54,12 @@ export interface SandboxOptions {
    * a web page could rebind to this sandbox if its owner controls that name's DNS.
    */
   allowedHosts?: readonly string[] | undefined;
+  /**
+   * Bounce scenarios: where the SMTP emulator mails the Postfix-shaped reports for
+   * `bounce@simulator.amazonses.com` (5.1.1), `delay@` (a delay notice, 4.4.7) and `ooto@` (an RFC
+   * 3834 auto-reply), from `<>` to the message's envelope sender: `{ smtp: 'smtp://127.0.0.1:PORT' }`.
+   */
+  bounces?: SandboxBounceOptions | undefined;
   /**
    * SES event destinations: SNS topics subscribed over HTTP(S) to the application's webhook. Each
    * gets a signed `SubscriptionConfirmation` once the sandbox listens, then, once confirmed, SES's
@@ -128,6 +135,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const urls = { http: '', https: '' };
   const events = createSandboxEventLog();
   const context: EmulatorContext = { accounts, store, tokens, urls, now: Date.now, events };
+  // Before anything listens: a malformed bounces.smtp is the caller's mistake, thrown as a TypeError.
+  const bounces = createSmtpBounces(options.bounces ?? {}, context);
   // Before anything listens: a malformed destination is the caller's mistake, thrown as a TypeError.
   const sns = createSnsHub(context, { destinations: options.sesEvents ?? [], ca: tls.cert });
   const access = createAccessPolicy({ token: options.controlToken, boundHost: host, allowedHosts: options.allowedHosts });
@@ -158,6 +167,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       tls,
       maxMessageBytes: options.smtpMaxMessageBytes,
       authOptional: options.smtpAuthOptional,
+      bounces,
     },
     context,
     faults,

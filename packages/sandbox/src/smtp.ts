@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import type { SmtpBounces } from './bounces/smtp-bounces.js';
 import type { EmulatorContext } from './context.js';
 import type { FaultInjector, FaultSpec } from './faults.js';
 import type { RequestLog } from './requests.js';
@@ -20,6 +21,8 @@ export interface SmtpEmulatorOptions {
   readonly maxMessageBytes?: number | undefined;
   /** Accept mail without AUTH. Default false, as a submission server. */
   readonly authOptional?: boolean | undefined;
+  /** The bounce scenarios (`startSandbox({ bounces })`): told of every accepted message. */
+  readonly bounces?: SmtpBounces | undefined;
 }
 
 interface ConnectionInternals {
@@ -81,6 +84,8 @@ export async function startSmtpEmulator(
     authOptional: options.authOptional === true,
     logger: false,
     name: 'sandbox.mailport.local',
+    // RFC 3461, as Postfix offers it: NOTIFY, RET and ENVID shape the bounce scenarios' reports.
+    hideDSN: false,
     onConnect(session, callback) {
       if (faulted('smtp.CONNECT', session, callback, 421)) return;
       callback();
@@ -133,7 +138,7 @@ export async function startSmtpEmulator(
         queued++;
         const queueId = `SBX${String(queued).padStart(6, '0')}`;
         const mailFrom = session.envelope.mailFrom;
-        context.store.add({
+        const stored = context.store.add({
           api: 'smtp',
           operation: 'SMTP DATA',
           envelope: { from: mailFrom === false ? '' : mailFrom.address, to: session.envelope.rcptTo.map((rcpt) => rcpt.address) },
@@ -147,7 +152,19 @@ export async function startSmtpEmulator(
         });
         if (fault !== undefined && action === 'drop') return socketOf(session)?.destroy();
         if (fault !== undefined && action === 'stall') return;
+        // Read before the reply resets the session's envelope; handed over after it, as an MTA
+        // reports only on mail it has taken.
+        const dsn = session.envelope.dsn;
+        const accepted = {
+          storeId: stored.id,
+          raw,
+          envelopeFrom: mailFrom === false ? '' : mailFrom.address,
+          recipients: session.envelope.rcptTo.map((rcpt) => ({ address: rcpt.address, notify: rcpt.dsn?.notify })),
+          envid: dsn?.envid ?? undefined,
+          ret: dsn?.ret === 'HDRS' || dsn?.ret === 'FULL' ? dsn.ret : undefined,
+        } as const;
         callback(null, `2.0.0 Ok: queued as ${queueId}`);
+        options.bounces?.accepted(accepted);
       });
     },
   });
@@ -161,6 +178,6 @@ export async function startSmtpEmulator(
         const connections = (server as unknown as { connections: Set<ConnectionInternals> }).connections;
         for (const connection of connections) connection._socket.destroy();
         server.close(() => resolve());
-      }),
+      }).then(() => options.bounces?.close()),
   };
 }
