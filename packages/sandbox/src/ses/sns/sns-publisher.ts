@@ -431,8 +431,19 @@ export function createSnsHub(context: EmulatorContext, options: { destinations: 
           }
           for (const event of events) notify(subscription, message, event, messageId);
         }
-      } catch {
+      } catch (error) {
         // Publishing is the sandbox's report on a send that already succeeded: it must never fail it.
+        try {
+          const detail = `not published: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300);
+          context.events.record({
+            storeId: message.storeId,
+            messageId: undefined,
+            type: 'unknown',
+            recipient: undefined,
+            channel: 'sns',
+            detail,
+          });
+        } catch {}
       }
     },
     confirm(topicArn, token) {

@@ -65,11 +65,18 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** A header value split as latin1 (one character per byte), read as the UTF-8 it is (RFC 6532). */
+function utf8(value: string): string {
+  return Buffer.from(value, 'latin1').toString('utf8');
+}
+
 /** Address header values as SES lists them in commonHeaders: one string per address, with its display name. */
 function addressList(values: readonly string[]): string[] {
-  return values.flatMap((value) =>
-    addressparser(value, { flatten: true }).map((entry) => (entry.name ? `${entry.name} <${entry.address}>` : entry.address)),
-  );
+  return values
+    .map(utf8)
+    .flatMap((value) =>
+      addressparser(value, { flatten: true }).map((entry) => (entry.name ? `${entry.name} <${entry.address}>` : entry.address)),
+    );
 }
 
 /** The `mail` object's header fields: `headers` (capped), `headersTruncated` and `commonHeaders`. */
@@ -85,7 +92,7 @@ function mailHeaders(raw: Buffer): Record<string, unknown> {
       truncated = true;
       break;
     }
-    headers.push({ name: header.name, value: header.value });
+    headers.push({ name: header.name, value: utf8(header.value) });
   }
   const common: Record<string, unknown> = {};
   const addresses: [string, string][] = [
@@ -107,7 +114,7 @@ function mailHeaders(raw: Buffer): Record<string, unknown> {
   ];
   for (const [key, name] of single) {
     const value = headerValues(split, name)[0];
-    if (value !== undefined) common[key] = value;
+    if (value !== undefined) common[key] = utf8(value);
   }
   return { headersTruncated: truncated, headers, commonHeaders: common };
 }
@@ -135,13 +142,15 @@ function operationTag(operation: string): string {
  */
 export function sesEventRecords(message: AcceptedSesMessage): SesEventRecord[] {
   const at = message.acceptedAt;
-  const tags: Record<string, string[]> = {};
-  for (const tag of message.tags) tags[tag.Name] = [...(tags[tag.Name] ?? []), tag.Value];
-  tags['ses:operation'] = [operationTag(message.operation)];
-  if (message.configurationSet !== undefined) tags['ses:configuration-set'] = [message.configurationSet];
-  tags['ses:source-ip'] = ['127.0.0.1'];
-  tags['ses:from-domain'] = [domainOf(message.source)];
-  tags['ses:caller-identity'] = ['mailport-sandbox'];
+  // A Map, then own properties: a tag named `__proto__` (a valid SES tag name) stays a tag.
+  const byName = new Map<string, string[]>();
+  for (const tag of message.tags) byName.set(tag.Name, [...(byName.get(tag.Name) ?? []), tag.Value]);
+  byName.set('ses:operation', [operationTag(message.operation)]);
+  if (message.configurationSet !== undefined) byName.set('ses:configuration-set', [message.configurationSet]);
+  byName.set('ses:source-ip', ['127.0.0.1']);
+  byName.set('ses:from-domain', [domainOf(message.source)]);
+  byName.set('ses:caller-identity', ['mailport-sandbox']);
+  const tags: Record<string, string[]> = Object.fromEntries(byName);
   const mail = {
     timestamp: iso(at),
     source: message.source,
@@ -167,7 +176,8 @@ export function sesEventRecords(message: AcceptedSesMessage): SesEventRecord[] {
     ];
   }
   const records: SesEventRecord[] = [{ type: 'sent', recipient: everyone, record: { eventType: 'Send', mail, send: {} } }];
-  const deliveryMail = { ...mail, tags: { ...tags, 'ses:outgoing-ip': ['127.0.0.1'], 'ses:outgoing-tls-version': ['TLSv1.3'] } };
+  const deliveryTags = Object.fromEntries([...byName, ['ses:outgoing-ip', ['127.0.0.1']], ['ses:outgoing-tls-version', ['TLSv1.3']]]);
+  const deliveryMail = { ...mail, tags: deliveryTags };
   const delivery = (recipient: string): SesEventRecord => ({
     type: 'delivered',
     recipient,

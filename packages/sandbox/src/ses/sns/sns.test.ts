@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { fileURLToPath } from 'node:url';
+import { SESv2Client, SendBulkEmailCommand, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { createMailer } from '@mailport/core';
 import { refusedPort } from '@mailport/core/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -464,5 +465,91 @@ describe('delivery', () => {
     for (const destination of bad) {
       await expect(startSandbox({ sesEvents: [destination as never] })).rejects.toThrow(TypeError);
     }
+  });
+});
+
+describe('the other SES operations, hostile tags and the UnsubscribeURL', () => {
+  let app: App;
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    app = await startApp();
+    sandbox = await startSandbox({ sesEvents: [{ endpoint: app.url, retryDelaysMs: [] }] });
+    await confirm(app, sandbox);
+  });
+  afterAll(async () => {
+    await sandbox.close();
+    await app.close();
+  });
+
+  const client = (): SESv2Client => {
+    const { region, accessKeyId, secretAccessKey } = sandbox.accounts.ses;
+    return new SESv2Client({ region, endpoint: sandbox.httpUrl, credentials: { accessKeyId, secretAccessKey }, maxAttempts: 1 });
+  };
+
+  it('SendBulkEmail: each entry its own records, with the default and the entry tags', async () => {
+    const output = await client().send(
+      new SendBulkEmailCommand({
+        FromEmailAddress: 'app@example.com',
+        DefaultContent: { Template: { TemplateContent: { Subject: 'Hi {{name}}', Text: 'x' }, TemplateData: '{"name":"you"}' } },
+        DefaultEmailTags: [{ Name: 'batch', Value: 'b1' }],
+        BulkEmailEntries: [
+          { Destination: { ToAddresses: [simulator('bounce')] }, ReplacementTags: [{ Name: 'entry', Value: 'one' }] },
+          { Destination: { ToAddresses: [simulator('success')] } },
+        ],
+      }),
+    );
+    await sandbox.sns.idle();
+    const ids = (output.BulkEmailEntryResults ?? []).map((result) => result.MessageId);
+    const records = notifications(app)
+      .map(({ record }) => record)
+      .filter((record) => ids.includes(record.mail.messageId));
+    expect(records.map((record) => `${record.eventType} ${ids.indexOf(record.mail.messageId)}`)).toEqual([
+      'Send 0',
+      'Bounce 0',
+      'Send 1',
+      'Delivery 1',
+    ]);
+    expect(records[0]?.mail.tags).toMatchObject({ batch: ['b1'], entry: ['one'], 'ses:operation': ['SendBulkTemplatedEmail'] });
+  });
+
+  it('a template that fails to render: a Rendering Failure, and nothing stored', async () => {
+    const output = await client().send(
+      new SendEmailCommand({
+        FromEmailAddress: 'app@example.com',
+        Destination: { ToAddresses: [simulator('success')] },
+        Content: { Template: { TemplateContent: { Subject: 'Hi {{name}}', Text: 'x' }, TemplateData: '{}' } },
+      }),
+    );
+    await sandbox.sns.idle();
+    const records = notifications(app)
+      .map(({ record }) => record)
+      .filter((record) => record.mail.messageId === output.MessageId);
+    expect(records.map((record) => record.eventType)).toEqual(['Rendering Failure']);
+  });
+
+  it('a tag named __proto__ stays a tag', async () => {
+    await using mailer = createMailer({ transport: sandbox.urls.ses, retry: false });
+    const receipt = await mailer.send({ from: 'app@example.com', to: simulator('success'), subject: 'x', text: 'x', tags: ['__proto__'] });
+    await sandbox.sns.idle();
+    const published = notifications(app).filter(({ record }) => record.mail.messageId === receipt.providerMessageId);
+    expect(published).toHaveLength(2);
+    const tags = JSON.parse(published[0]?.envelope.json.Message as string).mail.tags as Record<string, unknown>;
+    expect(Object.getOwnPropertyDescriptor(tags, '__proto__')?.value).toEqual(['true']);
+  });
+
+  it('its UnsubscribeURL ends the subscription: nothing more is delivered', async () => {
+    const unsubscribeUrl = notifications(app)[0]?.envelope.json.UnsubscribeURL as string;
+    expect((await fetchHttps(unsubscribeUrl.replace(/SubscriptionArn=[^&]*/, 'SubscriptionArn=nope'), sandbox.ca)).status).toBe(404);
+    const answer = await fetchHttps(unsubscribeUrl, sandbox.ca);
+    expect(answer).toMatchObject({ status: 200, body: expect.stringContaining('<UnsubscribeResponse') });
+    expect(sandbox.sns.subscriptions()[0]?.state).toBe('unsubscribed');
+    const before = app.received.length;
+    await using mailer = createMailer({ transport: sandbox.urls.ses, retry: false });
+    await mailer.send({ from: 'app@example.com', to: simulator('success'), subject: 'after', text: 'x' });
+    await sandbox.sns.idle();
+    expect(app.received.length).toBe(before);
+    // The confirmation link no longer works either.
+    const confirmation = await app.next('SubscriptionConfirmation');
+    expect((await fetchHttps(confirmation.json.SubscribeURL as string, sandbox.ca)).status).toBe(400);
   });
 });
