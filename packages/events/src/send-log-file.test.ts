@@ -35,7 +35,10 @@ describe('createFileSendLog', () => {
   it('records entries as JSON lines, mode 0600, and finds them by Message-ID, provider id and VERP token', async () => {
     const log = createFileSendLog(path);
     await log.record(
-      entry(1, { envelopeFrom: verpAddress('<m1@shop.example>', { domain: 'bounces.shop.example', secret: 'a'.repeat(32) }) }),
+      entry(1, {
+        submittedMessageId: '<built1@shop.example>',
+        envelopeFrom: verpAddress('<m1@shop.example>', { domain: 'bounces.shop.example', secret: 'a'.repeat(32) }),
+      }),
     );
     await log.record(entry(2, { providerMessageId: undefined }));
     const lines = (await readFile(path, 'utf8')).split('\n');
@@ -50,6 +53,7 @@ describe('createFileSendLog', () => {
       'metadata',
       'envelopeFrom',
       'sentAt',
+      'submittedMessageId',
     ]);
     expect(JSON.parse(lines[1] as string)).not.toHaveProperty('providerMessageId');
     expect((await stat(path)).mode & 0o777).toBe(0o600);
@@ -65,6 +69,17 @@ describe('createFileSendLog', () => {
     const reopened = createFileSendLog(path);
     expect((await reopened.getByProviderId('p-1'))?.recipients).toEqual(['user1@example.org']);
     expect((await reopened.getByVerpToken(verpToken('<m1@shop.example>')))?.envelopeFrom).toMatch(/^bounces\+/);
+  });
+
+  it('finds a message whose Message-ID the provider replaced by the one it was built with, and by its VERP token', async () => {
+    const log = createFileSendLog(path);
+    await log.record(entry(1, { messageId: '<0100-abc@email.amazonses.com>', submittedMessageId: '<m1@shop.example>' }));
+    const reopened = createFileSendLog(path);
+    for (const sendLog of [log, reopened]) {
+      expect((await sendLog.get('<m1@shop.example>'))?.messageId).toBe('<0100-abc@email.amazonses.com>');
+      expect((await sendLog.get('<0100-abc@email.amazonses.com>'))?.submittedMessageId).toBe('<m1@shop.example>');
+      expect((await sendLog.getByVerpToken(verpToken('<m1@shop.example>')))?.providerMessageId).toBe('p-1');
+    }
   });
 
   it('sees what another process appended, and waits for the rest of a half-written line', async () => {

@@ -26,7 +26,8 @@ const maxIdLength = 998;
  *
  * - each entry is appended with one `write` on a file opened with `O_APPEND`, so lines from two
  *   processes never interleave;
- * - the file is read and indexed (by Message-ID, provider id and VERP token) on first use, and
+ * - the file is read and indexed (by Message-ID, the Message-ID a provider replaced, provider id
+ *   and VERP token) on first use, and
  *   read again from where it was left whenever a lookup finds the file grew (another process
  *   appended); a half-written last line waits for the rest;
  * - lines that are not entries (corrupt, truncated, hand-edited, over 64 kB) are skipped;
@@ -49,6 +50,7 @@ export function createFileSendLog(path: string, options: FileSendLogOptions = {}
   const byMessageId = new Map<string, SendLogEntry>();
   const byProviderId = new Map<string, string>();
   const byVerpToken = new Map<string, string>();
+  const bySubmittedId = new Map<string, string>();
   /** Bytes of the file read and indexed: everything before the last newline seen. */
   let offset = 0;
   let syncing: Promise<void> | undefined;
@@ -58,14 +60,21 @@ export function createFileSendLog(path: string, options: FileSendLogOptions = {}
     byMessageId.delete(entry.messageId);
     byMessageId.set(entry.messageId, entry);
     if (entry.providerMessageId !== undefined) byProviderId.set(entry.providerMessageId, entry.messageId);
-    byVerpToken.set(verpToken(entry.messageId), entry.messageId);
+    // SES replaces the Message-ID: its events and the VERP token name the one the message was built with.
+    for (const id of [entry.messageId, entry.submittedMessageId]) if (id !== undefined) byVerpToken.set(verpToken(id), entry.messageId);
+    if (entry.submittedMessageId !== undefined) bySubmittedId.set(entry.submittedMessageId, entry.messageId);
     for (const [oldest, old] of byMessageId) {
       if (byMessageId.size <= maxEntries) break;
       byMessageId.delete(oldest);
       if (old.providerMessageId !== undefined && byProviderId.get(old.providerMessageId) === oldest)
         byProviderId.delete(old.providerMessageId);
-      const token = verpToken(oldest);
-      if (byVerpToken.get(token) === oldest) byVerpToken.delete(token);
+      for (const id of [oldest, old.submittedMessageId]) {
+        if (id === undefined) continue;
+        const token = verpToken(id);
+        if (byVerpToken.get(token) === oldest) byVerpToken.delete(token);
+      }
+      if (old.submittedMessageId !== undefined && bySubmittedId.get(old.submittedMessageId) === oldest)
+        bySubmittedId.delete(old.submittedMessageId);
     }
   };
 
@@ -145,7 +154,12 @@ export function createFileSendLog(path: string, options: FileSendLogOptions = {}
       }
       index(checked);
     },
-    get: (messageId) => lookup(() => byMessageId.get(bracketed(messageId))),
+    get: (messageId) =>
+      lookup(() => {
+        const key = bracketed(messageId);
+        const replaced = bySubmittedId.get(key);
+        return byMessageId.get(key) ?? (replaced === undefined ? undefined : byMessageId.get(replaced));
+      }),
     getByProviderId: (providerMessageId) =>
       lookup(() => {
         const messageId = byProviderId.get(providerMessageId);
@@ -175,6 +189,7 @@ function serialize(entry: SendLogEntry): Record<string, unknown> {
     metadata: entry.metadata,
     envelopeFrom: entry.envelopeFrom,
     sentAt: entry.sentAt,
+    submittedMessageId: entry.submittedMessageId,
   };
 }
 
@@ -208,8 +223,11 @@ function checkEntry(value: unknown): SendLogEntry | undefined {
   if (!pairs.every(([, item]) => typeof item === 'string')) return undefined;
   const providerMessageId = typeof raw.providerMessageId === 'string' ? raw.providerMessageId : undefined;
   const envelopeFrom = typeof raw.envelopeFrom === 'string' ? raw.envelopeFrom : undefined;
+  if (raw.submittedMessageId !== undefined && raw.submittedMessageId !== null && !isString(raw.submittedMessageId)) return undefined;
+  const submitted = typeof raw.submittedMessageId === 'string' ? bracketed(raw.submittedMessageId) : undefined;
+  const messageId = bracketed(raw.messageId);
   return Object.freeze({
-    messageId: bracketed(raw.messageId),
+    messageId,
     providerMessageId,
     transport: raw.transport,
     recipients: Object.freeze([...raw.recipients]),
@@ -218,5 +236,6 @@ function checkEntry(value: unknown): SendLogEntry | undefined {
     metadata: Object.freeze(Object.fromEntries(pairs) as Record<string, string>),
     ...(envelopeFrom === undefined ? {} : { envelopeFrom }),
     sentAt: raw.sentAt,
+    ...(submitted === undefined || submitted === messageId ? {} : { submittedMessageId: submitted }),
   });
 }
