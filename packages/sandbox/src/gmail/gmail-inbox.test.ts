@@ -23,7 +23,7 @@ describe('sandbox: the Gmail sender inbox (scenario reports, messages.get, modif
     const response = await fetch(`${base}${path}`, {
       method: init.method ?? 'GET',
       headers: { authorization: `Bearer ${init.bearer ?? token()}`, 'content-type': 'application/json' },
-      body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
+      body: init.body === undefined ? null : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
     });
     return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
   };

@@ -180,8 +180,8 @@ export function createGmailInbox(context: EmulatorContext, authorize: GmailAutho
         const unread = value.toLowerCase() === 'unread';
         test = (message) => message.labelIds.has('UNREAD') === unread;
       } else {
-        // An unknown label matches nothing, as in Gmail.
-        const id = labelByName(caller.user, value);
+        // An unknown label matches nothing, as in Gmail; a quoted name is taken as written.
+        const id = labelByName(caller.user, value.replace(/^"(.*)"$/, '$1'));
         test = (message) => id !== undefined && message.labelIds.has(id);
       }
       tests.push(negate === '-' ? (message) => !test(message) : test);

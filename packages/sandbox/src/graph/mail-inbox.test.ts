@@ -34,7 +34,7 @@ describe('sandbox: the Graph sender inbox (scenario reports, list, $value, PATCH
     const response = await fetch(url.startsWith('http') ? url : `${mailbox}${url}`, {
       method: init.method ?? 'GET',
       headers: { authorization: `Bearer ${init.bearer ?? appToken()}`, 'content-type': init.type ?? 'application/json' },
-      body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
+      body: init.body === undefined ? null : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
     });
     const bytes = Buffer.from(await response.arrayBuffer());
     const json = (): Record<string, unknown> => JSON.parse(bytes.toString()) as Record<string, unknown>;
