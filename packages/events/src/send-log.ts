@@ -7,8 +7,12 @@ export interface MemorySendLogOptions {
   readonly maxEntries?: number | undefined;
 }
 
-/** A {@link SendLog} in memory, with its size. */
+/** A {@link SendLog} in memory, with its size; its lookups answer at once. */
 export interface MemorySendLog extends SendLog {
+  record(entry: SendLogEntry): void;
+  get(messageId: string): SendLogEntry | undefined;
+  getByProviderId(providerMessageId: string): SendLogEntry | undefined;
+  getByVerpToken(token: string): SendLogEntry | undefined;
   /** Messages held now. */
   readonly size: number;
 }

@@ -1,0 +1,130 @@
+import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Suppression, SuppressionStore } from './model.js';
+import { createFileSuppressionStore } from './suppression-file.js';
+
+let directory: string;
+let path: string;
+beforeEach(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'mailport-suppression-'));
+  path = join(directory, 'suppressions.jsonl');
+});
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await rm(directory, { recursive: true, force: true });
+});
+
+const createdAt = new Date().toISOString();
+const entry = (address: string, scope = '*', extra: Partial<Suppression> = {}): Suppression => ({
+  address,
+  scope,
+  reason: 'hard-bounce',
+  createdAt,
+  ...extra,
+});
+
+async function addresses(store: SuppressionStore): Promise<string[]> {
+  const all: string[] = [];
+  for await (const item of store.list()) all.push(`${item.address} ${item.scope}`);
+  return all.sort();
+}
+
+describe('createFileSuppressionStore', () => {
+  it('survives a restart, honours scope and expiry, and writes the file 0600', async () => {
+    const first = createFileSuppressionStore(path);
+    await first.add(entry('Ana@Example.org'));
+    await first.add(entry('bob@example.org', 'news', { reason: 'unsubscribe' }));
+    await first.add(entry('carl@example.org', '*', { reason: 'soft-bounces', expiresAt: new Date(Date.now() - 1).toISOString() }));
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+
+    const second = createFileSuppressionStore(path);
+    const found = await second.check(['ana@example.org', 'bob@example.org', 'carl@example.org'], 'news');
+    expect([...found.keys()]).toEqual(['ana@example.org', 'bob@example.org']);
+    expect(found.get('bob@example.org')).toMatchObject({ reason: 'unsubscribe', scope: 'news' });
+    expect((await second.check(['bob@example.org'], 'other')).size).toBe(0);
+    expect(await second.remove('ANA@example.org')).toBe(true);
+    expect(await second.remove('ana@example.org')).toBe(false);
+    // The first instance reads what the second wrote.
+    expect(await addresses(first)).toEqual(['bob@example.org news']);
+    expect(await addresses(createFileSuppressionStore(path))).toEqual(['bob@example.org news']);
+  });
+
+  it('answers nothing, and creates nothing, when the file does not exist yet', async () => {
+    const store = createFileSuppressionStore(path);
+    expect((await store.check(['ana@example.org'], undefined)).size).toBe(0);
+    expect(await store.remove('ana@example.org')).toBe(false);
+    await expect(stat(path)).rejects.toThrow();
+  });
+
+  it('skips corrupt and hostile lines with a warning count, and never crashes', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const good = JSON.stringify({ op: 'add', ...entry('ana@example.org') });
+    await writeFile(
+      path,
+      [
+        '{not json',
+        'null',
+        '[]',
+        '"string"',
+        JSON.stringify({ op: 'add', address: 'x', scope: '*', reason: 'hard-bounce', createdAt }),
+        JSON.stringify({ op: 'add', ...entry('bob@example.org'), reason: 'because' }),
+        JSON.stringify({ op: 'add', ...entry('carl@example.org'), __proto__: { polluted: true } }).replace(
+          '"op"',
+          '"__proto__":{"polluted":true},"op"',
+        ),
+        JSON.stringify({ op: 'drop-table' }),
+        JSON.stringify({ op: 'remove', address: 42 }),
+        `{"op":"add","address":"${'a'.repeat(20_000)}@example.org","scope":"*","reason":"manual","createdAt":"${createdAt}"}`,
+        '\u0000\u0001\u0002',
+        good,
+        '',
+      ].join('\n'),
+    );
+    const store = createFileSuppressionStore(path);
+    const found = await store.check(['ana@example.org', 'carl@example.org', 'bob@example.org'], undefined);
+    expect([...found.keys()]).toEqual(['ana@example.org', 'carl@example.org']);
+    expect(store.skippedLines).toBe(10);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('10 line(s)'), { type: 'MailportSuppressionWarning' });
+
+    // A partial last line (a writer that died mid-line) is not read, and does not swallow the next entry.
+    await appendFile(path, '{"op":"add","addr');
+    expect((await store.check(['ana@example.org'], undefined)).size).toBe(1);
+    await store.add(entry('dora@example.org'));
+    expect((await createFileSuppressionStore(path).check(['dora@example.org'], undefined)).size).toBe(1);
+  });
+
+  it('two stores on one file (as two processes would be) lose nothing while both write and one compacts', async () => {
+    const one = createFileSuppressionStore(path);
+    const two = createFileSuppressionStore(path);
+    const writes: Promise<unknown>[] = [];
+    for (let n = 0; n < 150; n++) {
+      writes.push(one.add(entry(`one${n}@example.org`)));
+      writes.push(two.add(entry(`two${n}@example.org`)));
+      if (n % 50 === 25) writes.push(one.compact());
+    }
+    await Promise.all(writes);
+    await one.compact();
+    const all = await addresses(createFileSuppressionStore(path));
+    expect(all).toHaveLength(300);
+    expect((await two.check(['one149@example.org', 'two0@example.org'], undefined)).size).toBe(2);
+  });
+
+  it('compacts by itself once dead lines pile up, keeping only live entries', async () => {
+    const store = createFileSuppressionStore(path);
+    for (let n = 0; n < 1100; n++) await store.add(entry('ana@example.org', '*', { detail: String(n) }));
+    const lines = (await readFile(path, 'utf8')).split('\n').filter((line) => line !== '');
+    expect(lines.length).toBeLessThan(1100);
+    const [only] = [...(await store.check(['ana@example.org'], undefined)).values()];
+    expect(only?.detail).toBe('1099');
+    await expect(stat(`${path}.lock`)).rejects.toThrow();
+  });
+
+  it('refuses bad entries and a bad path', async () => {
+    const store = createFileSuppressionStore(path);
+    await expect(store.add({ ...entry('ana@example.org'), reason: 'x' as never })).rejects.toThrow(TypeError);
+    expect(() => createFileSuppressionStore('')).toThrow(TypeError);
+  });
+});
