@@ -46,7 +46,7 @@ export interface SnsSubscription {
   readonly delivered: number;
   /** Notifications given up after the last retry. */
   readonly failed: number;
-  /** Notifications not sent because the subscription was not confirmed (SNS does not queue them either). */
+  /** Notifications not sent: the subscription was not confirmed (SNS does not queue them either), or 10,000 posts were already waiting. */
   readonly dropped: number;
   /** Posts queued or in flight, confirmations and retries included. */
   readonly queued: number;
@@ -102,6 +102,8 @@ interface Subscription {
 const topicArnPattern = /^arn:aws(?:-[a-z]+)*:sns:[a-z0-9-]{1,32}:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 const maxResponseBytes = 64 * 1024;
 const maxRetries = 10;
+// A dead endpoint and a busy test must not grow the queue without end: past this, a record is dropped.
+const maxQueued = 10_000;
 const maxDelayMs = 60_000;
 
 /** `http://host:port/path`: no credentials, no query (either may hold a secret). */
@@ -429,7 +431,21 @@ export function createSnsHub(context: EmulatorContext, options: { destinations: 
             if (subscription.state === 'pending') subscription.dropped += events.length;
             continue;
           }
-          for (const event of events) notify(subscription, message, event, messageId);
+          for (const event of events) {
+            if (subscription.queued >= maxQueued) {
+              subscription.dropped += 1;
+              context.events.record({
+                storeId: message.storeId,
+                messageId,
+                type: event.type,
+                recipient: event.recipient,
+                channel: 'sns',
+                detail: `not posted to ${subscription.shown}: ${maxQueued} posts already waiting`,
+              });
+              continue;
+            }
+            notify(subscription, message, event, messageId);
+          }
         }
       } catch (error) {
         // Publishing is the sandbox's report on a send that already succeeded: it must never fail it.
