@@ -12,7 +12,7 @@ import { type SnsTestServer, startSnsTestServer } from '../../test/ses/sns-test-
 import type { MailEvent } from '../model.js';
 import { parseSesEvent } from './ses-event.js';
 import { createSesWebhook, type SesWebhookOptions } from './ses-webhook.js';
-import { verifySnsMessage } from './sns-verify.js';
+import { isSnsCertificateSubject, verifySnsMessage } from './sns-verify.js';
 
 const topic = 'arn:aws:sns:us-east-1:123456789012:ses-events';
 const otherTopic = 'arn:aws:sns:us-east-1:999999999999:someone-elses-topic';
@@ -391,6 +391,22 @@ describe('verifySnsMessage', () => {
     );
     expect(results.every((result) => result.valid)).toBe(true);
     expect(sns.certificateRequests.filter((path) => path === '/fresh-cached.pem')).toHaveLength(1);
+  });
+
+  it('from AWS’s hosts, takes only a certificate issued to SNS', () => {
+    expect(isSnsCertificateSubject('CN=sns.amazonaws.com')).toBe(true);
+    expect(isSnsCertificateSubject('C=US\nO=Amazon\nCN=sns.amazonaws.com')).toBe(true);
+    expect(isSnsCertificateSubject('CN=sns.cn-north-1.amazonaws.com.cn')).toBe(true);
+    for (const subject of [
+      'CN=attacker.example',
+      'CN=sns.amazonaws.com.attacker.example',
+      'CN=s3.amazonaws.com',
+      'O=Amazon',
+      '',
+      'CN=sns.amazonaws.com\nCN=attacker.example',
+    ]) {
+      expect(isSnsCertificateSubject(subject)).toBe(false);
+    }
   });
 
   it('accepts the China partition’s host for an aws-cn topic only', async () => {

@@ -199,6 +199,20 @@ export function boundedGet(
   });
 }
 
+/**
+ * Whether a certificate's subject names SNS, as AWS's signing certificates do
+ * (`CN=sns.amazonaws.com`, issued by an Amazon CA): AWS asks verifiers to check that the
+ * certificate is SNS's, not only where it came from. Applied to certificates from AWS's hosts only;
+ * `certificates.hosts` (the sandbox) are trusted by their CA instead.
+ */
+export function isSnsCertificateSubject(subject: string): boolean {
+  const commonNames = subject
+    .split('\n')
+    .filter((line) => line.startsWith('CN='))
+    .map((line) => line.slice(3));
+  return commonNames.length === 1 && /^sns(?:\.[a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?$/.test(commonNames[0] as string);
+}
+
 type CertificateResult = { certificate: X509Certificate } | { reason: 'certificate' | 'certificate-unavailable'; detail: string };
 
 /** Fetched certificates by URL (and CA), most recently used last; failures are not kept. */
@@ -260,7 +274,8 @@ const reject = (reason: SnsRejection, detail: string): SnsVerification => ({ val
  *    `.amazonaws.com.cn` for `arn:aws-cn`) or one of `certificates.hosts`, its path ending `.pem`;
  * 5. the certificate is fetched with no redirect followed, a timeout (`certificates.timeoutMs`,
  *    default 5 s) and a 64 KiB cap, kept in a cache of 50 by URL, and must be within its validity
- *    dates now;
+ *    dates now; from an AWS host, its subject must be `CN=sns.amazonaws.com` (or another `sns.`
+ *    name under `amazonaws.com` / `amazonaws.com.cn`);
  * 6. the signature verifies over {@link snsStringToSign}.
  *
  * @example
@@ -300,6 +315,7 @@ async function verify(envelope: unknown, options: SnsVerifyOptions): Promise<Sns
   const to = Date.parse(certificate.validTo);
   if (Number.isNaN(from) || Number.isNaN(to) || now < from || now > to)
     return reject('certificate', 'certificate expired or not yet valid');
+  if (!allowed.extra && !isSnsCertificateSubject(certificate.subject)) return reject('certificate', 'certificate is not issued to SNS');
   const signature = Buffer.from(message.Signature, 'base64');
   if (signature.length === 0) return reject('signature', 'signature missing');
   const verifier = createVerify(message.SignatureVersion === '1' ? 'RSA-SHA1' : 'RSA-SHA256');
