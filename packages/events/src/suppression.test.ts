@@ -1,4 +1,8 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createMailer, createMessage, MailError } from '@mailport/core';
+import { createSesWebhook } from '@mailport/events/ses';
 import { type Sandbox, startSandbox } from '@mailport/sandbox';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -143,6 +147,70 @@ describe('suppression through the mailer and the SES sandbox', () => {
     const receipt = await mailer.send({ to: ['erin@example.org', 'fay@example.org'], text: 'your invoice' });
     expect([...receipt.accepted].sort()).toEqual(['erin@example.org', 'fay@example.org']);
     expect(receipt.rejected).toEqual([]);
+  });
+});
+
+describe('the whole loop: SES events from the sandbox, the webhook, the pipeline, suppression', () => {
+  it('a bounce@ and a complaint@ reported over SNS stop the next sends, with no request reaching the sandbox', async () => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/ses`;
+    await using sandbox = await startSandbox({ sesEvents: [{ endpoint }] });
+    try {
+      const sendLog = createMemorySendLog();
+      const store = createMemorySuppressionStore();
+      const seen: MailEvent[] = [];
+      const pipeline = createEventPipeline({ sendLog, suppression: store, onEvent: (event) => void seen.push(event) });
+      const webhook = createSesWebhook({
+        topics: ['arn:aws:sns:us-east-1:123456789012:mailport-sandbox-events'],
+        certificates: { hosts: [`127.0.0.1:${sandbox.httpsPort}`], ca: sandbox.ca },
+        onEvents: pipeline.handle,
+      });
+      server.on('request', webhook.node);
+      for (let waited = 0; sandbox.sns.subscriptions()[0]?.state !== 'confirmed'; waited += 20) {
+        if (waited > 10_000) throw new Error('the subscription was never confirmed');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await using mailer = createMailer({
+        transport: sandbox.urls.ses,
+        retry: false,
+        sendLog,
+        suppression: suppressionFilter(store),
+        defaults: { from },
+      });
+      const simulator = (name: string): string => `${name}@simulator.amazonses.com`;
+      await mailer.send({ to: [simulator('bounce'), simulator('success')], subject: 'Order', text: 'x', metadata: { stream: 'orders' } });
+      await mailer.send({ to: simulator('complaint'), subject: 'News', text: 'x', tags: ['week-12'], metadata: { stream: 'newsletter' } });
+      await sandbox.sns.idle();
+
+      const all: Suppression[] = [];
+      for await (const entry of store.list()) all.push(entry);
+      expect(all.map((entry) => [entry.address, entry.scope, entry.reason]).sort()).toEqual([
+        [simulator('bounce'), '*', 'hard-bounce'],
+        [simulator('complaint'), 'newsletter', 'complaint'],
+      ]);
+      expect(seen.find((event) => event.type === 'complained')).toMatchObject({ tags: ['week-12'], metadata: { stream: 'newsletter' } });
+
+      const requests = sandbox.requests.count('ses.*');
+      const stored = sandbox.store.size;
+      for (const input of [
+        { to: simulator('bounce'), metadata: { stream: 'orders' } },
+        { to: simulator('bounce') },
+        { to: simulator('complaint'), metadata: { stream: 'newsletter' } },
+      ]) {
+        const refused = await mailer.send({ ...input, subject: 'Again', text: 'x' }).catch((error: unknown) => error);
+        expect(MailError.isInstance(refused) && refused.code).toBe('recipient-rejected');
+      }
+      expect(sandbox.requests.count('ses.*')).toBe(requests);
+      expect(sandbox.store.size).toBe(stored);
+      // A complaint about the newsletter does not stop the receipts.
+      const receipt = await mailer.send({ to: simulator('complaint'), subject: 'Receipt', text: 'x', metadata: { stream: 'orders' } });
+      expect(receipt.accepted).toEqual([simulator('complaint')]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
