@@ -258,7 +258,11 @@ function publicView(subscription: Subscription): SnsSubscription {
  * 2) with a certificate the sandbox serves, retried with the same MessageId, in order per
  * subscription. Publishing never blocks or fails an SES send.
  */
-export function createSnsHub(context: EmulatorContext, options: { destinations: readonly SesEventDestination[]; ca: string }): SnsHub {
+export function createSnsHub(
+  context: EmulatorContext,
+  options: { destinations: readonly SesEventDestination[]; ca: string; maxQueued?: number | undefined },
+): SnsHub {
+  const queueLimit = options.maxQueued ?? maxQueued;
   const certificatePath = `/SimpleNotificationService-${randomBytes(16).toString('hex')}.pem`;
   const subscriptions: Subscription[] = [];
   const controller = new AbortController();
@@ -432,7 +436,7 @@ export function createSnsHub(context: EmulatorContext, options: { destinations: 
             continue;
           }
           for (const event of events) {
-            if (subscription.queued >= maxQueued) {
+            if (subscription.queued >= queueLimit) {
               subscription.dropped += 1;
               context.events.record({
                 storeId: message.storeId,
@@ -440,7 +444,7 @@ export function createSnsHub(context: EmulatorContext, options: { destinations: 
                 type: event.type,
                 recipient: event.recipient,
                 channel: 'sns',
-                detail: `not posted to ${subscription.shown}: ${maxQueued} posts already waiting`,
+                detail: `not posted to ${subscription.shown}: ${queueLimit} posts already waiting`,
               });
               continue;
             }

@@ -7,7 +7,12 @@ import { SESv2Client, SendBulkEmailCommand, SendEmailCommand } from '@aws-sdk/cl
 import { createMailer } from '@mailport/core';
 import { refusedPort } from '@mailport/core/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resolveAccounts } from '../../accounts.js';
+import { createSandboxEventLog } from '../../events/event-log.js';
 import { type Sandbox, startSandbox } from '../../sandbox.js';
+import { createMessageStore } from '../../store.js';
+import { createTokenRegistry } from '../../tokens.js';
+import { createSnsHub } from './sns-publisher.js';
 
 /** What the application's webhook received. */
 interface Received {
@@ -435,6 +440,66 @@ describe('delivery', () => {
     await sandbox.sns.idle();
     expect(sandbox.sns.subscriptions()[1]).toMatchObject({ state: 'pending', endpoint: refused });
     expect(sandbox.sns.subscriptions()[0]).toMatchObject({ failed: 4, queued: 0 });
+  });
+
+  it('retries an unanswered SubscriptionConfirmation with the same MessageId', async () => {
+    const app = await startApp();
+    apps.push(app);
+    let failures = 1;
+    app.respond = (_request, response) => response.writeHead(failures-- > 0 ? 503 : 200).end();
+    const sandbox = await startSandbox({ sesEvents: [{ endpoint: app.url, retryDelaysMs: [20] }] });
+    sandboxes.push(sandbox);
+    await sandbox.sns.idle();
+    const confirmations = app.received.filter((request) => request.json.Type === 'SubscriptionConfirmation');
+    expect(confirmations).toHaveLength(2);
+    expect(confirmations[1]?.body).toBe(confirmations[0]?.body);
+    expect((await fetchHttps(confirmations[1]?.json.SubscribeURL as string, sandbox.ca)).status).toBe(200);
+  });
+
+  it('keeps at most maxQueued posts waiting per subscription; past it, records are dropped and said so', async () => {
+    const app = await startApp();
+    apps.push(app);
+    app.respond = () => undefined; // never answers
+    const events = createSandboxEventLog();
+    const context = {
+      accounts: resolveAccounts(undefined),
+      store: createMessageStore({}),
+      tokens: createTokenRegistry(3600),
+      urls: { http: 'http://127.0.0.1:9', https: 'https://127.0.0.1:9' },
+      now: Date.now,
+      events,
+    };
+    const hub = createSnsHub(context, {
+      destinations: [{ endpoint: app.url, retryDelaysMs: [], timeoutMs: 60_000 }],
+      ca: '',
+      maxQueued: 3,
+    });
+    hub.start();
+    const confirmation = await app.next('SubscriptionConfirmation');
+    expect(hub.confirm(confirmation.json.TopicArn as string, confirmation.json.Token as string)).toBeDefined();
+    const message = {
+      storeId: 'm-1',
+      sesMessageId: 'id-1',
+      operation: 'SendEmail (Simple)',
+      raw: Buffer.from('Message-ID: <a@b>\r\n\r\nx'),
+      source: 'app@example.com',
+      recipients: [simulator('success')],
+      tags: [],
+      configurationSet: undefined,
+      region: 'us-east-1',
+      acceptedAt: Date.now(),
+      rendered: true,
+    };
+    hub.publish(message);
+    hub.publish(message);
+    // The confirmation post still waits for its answer: 1 + 2 + 2 records, 3 kept.
+    expect(hub.subscriptions()[0]).toMatchObject({ queued: 3, dropped: 2 });
+    expect(events.list().map((event) => event.detail)).toEqual([
+      `not posted to ${app.url}: 3 posts already waiting`,
+      `not posted to ${app.url}: 3 posts already waiting`,
+    ]);
+    await hub.close();
+    expect(hub.subscriptions()[0]?.queued).toBe(0);
   });
 
   it('closes promptly with retries still waiting', async () => {
