@@ -170,7 +170,7 @@ function eventsFor(report: MailReport, entry: SendLogEntry, joinedBy: JoinMethod
     }
     if (feedback.originalRcptTo.length === 0) {
       drafts.push({ type, recipient: undefined, timestamp: complaint.arrivalDate, complaint, providerEventType });
-      reasons.push('the feedback report redacts its recipient: the complaint cannot suppress an address');
+      reasons.push('the feedback report redacts or leaves out its recipient: the complaint cannot suppress an address');
     }
   } else if (report.kind === 'auto-reply') {
     // Who replied; an alias or a forwarded mailbox may answer for a recipient, so it is not filtered.

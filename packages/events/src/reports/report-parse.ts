@@ -159,8 +159,8 @@ function classify(mime: ParsedMime): Omit<Mutable<MailReport>, 'raw' | 'sourceHa
   if (mime.failure !== undefined) warnings.push(mime.failure);
   const fields = topFields(mime);
   report.messageId = messageIdOf(fieldValue(fields, 'message-id'));
-  const date = mime.headers.get('date');
-  report.date = date instanceof Date && Number.isFinite(date.getTime()) ? date.toISOString() : isoDate(fieldValue(fields, 'date'));
+  // Read from the raw field: mailparser gives the current time for a Date it cannot parse.
+  report.date = isoDate(fieldValue(fields, 'date'));
   report.from = firstAddress(mime.headers.get('from'));
   const subject = mime.headers.get('subject');
   report.subject = typeof subject === 'string' ? subject.slice(0, 998) : undefined;
