@@ -1,15 +1,17 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { MailError } from '@mailport/core';
-import type { Sandbox, StoredMessage } from '@mailport/sandbox';
+import type { Sandbox, SandboxEvent, StoredMessage } from '@mailport/sandbox';
 import { exitCodes, UsageError } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { printError } from '../output.js';
+import { redactUrl } from '../worker-config.js';
 
 export const devHelp = `mailport dev: a local sandbox for SMTP, Amazon SES, the Gmail API and Microsoft Graph, with a web inbox
 
   mailport dev [--port 8025] [--smtp-port 2525] [--https-port 4443] [--open]
                [--max-messages 10000] [--max-store-size 256MB]
+               [--ses-events URL [--ses-events-signature 1|2]] [--bounces-to smtp://HOST:PORT]
 
   --port PORT             the inbox, and the SES, Gmail and Graph APIs over HTTP (default 8025)
   --smtp-port PORT        SMTP submission with STARTTLS; AUTH accepted, not required (default 2525)
@@ -17,11 +19,22 @@ export const devHelp = `mailport dev: a local sandbox for SMTP, Amazon SES, the 
   --open                  open the inbox in the default browser
   --max-messages N        keep at most N messages; the oldest are evicted (default 10000)
   --max-store-size SIZE   keep at most SIZE of messages (bytes, or 512kB, 256MB, 1GB; default 256MB)
+  --ses-events URL        an SES event destination: post SNS notifications of what the SES API
+                          accepted (a SubscriptionConfirmation first) to your webhook, as
+                          http://user:password@127.0.0.1:8080/ses for Basic auth (repeatable)
+  --ses-events-signature V  the SNS SignatureVersion of those posts, 1 (default) or 2
+  --bounces-to URL        smtp://HOST:PORT of your bounce receiver (mailport events "smtp"):
+                          where bounce@, delay@ and ooto@simulator.amazonses.com sent over SMTP
+                          get their Postfix-style reports mailed
 
 Everything listens on 127.0.0.1 only, and nothing sent to it leaves this machine. Port 0 lets the
 system choose one. It prints the inbox URL and a MAILPORT_URL for each transport, logs each message
 as it arrives, and runs until Ctrl-C; messages are kept in memory only, within the two limits (the
-inbox says how many older ones were evicted).
+inbox says how many older ones were evicted). Events it reports (SNS posts, bounces mailed back)
+are logged too, and shown next to each message in the inbox.
+
+Scenario recipients: success@, bounce@, complaint@, ooto@, suppressionlist@ and (SMTP, Gmail,
+Graph) delay@simulator.amazonses.com.
 `;
 
 const defaults = { port: 8025, smtpPort: 2525, httpsPort: 4443 };
@@ -37,6 +50,9 @@ export async function runDev(argv: readonly string[], io: CliIo): Promise<number
       open: { type: 'boolean', default: false },
       'max-messages': { type: 'string' },
       'max-store-size': { type: 'string' },
+      'ses-events': { type: 'string', multiple: true },
+      'ses-events-signature': { type: 'string' },
+      'bounces-to': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -53,6 +69,8 @@ export async function runDev(argv: readonly string[], io: CliIo): Promise<number
   };
   const maxMessages = countOption('--max-messages', values['max-messages']);
   const maxStoreBytes = sizeOption('--max-store-size', values['max-store-size']);
+  const sesEvents = sesEventsOption(values['ses-events'] ?? [], values['ses-events-signature']);
+  const bouncesTo = bouncesOption(values['bounces-to']);
 
   let sandbox: Sandbox;
   try {
@@ -69,6 +87,8 @@ export async function runDev(argv: readonly string[], io: CliIo): Promise<number
       smtpAuthOptional: true,
       maxMessages,
       maxStoreBytes,
+      ...(sesEvents.length === 0 ? {} : { sesEvents }),
+      ...(bouncesTo === undefined ? {} : { bounces: { smtp: bouncesTo } }),
     });
   } catch (error) {
     printError(io, listenError(error, ports));
@@ -76,8 +96,20 @@ export async function runDev(argv: readonly string[], io: CliIo): Promise<number
   }
 
   const inboxUrl = `${sandbox.httpUrl}/`;
-  io.stdout.write(banner(sandbox, inboxUrl));
+  io.stdout.write(
+    banner(sandbox, inboxUrl, [
+      ...sesEvents.map(
+        (destination) =>
+          `  Events  SES events -> ${redactUrl(destination.endpoint)}  (SNS, signature version ${destination.signatureVersion}; certificates from ${sandbox.httpsUrl}, CA above)\n`,
+      ),
+      ...(bouncesTo === undefined ? [] : [`  Bounces -> ${bouncesTo}  (reports for scenario recipients sent over SMTP)\n`]),
+    ]),
+  );
   const unsubscribe = sandbox.store.subscribe((message) => io.stdout.write(describeArrival(message)));
+  const onEvent = (event: SandboxEvent): void => {
+    io.stdout.write(describeEvent(event));
+  };
+  sandbox.events.emitter.on('event', onEvent);
   if (values.open) openInBrowser(inboxUrl, io);
 
   await new Promise<void>((resolve) => {
@@ -85,6 +117,7 @@ export async function runDev(argv: readonly string[], io: CliIo): Promise<number
     else io.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   unsubscribe();
+  sandbox.events.emitter.off('event', onEvent);
   io.stderr.write('\nmailport dev: stopping\n');
   await sandbox.close();
   return exitCodes.ok;
@@ -97,6 +130,37 @@ function portOption(flag: string, value: string | undefined, fallback: number): 
     throw new UsageError(`${flag} must be a port number from 0 to 65535 (0: any free port), not "${value}"`);
   }
   return port;
+}
+
+/** `--ses-events URL` (repeatable) and `--ses-events-signature 1|2`, as the sandbox's event destinations. */
+function sesEventsOption(urls: readonly string[], signature: string | undefined): { endpoint: string; signatureVersion: '1' | '2' }[] {
+  if (signature !== undefined && urls.length === 0) throw new UsageError('--ses-events-signature goes with --ses-events URL');
+  if (signature !== undefined && signature !== '1' && signature !== '2')
+    throw new UsageError(`--ses-events-signature must be 1 or 2, not "${printable(signature)}"`);
+  return urls.map((url) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new UsageError(`--ses-events must be an http:// or https:// URL, not "${printable(redactUrl(url))}"`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw new UsageError(`--ses-events must be an http:// or https:// URL, not "${printable(redactUrl(url))}"`);
+    return { endpoint: url, signatureVersion: signature === '2' ? '2' : '1' };
+  });
+}
+
+/** `--bounces-to smtp://HOST:PORT`. */
+function bouncesOption(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  if (!/^smtp:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253}):\d{1,5}\/?$/.test(url))
+    throw new UsageError(`--bounces-to must be smtp://HOST:PORT (your bounce receiver), not "${printable(url)}"`);
+  return url.replace(/\/$/, '');
+}
+
+/** Text from an argument or an event, safe for a terminal: control characters (escape sequences) as `?`. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
 }
 
 function countOption(flag: string, value: string | undefined): number | undefined {
@@ -135,7 +199,7 @@ function listenError(error: unknown, ports: { port: number; smtpPort: number; ht
   });
 }
 
-function banner(sandbox: Sandbox, inboxUrl: string): string {
+function banner(sandbox: Sandbox, inboxUrl: string, extra: readonly string[]): string {
   const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
   return `mailport dev: nothing sent here leaves this machine
 
@@ -147,7 +211,7 @@ function banner(sandbox: Sandbox, inboxUrl: string): string {
   CA      ${sandbox.caFile}
   Keeps   the newest ${sandbox.store.limits.maxMessages.toLocaleString('en-US')} messages, ${formatBytes(sandbox.store.limits.maxBytes)} at most (older ones are evicted)
   Token   ${sandbox.controlTokenFile}  (the /sandbox API wants "Authorization: Bearer <its content>"; the inbox needs none)
-
+${extra.join('')}
 Send through any of them:
   MAILPORT_URL=${quote(sandbox.urls.smtp)}
   MAILPORT_URL=${quote(sandbox.urls.ses)}
@@ -167,6 +231,13 @@ function formatBytes(bytes: number): string {
     if (bytes >= size) return `${Number((bytes / size).toFixed(1))} ${unit}`;
   }
   return `${bytes} B`;
+}
+
+function describeEvent(event: SandboxEvent): string {
+  const time = event.at.slice(11, 19);
+  // The recipient and the detail can carry what a sender wrote: no escape sequence reaches the terminal.
+  const line = `${time}  ${event.storeId ?? event.id}  ${event.type}  ${event.recipient ?? '-'}  via ${event.channel}: ${event.detail}`;
+  return `${printable(line).slice(0, 500)}\n`;
 }
 
 function describeArrival(message: StoredMessage): string {
