@@ -104,6 +104,12 @@ export function createGmailInbox(context: EmulatorContext, authorize: GmailAutho
 
   context.store.subscribe((stored) => {
     if (stored.api !== 'gmail') return;
+    // Mail to one's own address lands in one's inbox too, as Gmail files it (SENT, INBOX, UNREAD).
+    const user = String(stored.metadata.user ?? stored.envelope.from);
+    const own = context.accounts.google.users[user]?.sendAs ?? [user];
+    if (stored.envelope.to.some((recipient) => own.some((address) => address.toLowerCase() === recipient.toLowerCase()))) {
+      deliver(user, stored.raw);
+    }
     for (const recipient of stored.envelope.to) {
       const scenario = mailboxScenarioOf(recipient);
       if (scenario !== undefined) void report(stored, recipient, scenario);
