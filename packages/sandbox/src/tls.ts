@@ -8,30 +8,46 @@ export interface TlsIdentity {
 
 let generated: Promise<TlsIdentity> | undefined;
 
+const altNames = [
+  { type: 2, value: 'localhost' },
+  { type: 7, ip: '127.0.0.1' },
+  { type: 7, ip: '::1' },
+];
+
 /**
- * A self-signed certificate for localhost, 127.0.0.1 and ::1 that can also act as its own CA:
- * trust it (`ca_file`, `NODE_EXTRA_CA_CERTS`, or a client's `ca` option) and every TLS endpoint
- * of the sandbox verifies. Generated once per process; EC P-256 keeps that fast.
+ * A certificate for localhost, 127.0.0.1 and ::1, issued by a CA made for it: `cert` is the chain
+ * (the server's certificate, then the CA's), so trusting `cert` (`ca_file`, `NODE_EXTRA_CA_CERTS`,
+ * or a client's `ca` option) trusts the CA, and every TLS endpoint of the sandbox verifies. A real
+ * leaf under a real CA, not a CA used as a server's certificate: strict TLS stacks (rustls, in
+ * Deno) refuse the latter. Generated once per process; EC P-256 keeps that fast.
  */
 export function sandboxCertificate(): Promise<TlsIdentity> {
-  generated ??= generate([{ name: 'commonName', value: 'mailport sandbox' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notAfterDate: new Date(Date.now() + 365 * 24 * 3600 * 1000),
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', digitalSignature: true, keyCertSign: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: 'localhost' },
-          { type: 7, ip: '127.0.0.1' },
-          { type: 7, ip: '::1' },
-        ],
-      },
-    ],
-  }).then((result) => ({ key: result.private, cert: result.cert }));
+  generated ??= (async () => {
+    const notAfterDate = new Date(Date.now() + 365 * 24 * 3600 * 1000);
+    const ca = await generate([{ name: 'commonName', value: 'mailport sandbox CA' }], {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      notAfterDate,
+      extensions: [
+        { name: 'basicConstraints', cA: true, critical: true },
+        { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+      ],
+    });
+    const leaf = await generate([{ name: 'commonName', value: 'mailport sandbox' }], {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      notAfterDate,
+      ca: { key: ca.private, cert: ca.cert },
+      extensions: [
+        { name: 'basicConstraints', cA: false, critical: true },
+        { name: 'keyUsage', digitalSignature: true, critical: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        { name: 'subjectAltName', altNames },
+      ],
+    });
+    return { key: leaf.private, cert: `${leaf.cert.trim()}\n${ca.cert.trim()}\n` };
+  })();
   return generated;
 }

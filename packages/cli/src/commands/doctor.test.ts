@@ -118,7 +118,7 @@ describe.skipIf(process.platform === 'win32')('mailport doctor', () => {
     );
     expect(err).toBe('');
     expect(line(out, sandbox.smtpPort)).toMatch(
-      /^PASS \d+ smtp SMTP answers \("220 .*"\), STARTTLS verified \(TLSv1\.3, certificate for mailport sandbox issued by mailport sandbox, verified\), AUTH PLAIN LOGIN XOAUTH2$/,
+      /^PASS \d+ smtp SMTP answers \("220 .*"\), STARTTLS verified \(TLSv1\.3, certificate for mailport sandbox issued by mailport sandbox CA, verified\), AUTH PLAIN LOGIN XOAUTH2$/,
     );
     expect(line(out, silentPort)).toMatch(/^FAIL \d+ smtp connected, but no SMTP greeting in 2 s: something in between/);
     expect(line(out, closedPort)).toMatch(
@@ -148,7 +148,7 @@ describe.skipIf(process.platform === 'win32')('mailport doctor', () => {
     );
     expect(code).toBe(exitCodes.configuration);
     expect(line(out, sandbox.smtpPort)).toMatch(
-      /^FAIL \d+ smtp TLS completes but the certificate is not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT; TLSv1\.3, certificate for mailport sandbox issued by mailport sandbox\)$/,
+      /^FAIL \d+ smtp TLS completes but the certificate is not trusted \(SELF_SIGNED_CERT_IN_CHAIN; TLSv1\.3, certificate for mailport sandbox issued by mailport sandbox CA\)$/,
     );
     expect(line(out, sandbox.httpsPort)).toMatch(/^FAIL \d+ https TLS completes but the certificate is not trusted/);
     expect(line(out, plainPort)).toMatch(
