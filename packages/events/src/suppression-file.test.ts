@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Suppression, SuppressionStore } from './model.js';
 import { createFileSuppressionStore } from './suppression-file.js';
@@ -110,6 +113,49 @@ describe('createFileSuppressionStore', () => {
     const all = await addresses(createFileSuppressionStore(path));
     expect(all).toHaveLength(300);
     expect((await two.check(['one149@example.org', 'two0@example.org'], undefined)).size).toBe(2);
+  });
+
+  it('two other processes and this one, writing and compacting at once, lose nothing', async () => {
+    // The child runs this very source under Node's type stripping, mapping the .js imports to the .ts files.
+    const child = join(directory, 'writer.mjs');
+    await writeFile(
+      child,
+      `import { registerHooks } from 'node:module';
+registerHooks({ resolve(specifier, context, next) {
+  try { return next(specifier, context); } catch (error) {
+    if (specifier.startsWith('.') && specifier.endsWith('.js')) return next(specifier.slice(0, -3) + '.ts', context);
+    throw error;
+  }
+} });
+const [, , source, file, prefix, count] = process.argv;
+const { createFileSuppressionStore } = await import(source);
+const store = createFileSuppressionStore(file);
+const createdAt = new Date().toISOString();
+for (let n = 0; n < Number(count); n++) {
+  await store.add({ address: prefix + n + '@example.org', scope: '*', reason: 'manual', createdAt });
+  if (n % 40 === 20) await store.compact();
+}
+`,
+    );
+    const source = fileURLToPath(new URL('./suppression-file.ts', import.meta.url));
+    const run = promisify(execFile);
+    const here = createFileSuppressionStore(path);
+    const local = (async () => {
+      for (let n = 0; n < 150; n++) {
+        await here.add(entry(`here${n}@example.org`));
+        if (n === 75) await here.remove('here0@example.org');
+      }
+    })();
+    await Promise.all([
+      run(process.execPath, [child, source, path, 'left', '150']),
+      run(process.execPath, [child, source, path, 'right', '150']),
+      local,
+    ]);
+    const all = await addresses(createFileSuppressionStore(path));
+    expect(all).toHaveLength(449);
+    expect(all).not.toContain('here0@example.org *');
+    expect(all).toContain('left149@example.org *');
+    expect(all).toContain('right0@example.org *');
   });
 
   it('compacts by itself once dead lines pile up, keeping only live entries', async () => {
