@@ -90,6 +90,8 @@ interface Subscription {
   readonly retryDelaysMs: readonly number[];
   readonly timeoutMs: number;
   readonly token: string;
+  /** `Basic ...` from the endpoint's `user:pass@`, sent only after a challenge. */
+  readonly authorization: string | undefined;
   state: SnsSubscriptionState;
   delivered: number;
   failed: number;
@@ -109,6 +111,18 @@ const maxDelayMs = 60_000;
 /** `http://host:port/path`: no credentials, no query (either may hold a secret). */
 function shownEndpoint(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}${url.search === '' ? '' : '?…'}`;
+}
+
+/** The Basic credentials an endpoint URL carries, as an Authorization value, or undefined. */
+function basicAuthorization(url: URL): string | undefined {
+  if (url.username === '' && url.password === '') return undefined;
+  try {
+    const user = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  } catch {
+    throw new TypeError('sesEvents: the credentials in endpoint are not well-formed percent-encoding');
+  }
 }
 
 function checkDestination(destination: SesEventDestination, region: string): Omit<Subscription, 'state' | 'chain'> {
@@ -154,6 +168,7 @@ function checkDestination(destination: SesEventDestination, region: string): Omi
     retryDelaysMs: [...retryDelaysMs],
     timeoutMs,
     token: randomBytes(64).toString('hex'),
+    authorization: basicAuthorization(url),
     delivered: 0,
     failed: 0,
     dropped: 0,
@@ -173,6 +188,7 @@ function post(
 ): Promise<Outcome> {
   return new Promise((resolve) => {
     let settled = false;
+    let timer: NodeJS.Timeout | undefined;
     const finish = (outcome: Outcome): void => {
       if (settled) return;
       settled = true;
@@ -207,7 +223,7 @@ function post(
       finish({ error: (error as Error).message });
       return;
     }
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       outgoing.destroy();
       finish({ error: `no answer within ${options.timeoutMs} ms` });
     }, options.timeoutMs);
@@ -227,14 +243,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true });
   });
-}
-
-/** The Basic credentials an endpoint URL carries, as an Authorization value, or undefined. */
-function basicAuthorization(url: URL): string | undefined {
-  if (url.username === '' && url.password === '') return undefined;
-  const user = decodeURIComponent(url.username);
-  const password = decodeURIComponent(url.password);
-  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
 function publicView(subscription: Subscription): SnsSubscription {
@@ -323,7 +331,7 @@ export function createSnsHub(
   const deliver = async (subscription: Subscription, fields: SnsMessageFields, report: (detail: string) => void): Promise<boolean> => {
     const body = await envelope(subscription, fields);
     const headers = headersFor(subscription, fields);
-    const authorization = basicAuthorization(subscription.url);
+    const authorization = subscription.authorization;
     const attempts = subscription.retryDelaysMs.length + 1;
     for (let attempt = 1; attempt <= attempts && !closed; attempt++) {
       const postOptions = { timeoutMs: subscription.timeoutMs, ca: options.ca, signal: controller.signal };
@@ -377,7 +385,7 @@ export function createSnsHub(
     enqueue(subscription, async () => {
       // Confirmed when it was published; unsubscribed since: SNS stops delivering.
       if (subscription.state !== 'confirmed') return;
-      const taken = await deliver(subscription, fields, (detail) => {
+      const record = (detail: string): void => {
         context.events.record({
           storeId: message.storeId,
           messageId,
@@ -386,7 +394,13 @@ export function createSnsHub(
           channel: 'sns',
           detail,
         });
-      });
+      };
+      let taken = false;
+      try {
+        taken = await deliver(subscription, fields, record);
+      } catch (error) {
+        record(`not posted to ${subscription.shown}: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300));
+      }
       if (taken) subscription.delivered += 1;
       else subscription.failed += 1;
     });

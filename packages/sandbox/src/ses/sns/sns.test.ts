@@ -525,6 +525,7 @@ describe('delivery', () => {
       { endpoint: 'http://127.0.0.1:1/', retryDelaysMs: Array.from({ length: 100 }, () => 1) },
       { endpoint: 'http://127.0.0.1:1/', timeoutMs: -1 },
       { endpoint: 'http://127.0.0.1:1/', configurationSet: '' },
+      { endpoint: 'http://user:%zz@127.0.0.1:1/' },
       null,
     ];
     for (const destination of bad) {
