@@ -319,7 +319,12 @@ export function createSmtpTransport(input: SmtpTransportOptions): SmtpTransport 
       accepted,
       rejected,
       response: last?.response,
-      details: { envelopeFrom, ...(serverMessageId === undefined ? {} : { submittedMessageId: message.messageId }) },
+      details: {
+        envelopeFrom,
+        ...(serverMessageId === undefined ? {} : { submittedMessageId: message.messageId }),
+        // nodemailer leaves the DSN parameters out, without a word, when the server does not offer DSN.
+        ...(options.dsn === undefined ? {} : { dsn: last?.ehlo?.some((line) => /^DSN\b/i.test(line)) ? 'requested' : 'not-offered' }),
+      },
     };
   };
 

@@ -76,6 +76,7 @@ describe('VERP and DSN on the wire', () => {
     expect(address).toMatch(/^bounces\+[a-z2-7]{20}-[a-z2-7]{16}@bounces\.shop\.example$/);
     expect(parseVerpAddress(address, { domain, secret })).toBe(verpToken(receipt.messageId));
     expect(receipt.details?.envelopeFrom).toBe(address);
+    expect(receipt.details?.dsn).toBe('requested');
     const params = (mailFrom ?? '').split(' ').slice(2);
     expect(params).toContain('RET=HDRS');
     // A core Message-ID is all xtext-safe characters: ENVID carries it as is.
@@ -109,6 +110,7 @@ describe('VERP and DSN on the wire', () => {
     expect(command(lines, 'RCPT TO:')).toEqual(['RCPT TO:<ana@example.com> NOTIFY=NEVER']);
     // Without VERP the envelope sender is the message's own.
     expect(receipt.details?.envelopeFrom).toBe('shop@shop.example');
+    expect(receipt.details?.dsn).toBe('requested');
   });
 
   it('leaves ENVID out when the Message-ID is longer than RFC 3461 allows', async () => {
@@ -130,6 +132,7 @@ describe('VERP and DSN on the wire', () => {
     expect(receipt.accepted).toEqual(['ana@example.com']);
     const joined = lines.join('\n');
     expect(joined).not.toMatch(/NOTIFY=|RET=|ENVID=/);
+    expect(receipt.details?.dsn).toBe('not-offered');
     expect(server.received[0]?.from).toBe(receipt.details?.envelopeFrom);
   });
 
