@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { verpAddress } from '@mailport/core/verp';
 import nodemailer from 'nodemailer';
+import { generate } from 'selfsigned';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildSmtpReport } from '../../../sandbox/src/bounces/postfix-report.js';
 import type { MailEvent } from '../model.js';
@@ -268,6 +269,24 @@ describe('createBounceReceiver', () => {
     await expect(createBounceReceiver({ ...base, domain: 'not a domain' })).rejects.toThrow(/DNS name/);
     await expect(createBounceReceiver({ ...base, domain, verp: { secret: 'short' } })).rejects.toThrow(/16 bytes/);
     await expect(createBounceReceiver({ ...base, domain, maxMessageBytes: -1 })).rejects.toThrow(/maxMessageBytes/);
+    await expect(createBounceReceiver({ ...base, domain, name: 'mx.example\r\n250 injected' })).rejects.toThrow(/name/);
+  });
+
+  it('offers STARTTLS with the key and certificate it is given', async () => {
+    const { cert, private: key } = await generate([{ name: 'commonName', value: 'localhost' }], {
+      keyType: 'ec',
+      curve: 'P-256',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+    });
+    const { port, events } = await start({ tls: { key, cert } });
+    const transporter = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, requireTLS: true, tls: { ca: cert } });
+    cleanup.push(async () => transporter.close());
+    const info = await transporter.sendMail({
+      envelope: { from: '', to: [verpAddress(sentMessageId, { domain, secret })] },
+      raw: await postfixBounce(),
+    });
+    expect(info.response).toMatch(/^250 /);
+    expect(events).toHaveLength(1);
   });
 });
 

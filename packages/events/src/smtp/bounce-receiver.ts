@@ -112,6 +112,9 @@ export async function createBounceReceiver(options: BounceReceiverOptions): Prom
     throw new TypeError('createBounceReceiver: domain must be a DNS name, as bounces.shop.example');
   }
   const domain = options.domain.toLowerCase();
+  if (options.name !== undefined && (typeof options.name !== 'string' || !dnsName.test(options.name))) {
+    throw new TypeError('createBounceReceiver: name must be a DNS name, as mx.shop.example');
+  }
   if (typeof options.onEvents !== 'function') throw new TypeError('createBounceReceiver: onEvents is required');
   if (options.sendLog === undefined || typeof options.sendLog.get !== 'function')
     throw new TypeError('createBounceReceiver: sendLog is required');
