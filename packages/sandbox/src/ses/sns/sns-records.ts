@@ -72,8 +72,9 @@ function utf8(value: string): string {
 
 /** Address header values as SES lists them in commonHeaders: one string per address, with its display name. */
 function addressList(values: readonly string[]): string[] {
+  // SES allows 50 recipients: a header value past 64 KB is cut rather than parsed in full on the event loop.
   return values
-    .map(utf8)
+    .map((value) => utf8(value.slice(0, 64 * 1024)))
     .flatMap((value) =>
       addressparser(value, { flatten: true }).map((entry) => (entry.name ? `${entry.name} <${entry.address}>` : entry.address)),
     );
