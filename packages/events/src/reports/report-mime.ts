@@ -132,7 +132,12 @@ export function parseMime(bytes: Buffer, timeoutMs: number): Promise<ParsedMime>
         if (typeof data.release === 'function') data.release();
       });
     });
-    active.on('end', () => finish(undefined));
+    active.on('end', () => {
+      // Past @zone-eu/mailsplit's limits mailparser stops and ends without an 'error' event; it
+      // only sets `hasFailed`. What follows the limit was never seen, so the parse is not believed.
+      const stopped = (active as unknown as { hasFailed?: unknown }).hasFailed === true;
+      finish(stopped ? `the MIME parse stopped at a limit (more than ${maxParts} child nodes, or a part's headers over 1 MB)` : undefined);
+    });
 
     // Written in slices so a time bound can fire between them.
     const slice = 65_536;
