@@ -207,6 +207,25 @@ describe('createBounceReceiver', () => {
     expect(timedOut.responseCode).toBe(451);
   });
 
+  it('answers 451 when the send log fails, and keeps its error to itself', async () => {
+    const broken = await sendLogWithOrder();
+    const { port, events } = await start({
+      sendLog: {
+        ...broken,
+        get: broken.get.bind(broken),
+        getByProviderId: broken.getByProviderId.bind(broken),
+        record: broken.record.bind(broken),
+        getByVerpToken: () => Promise.reject(new Error('connection to db.internal:5432 refused')),
+      },
+    });
+    const error = await failure(
+      client(port).sendMail({ envelope: { from: '', to: [verpAddress(sentMessageId, { domain, secret })] }, raw: await postfixBounce() }),
+    );
+    expect(error.responseCode).toBe(451);
+    expect(error.response).not.toContain('db.internal');
+    expect(events).toEqual([]);
+  });
+
   it('takes a report about a message it never sent, and malformed mail, with 250 and no event', async () => {
     const { port, events, reports } = await start();
     const to = [verpAddress('<never-sent@shop.example>', { domain, secret })];
