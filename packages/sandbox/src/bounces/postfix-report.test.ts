@@ -1,6 +1,6 @@
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
-import { buildSmtpReport, smtpBounceScenarioOf } from './postfix-report.js';
+import { buildSmtpReport } from './postfix-report.js';
 
 // The reports' shape holds whatever the original looked like; read back with mailparser.
 
@@ -11,22 +11,6 @@ const input = (raw: Buffer | string) => ({
   recipient: 'bounce@simulator.amazonses.com',
   arrivedAt: now,
   now,
-});
-
-describe('smtpBounceScenarioOf', () => {
-  it('knows the three simulator addresses, with a +label and in any case, and nothing else', () => {
-    expect(smtpBounceScenarioOf('bounce@simulator.amazonses.com')).toBe('bounce');
-    expect(smtpBounceScenarioOf('Delay+x@Simulator.AmazonSES.com')).toBe('delay');
-    expect(smtpBounceScenarioOf('ooto@simulator.amazonses.com')).toBe('ooto');
-    for (const other of [
-      'success@simulator.amazonses.com',
-      'bounce@simulator.amazonses.com.evil',
-      'bounce@example.com',
-      'xbounce@simulator.amazonses.com',
-    ]) {
-      expect(smtpBounceScenarioOf(other)).toBeUndefined();
-    }
-  });
 });
 
 describe('buildSmtpReport', () => {

@@ -5,19 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import MimeNode from 'nodemailer/lib/mime-node';
 import { decodeWords, fieldsNamed, fieldValue, splitMessage } from '../raw-message.js';
-
-/** What a scenario recipient makes the sandbox's SMTP emulator report. */
-export type SmtpBounceScenario = 'bounce' | 'delay' | 'ooto';
-
-/**
- * The scenario of a recipient: SES's mailbox simulator addresses `bounce@` and `ooto@`, and
- * mailport's own `delay@` (SES's simulator has no delay address), at `simulator.amazonses.com`,
- * with an optional `+label`.
- */
-export function smtpBounceScenarioOf(address: string): SmtpBounceScenario | undefined {
-  const match = /^(bounce|delay|ooto)(?:\+[^@]*)?@simulator\.amazonses\.com$/i.exec(address.trim());
-  return match === null ? undefined : ((match[1] as string).toLowerCase() as SmtpBounceScenario);
-}
+import type { MailboxScenario } from './mailbox-reports.js';
 
 /** The message a report is about, as the SMTP emulator accepted it. */
 export interface PostfixReportInput {
@@ -54,7 +42,7 @@ export const reportingMta = 'sandbox.mailport.test';
 const remoteMta = 'inbound-smtp.simulator.amazonses.com';
 
 /** Builds the report for `scenario` about `input`. */
-export async function buildSmtpReport(scenario: SmtpBounceScenario, input: PostfixReportInput): Promise<BuiltSmtpReport> {
+export async function buildSmtpReport(scenario: MailboxScenario, input: PostfixReportInput): Promise<BuiltSmtpReport> {
   return scenario === 'ooto' ? autoReply(input) : postfixReport(scenario, input);
 }
 

@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import nodemailer from 'nodemailer';
 import type { EmulatorContext } from '../context.js';
 import { fieldsNamed, fieldValue, splitMessage } from '../raw-message.js';
-import { type BuiltSmtpReport, buildSmtpReport, reportingMta, smtpBounceScenarioOf } from './postfix-report.js';
+import { mailboxScenarioOf } from './mailbox-reports.js';
+import { type BuiltSmtpReport, buildSmtpReport, reportingMta } from './postfix-report.js';
 
 /** `startSandbox({ bounces })`: where the SMTP emulator mails the reports of its scenario recipients. */
 export interface SandboxBounceOptions {
@@ -155,7 +156,7 @@ export function createSmtpBounces(
     accepted(message) {
       if (closed) return;
       for (const recipient of message.recipients) {
-        const scenario = smtpBounceScenarioOf(recipient.address);
+        const scenario = mailboxScenarioOf(recipient.address);
         if (scenario === undefined) continue;
         const task: Promise<void> = report(message, recipient, scenario)
           .catch(() => {
