@@ -3,7 +3,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMailer, MailError, type TokenProvider } from '@mailport/core';
 import { refusedPort } from '@mailport/core/testing';
-import { createMemorySendLog, type MailEvent } from '@mailport/events';
+import {
+  createEventPipeline,
+  createMemorySendLog,
+  createMemorySuppressionStore,
+  type MailEvent,
+  suppressionFilter,
+} from '@mailport/events';
 import { createGraphReportReader } from '@mailport/events/mailbox';
 import { type Sandbox, startSandbox } from '@mailport/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +73,24 @@ describe('createGraphReportReader against the sandbox Exchange Online mailbox', 
     expect(byType.get('auto-replied')).toMatchObject({ messageId: receipts.get('ooto') });
     expect(await reader.poll()).toEqual({ read: 0, events: 0, skipped: 0, unmatched: 0 });
     await reader.stop();
+  });
+
+  it('feeds suppression: after the NDR is read, the next send to that address makes no request', async () => {
+    await drain();
+    const sendLog = createMemorySendLog();
+    const store = createMemorySuppressionStore();
+    await using mailer = createMailer({ transport: sandbox.urls.graph, sendLog, suppression: suppressionFilter(store) });
+    const first = await mailer.send({ from: 'sender@contoso.example', to: 'bounce@simulator.amazonses.com', subject: 'One', text: 'x' });
+    await reported(sandbox, first.messageId);
+    const pipeline = createEventPipeline({ sendLog, suppression: store });
+    const reader = createGraphReportReader({ url: sandbox.urls.graph, sendLog, onEvents: (events) => pipeline.handle(events) });
+    expect(await reader.poll()).toMatchObject({ events: 1 });
+    const sends = sandbox.requests.count('graph.sendMail');
+    expect(sends).toBeGreaterThan(0);
+    await expect(
+      mailer.send({ from: 'sender@contoso.example', to: 'Bounce@simulator.amazonses.com', subject: 'Two', text: 'x' }),
+    ).rejects.toMatchObject({ code: 'recipient-rejected' });
+    expect(sandbox.requests.count('graph.sendMail')).toBe(sends);
   });
 
   it('reads at most maxMessagesPerPoll; a report about an unknown message is marked read without events', async () => {
