@@ -8,10 +8,10 @@ export interface TlsIdentity {
 
 let generated: Promise<TlsIdentity> | undefined;
 
-const altNames = [
-  { type: 2, value: 'localhost' },
-  { type: 7, ip: '127.0.0.1' },
-  { type: 7, ip: '::1' },
+const dnsNames = [{ type: 2 as const, value: 'localhost' }];
+const ipAddresses = [
+  { type: 7 as const, ip: '127.0.0.1' },
+  { type: 7 as const, ip: '::1' },
 ];
 
 /**
@@ -44,7 +44,7 @@ export function sandboxCertificate(): Promise<TlsIdentity> {
         { name: 'basicConstraints', cA: false, critical: true },
         { name: 'keyUsage', digitalSignature: true, critical: true },
         { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames },
+        { name: 'subjectAltName', altNames: [...dnsNames, ...ipAddresses] },
       ],
     });
     return { key: leaf.private, cert: `${leaf.cert.trim()}\n${ca.cert.trim()}\n` };
