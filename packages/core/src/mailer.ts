@@ -229,10 +229,11 @@ export function createMailer(options: MailerOptions): Mailer {
     const suppressedRecipients: RecipientError[] = [];
     if (options.suppression !== undefined) {
       try {
-        const filtered = await filterRecipients(message, options.suppression, messageOptions);
+        const filtered = await filterRecipients(message, options.suppression, messageOptions, signal);
         message = filtered.message;
         suppressedRecipients.push(...filtered.suppressed);
       } catch (error) {
+        if (isAbortFrom(signal, error)) throw error;
         const mailError = toMailError(error, active.id);
         await report({ message, error: mailError, attempt: 0, willRetry: false, delayMs: undefined, transport: active.id });
         throw mailError;

@@ -123,6 +123,17 @@ describe('createMailer({ suppression })', () => {
     expect(transport.sent).toHaveLength(0);
   });
 
+  it("rejects with the caller's abort reason, unwrapped, while the check hangs", async () => {
+    const transport = createMemoryTransport();
+    const mailer = createMailer({ transport, suppression: { check: () => new Promise(() => {}) } });
+    const controller = new AbortController();
+    const reason = new Error('user went away');
+    const sending = mailer.send({ from: 'shop@shop.example', to: 'bob@example.org', text: 'x' }, { signal: controller.signal });
+    setTimeout(() => controller.abort(reason), 10);
+    await expect(sending).rejects.toBe(reason);
+    expect(transport.sent).toHaveLength(0);
+  });
+
   it('checks every message of sendMany, and the message a beforeSend hook returns', async () => {
     const transport = createMemoryTransport();
     const mailer = createMailer({

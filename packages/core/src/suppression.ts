@@ -1,5 +1,6 @@
-import { MailError, type RecipientError } from './errors.js';
+import { isAbortFrom, MailError, type RecipientError } from './errors.js';
 import { type CreateMessageOptions, copyMessage, type EmailMessage } from './message.js';
+import { raceAbort } from './retry.js';
 
 /** Why a recipient is not mailed, as a {@link RecipientFilter} reports it. */
 export interface RecipientBlock {
@@ -58,21 +59,27 @@ export interface FilteredMessage {
  * Removes the recipients `filter` blocks from To, Cc, Bcc and a custom envelope. They leave the
  * headers as well as the envelope: the Gmail API and Graph deliver to the header addresses, and a
  * To line naming someone who gets nothing invites replies-to-all to a suppressed address.
- * Throws `recipient-rejected` when no recipient is left, `transient` when the filter fails.
+ * Throws `recipient-rejected` when no recipient is left, `transient` when the filter fails, and
+ * the signal's reason, unwrapped, when the caller aborts while the filter is still answering.
  */
 export async function filterRecipients(
   message: EmailMessage,
   filter: RecipientFilter,
   options: CreateMessageOptions = {},
+  signal?: AbortSignal,
 ): Promise<FilteredMessage> {
   const headerAddresses = [...message.to, ...message.cc, ...message.bcc].map((address) => address.address);
   const recipients = [...new Set([...headerAddresses, ...message.envelope.to])];
   let blocked: ReadonlyMap<string, RecipientBlock>;
   try {
-    blocked = await filter.check(recipients, message);
+    blocked = await raceAbort(
+      Promise.resolve().then(() => filter.check(recipients, message)),
+      signal,
+    );
     if (typeof blocked?.has !== 'function' || typeof blocked.get !== 'function')
       throw new TypeError('the suppression check did not answer a Map');
   } catch (error) {
+    if (isAbortFrom(signal, error)) throw error;
     throw new MailError('transient', 'The suppression check failed, so the message was not sent', {
       transport: 'mailer',
       cause: error,
