@@ -19,7 +19,15 @@ import {
   readHeaderBlock,
 } from './report-fields.js';
 import { type ParsedMime, parseMime } from './report-mime.js';
-import { readDsnText, readExim, readFailedRecipientsHeader, readGmailText, type TextBounce } from './report-text.js';
+import {
+  readAngleList,
+  readDsnText,
+  readExchangeText,
+  readExim,
+  readFailedRecipientsHeader,
+  readGmailText,
+  type TextBounce,
+} from './report-text.js';
 import type {
   FeedbackReportFields,
   MailReport,
@@ -230,24 +238,37 @@ function classify(mime: ParsedMime): Omit<Mutable<MailReport>, 'raw' | 'sourceHa
   }
 
   if (looksLikeMailSystem) {
-    const text: TextBounce | undefined =
-      readExim(mime.text, report.subject) ??
-      readGmailText(mime.text, report.from) ??
-      (() => {
+    // The first reader that finds a recipient wins; structured fields before prose.
+    const readers: (() => TextBounce | undefined)[] = [
+      () => readExim(mime.text, report.subject),
+      () => readGmailText(mime.text, report.from),
+      () => {
         const dsnText = readDsnText(mime.text);
         if (dsnText === undefined) return undefined;
         const dsn = readDeliveryStatus(dsnText.tokens);
-        report.reportingMta = dsn.message.reportingMta;
-        report.arrivalDate = dsn.message.arrivalDate;
-        original.envelopeId = dsn.message.originalEnvelopeId;
+        if (dsn.recipients.length > 0) {
+          report.arrivalDate = dsn.message.arrivalDate;
+          original.envelopeId = dsn.message.originalEnvelopeId;
+        }
         return {
           format: 'rfc3464-text',
           recipients: dsn.recipients,
           originalMessageId: dsnText.originalMessageId,
           reportingMta: dsn.message.reportingMta,
         };
-      })() ??
-      readFailedRecipientsHeader(fieldValue(fields, 'x-failed-recipients'), mime.text);
+      },
+      () => readAngleList(mime.text, report.subject),
+      () => readExchangeText(mime.text),
+      () => readFailedRecipientsHeader(fieldValue(fields, 'x-failed-recipients'), mime.text),
+    ];
+    let text: TextBounce | undefined;
+    for (const reader of readers) {
+      const found = reader();
+      if (found !== undefined && found.recipients.length > 0) {
+        text = found;
+        break;
+      }
+    }
     if (text !== undefined && text.recipients.length > 0) {
       report.kind = 'delivery-status';
       report.format = text.format;
@@ -357,6 +378,8 @@ function originOf(
   )
     return 'exchange';
   if (/@(?:[a-z0-9-]+\.)*yahoo(?:inc)?\.com$/i.test(from)) return 'yahoo';
+  if (report.format === 'postfix-text') return 'postfix';
+  if (report.format === 'qmail') return 'qmail';
   if (report.format === 'exim' || /eximdsn/i.test(String(fieldValue(fields, 'content-type') ?? ''))) return 'exim';
   if (dsnText !== undefined && /^X-Postfix-/im.test(dsnText)) return 'postfix';
   if (/^Returned mail:/i.test(report.subject ?? '')) return 'sendmail';

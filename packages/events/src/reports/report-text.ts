@@ -18,7 +18,7 @@ import type { DeliveryStatusRecipient } from './report-types.js';
 
 /** What a prose reader found. */
 export interface TextBounce {
-  readonly format: 'exim' | 'gmail-text' | 'rfc3464-text' | 'x-failed-recipients';
+  readonly format: 'exim' | 'gmail-text' | 'postfix-text' | 'qmail' | 'exchange-text' | 'rfc3464-text' | 'x-failed-recipients';
   readonly recipients: readonly DeliveryStatusRecipient[];
   /** The returned copy's Message-ID, when the text includes the original's headers. */
   readonly originalMessageId: string | undefined;
@@ -191,4 +191,106 @@ function saidAfter(text: string, phrase: string): string | undefined {
   if (blank !== null) said = said.slice(0, blank.index);
   const collapsed = said.replace(/\s+/g, ' ').trim();
   return collapsed === '' ? undefined : collapsed;
+}
+
+const angleLine = /^<([^<>\s]{1,320})>(?:\s*\(expanded from <([^<>\s]{1,320})>\))?:\s*(.*)$/;
+
+/**
+ * Postfix without a delivery-status part ("This is the Postfix program at host ...", "This is the
+ * mail system at host ...") and qmail ("Hi. This is the qmail-send program at ..."): each
+ * recipient is a line `<address>: reason` (Postfix may add `(expanded from <alias>)`), the reason
+ * going on until a blank line.
+ */
+export function readAngleList(text: string, subject: string | undefined): TextBounce | undefined {
+  const head = text.slice(0, 20_000);
+  const qmail = /This is the qmail-send program/i.test(head);
+  if (!qmail && !/This is the (?:Postfix program|mail system) at host/i.test(head)) return undefined;
+  const lines = linesOf(text);
+  const copy = lines.findIndex((line) => /^--- Below this line is a copy of the message/i.test(line));
+  const delayed = /^Delayed Mail\b/i.test(subject ?? '');
+  const recipients: DeliveryStatusRecipient[] = [];
+  let current: { final: string; original: string | undefined; reason: string[] } | undefined;
+  const push = (): void => {
+    if (current === undefined || recipients.length >= maxRecipients) return;
+    const reason = current.reason.join(' ').replace(/\s+/g, ' ').trim().slice(0, 2_000);
+    recipients.push({
+      finalRecipient: normaliseAddress(current.final),
+      originalRecipient: current.original === undefined ? undefined : normaliseAddress(current.original),
+      action: delayed ? 'delayed' : 'failed',
+      status: statusIn(reason),
+      diagnosticCode: reason === '' ? undefined : reason,
+      remoteMta: undefined,
+      willRetryUntil: undefined,
+      lastAttemptDate: undefined,
+    });
+    current = undefined;
+  };
+  for (let index = 0; index < lines.length && (copy < 0 || index < copy); index++) {
+    const line = lines[index] ?? '';
+    const match = angleLine.exec(line.slice(0, 2_000));
+    if (match?.[1] !== undefined && normaliseAddress(match[1]) !== undefined) {
+      push();
+      current = { final: match[1], original: match[2], reason: match[3] === undefined ? [] : [match[3]] };
+    } else if (current !== undefined) {
+      if (line.trim() === '') push();
+      else current.reason.push(line.trim());
+    }
+  }
+  push();
+  return {
+    format: qmail ? 'qmail' : 'postfix-text',
+    recipients: recipients.filter((recipient) => recipient.finalRecipient !== undefined),
+    originalMessageId: messageIdAfter(lines, copy),
+    reportingMta: /This is the (?:Postfix program|mail system|qmail-send program) at (?:host )?([A-Za-z0-9.-]{1,255}?)\.?\s*$/im.exec(
+      head,
+    )?.[1],
+  };
+}
+
+/**
+ * Exchange Online's NDR when it has no delivery-status part: after "Diagnostic information for
+ * administrators:", each address line is followed by "Remote Server returned '550 5.1.10 ...'"
+ * (or Exchange 2010's `#550 5.1.1 RESOLVER...##`); "Original message headers:" starts the copy.
+ */
+export function readExchangeText(text: string): TextBounce | undefined {
+  const lines = linesOf(text);
+  const start = lines.findIndex((line) => /^Diagnostic information for administrators:/i.test(line.trim()));
+  if (start < 0) return undefined;
+  const copy = lines.findIndex((line) => /^Original message headers:/i.test(line.trim()));
+  let reportingMta: string | undefined;
+  const recipients: DeliveryStatusRecipient[] = [];
+  let current: { address: string; diagnostic: string | undefined } | undefined;
+  const push = (): void => {
+    if (current === undefined || recipients.length >= maxRecipients) return;
+    recipients.push({
+      finalRecipient: current.address,
+      originalRecipient: undefined,
+      action: 'failed',
+      status: statusIn(current.diagnostic),
+      diagnosticCode: current.diagnostic,
+      remoteMta: undefined,
+      willRetryUntil: undefined,
+      lastAttemptDate: undefined,
+    });
+    current = undefined;
+  };
+  for (let index = start + 1; index < lines.length && (copy < 0 || index < copy); index++) {
+    const line = (lines[index] ?? '').trim().slice(0, 2_000);
+    if (line === '') continue;
+    const server = /^Generating server:\s*(\S{1,255})/i.exec(line);
+    if (server !== null) {
+      reportingMta ??= server[1];
+      continue;
+    }
+    const address = normaliseAddress(line.replace(/<mailto:[^<>]{0,330}>$/i, ''));
+    if (address !== undefined) {
+      push();
+      current = { address, diagnostic: undefined };
+    } else if (current !== undefined && current.diagnostic === undefined) {
+      const quoted = /^Remote Server returned '(.{1,1000})'$/i.exec(line)?.[1];
+      current.diagnostic = (quoted ?? line).slice(0, 2_000);
+    }
+  }
+  push();
+  return { format: 'exchange-text', recipients, originalMessageId: messageIdAfter(lines, copy), reportingMta };
 }

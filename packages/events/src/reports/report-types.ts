@@ -23,6 +23,9 @@ export type MailReportFormat =
   | 'rfc3464-text'
   | 'exim'
   | 'gmail-text'
+  | 'postfix-text'
+  | 'qmail'
+  | 'exchange-text'
   | 'x-failed-recipients'
   | 'arf'
   | 'rfc3834'
@@ -30,7 +33,7 @@ export type MailReportFormat =
   | 'auto-reply-subject';
 
 /** Who produced the report, when it is recognisably one of the large ones. */
-export type MailReportOrigin = 'postfix' | 'exim' | 'exchange' | 'gmail' | 'ses' | 'sendmail' | 'yahoo' | 'other';
+export type MailReportOrigin = 'postfix' | 'exim' | 'qmail' | 'exchange' | 'gmail' | 'ses' | 'sendmail' | 'yahoo' | 'other';
 
 /** What a DSN says happened to one recipient (RFC 3464 §2.3 `Action`). */
 export type DeliveryAction = 'failed' | 'delayed' | 'delivered' | 'relayed' | 'expanded';
