@@ -55,6 +55,9 @@ const usage = `usage: npm run bench -- <benchmark>
   edge    bundle size per transport in a Worker, and ms/message for ses://, gmail://, graph:// on
           Node, Bun, Deno and workerd against the sandbox; saves bench/results/edge.json
           (--count N: sends per case, default 200)
+  events  SNS notifications verified per second (@mailport/events/ses against AWS's sns-validator)
+          and bounce reports parsed per second (parseReport against mailparser's simpleParser),
+          with peak RSS (about a minute); saves bench/results/events.json
   docs    writes docs/benchmarks.md from the saved results; runs nothing`;
 
 /** Prints the heading every report starts with: what ran, where and when. */
@@ -301,6 +304,9 @@ try {
   } else if (benchmark === 'dkim') {
     // DKIM signing time and memory by message size and key type, each case in its own process (bench/dkim.ts).
     await (await import('./dkim.ts')).main();
+  } else if (benchmark === 'events') {
+    // SNS verification and report parsing against sns-validator and simpleParser, each case in its own process (bench/events.ts).
+    await (await import('./events.ts')).main();
   } else if (benchmark === 'memory') {
     printHeading('mailport memory benchmark', describeMachine(), new Date());
     await memoryBenchmark();
