@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { MailEvent, Suppression } from './model.js';
 import { createEventPipeline } from './pipeline.js';
 import { createMemorySendLog } from './send-log.js';
@@ -146,6 +146,22 @@ describe('createEventPipeline', () => {
     const [entry] = await entries(store);
     expect(entry).toMatchObject({ address: 'ana@example.org', scope: '*', reason: 'soft-bounces', eventId: 's5' });
     expect(Date.parse(entry?.expiresAt ?? '')).toBe(clock + 60_000);
+  });
+
+  it('never rejects, so never makes a source retry for ever, over a recipient or stream no store can hold', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const store = createMemorySuppressionStore();
+    const seen: string[] = [];
+    const pipeline = createEventPipeline({ suppression: store, onEvent: (e) => void seen.push(e.id) });
+    await pipeline.handle([
+      event('bounced', { id: 'long', recipient: `${'a'.repeat(400)}@example.org`, bounce: { kind: 'hard' } }),
+      event('bounced', { id: 'crlf', recipient: 'a\r\nBcc: x@example.org', bounce: { kind: 'hard' } }),
+      event('complained', { id: 'stream', recipient: 'ana@example.org', metadata: { stream: `news\u0000${'x'.repeat(500)}` } }),
+    ]);
+    expect(seen).toEqual(['long', 'crlf', 'stream']);
+    expect((await entries(store)).map((entry) => [entry.address, entry.scope])).toEqual([['ana@example.org', '*']]);
+    expect(warn).toHaveBeenCalledTimes(2);
+    warn.mockRestore();
   });
 
   it('shrugs at hostile input: skips what is not an event, refuses what is not an array', async () => {

@@ -1,5 +1,6 @@
 import type { MailEvent, SendLog, SendLogEntry, Suppression, SuppressionStore } from './model.js';
 import { suppressionKey } from './model.js';
+import { toSuppression } from './suppression.js';
 
 /** Options of {@link createEventPipeline}. */
 export interface EventPipelineOptions {
@@ -101,7 +102,11 @@ export function createEventPipeline(options: EventPipelineOptions = {}): EventPi
     const at = now();
     const base = { address, createdAt: new Date(at).toISOString(), eventId: event.id };
     const stream = streamOf(event);
-    const scope = typeof stream === 'string' && stream !== '' ? stream : '*';
+    // A stream no store could hold (too long, control characters) suppresses everywhere rather than nowhere.
+    const scope =
+      typeof stream === 'string' && stream !== '' && toSuppression({ ...base, scope: stream, reason: 'manual' }) !== undefined
+        ? stream
+        : '*';
     let entry: Suppression | undefined;
     if (event.type === 'bounced' && event.bounce?.kind === 'hard') {
       entry = { ...base, scope: '*', reason: 'hard-bounce', detail: describe(event) };
@@ -126,7 +131,16 @@ export function createEventPipeline(options: EventPipelineOptions = {}): EventPi
     } else if (event.type === 'unsubscribed') {
       entry = { ...base, scope, reason: 'unsubscribe' };
     }
-    if (entry !== undefined) await store.add(withoutUndefined(entry));
+    if (entry === undefined) return;
+    const checked = toSuppression(withoutUndefined(entry));
+    if (checked === undefined) {
+      // Not an address any store can hold, so none that mail could be sent to: rejecting would make the source retry for ever.
+      globalThis.process.emitWarning(`mailport: event ${event.id} names a recipient that cannot be suppressed; skipped`, {
+        type: 'MailportSuppressionWarning',
+      });
+      return;
+    }
+    await store.add(checked);
   };
 
   const run = async (event: MailEvent): Promise<void> => {
