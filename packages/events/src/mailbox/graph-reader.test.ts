@@ -206,6 +206,31 @@ describe('createGraphReportReader against the sandbox Exchange Online mailbox', 
     await expect(make(`http://127.0.0.1:${await refusedPort()}/v1.0`).poll()).rejects.toMatchObject({ code: 'transient' });
   });
 
+  it('start() keeps polling after a failure, reporting each to onError; a throwing onError stops nothing', async () => {
+    const url = `graph://sender@contoso.example?endpoint=${encodeURIComponent(`http://127.0.0.1:${await refusedPort()}/v1.0`)}`;
+    const errors: unknown[] = [];
+    let calls = 0;
+    const reader = createGraphReportReader({
+      url,
+      sendLog: createMemorySendLog(),
+      onEvents: () => {},
+      tokenProvider: { getAccessToken: async () => ({ token: 't' }) },
+      onError: (error) => {
+        errors.push(error);
+        calls++;
+        if (calls === 1) throw new Error('the handler itself failed');
+      },
+    });
+    reader.start(10);
+    reader.start(10); // a second start is ignored
+    while (errors.length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+    await reader.stop();
+    const settled = errors.length;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(errors.length).toBe(settled);
+    expect(errors.every((error) => MailError.isInstance(error) && error.code === 'transient')).toBe(true);
+  });
+
   it('refuses bad options when created', () => {
     const sendLog = createMemorySendLog();
     const make = (url: string) => () => createGraphReportReader({ url, sendLog, onEvents: () => {} });

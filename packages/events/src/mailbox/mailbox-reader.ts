@@ -159,8 +159,12 @@ export function createMailboxReader(
   };
 
   const report = (error: unknown): void => {
-    if (options.onError !== undefined) options.onError(error);
-    else console.error(`mailport ${settings.source} report reader: ${error instanceof Error ? error.message : String(error)}`);
+    try {
+      if (options.onError !== undefined) options.onError(error);
+      else console.error(`mailport ${settings.source} report reader: ${error instanceof Error ? error.message : String(error)}`);
+    } catch {
+      // A throwing onError must not become an unhandled rejection that stops the process.
+    }
   };
 
   return {
