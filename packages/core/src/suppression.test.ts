@@ -36,7 +36,10 @@ describe('createMailer({ suppression })', () => {
     const mailer = createMailer({
       transport,
       suppression: blockList(
-        { 'ana@example.org': { reason: 'hard-bounce', scope: '*' }, 'dan@example.org': { reason: 'complaint', scope: 'news' } },
+        {
+          'ana@example.org': { reason: 'hard-bounce', scope: '*' },
+          'dan@example.org': { reason: 'complaint', scope: 'news\r\nX-Injected: 1' },
+        },
         calls,
       ),
     });
@@ -56,7 +59,7 @@ describe('createMailer({ suppression })', () => {
         address: 'dan@example.org',
         code: 'suppressed',
         retryable: false,
-        message: 'Suppressed (complaint, stream news): not sent to this recipient',
+        message: 'Suppressed (complaint, stream news  X-Injected: 1): not sent to this recipient',
       },
     ]);
     const sent = transport.sent[0];

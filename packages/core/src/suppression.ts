@@ -91,8 +91,8 @@ export async function filterRecipients(
 
   const rejected = suppressed.map((address): RecipientError => {
     const block = blocked.get(address) as RecipientBlock;
-    const reason = typeof block?.reason === 'string' ? block.reason.slice(0, 64) : 'suppressed';
-    const scope = typeof block?.scope === 'string' ? block.scope.slice(0, 64) : undefined;
+    const reason = typeof block?.reason === 'string' ? printable(block.reason) : 'suppressed';
+    const scope = typeof block?.scope === 'string' ? printable(block.scope) : undefined;
     return Object.freeze({
       address,
       message: `Suppressed (${reason}${scope === undefined || scope === '*' ? '' : `, stream ${scope}`}): not sent to this recipient`,
@@ -115,4 +115,9 @@ export async function filterRecipients(
   }
   const changes = message.hasCustomEnvelope ? { to, cc, bcc, envelope: { from: message.envelope.from, to: envelopeTo } } : { to, cc, bcc };
   return { message: copyMessage(message, changes, options), suppressed: rejected };
+}
+
+// What a store says goes into receipts and logs: one short line, whatever the store holds.
+function printable(value: string): string {
+  return value.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, 64);
 }
