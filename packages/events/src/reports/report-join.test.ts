@@ -292,3 +292,51 @@ describe('joinReport', () => {
     expect(String(joined.events[0]?.raw).length).toBe(65_536);
   });
 });
+
+describe('joinReport with a feedback loop', () => {
+  it('joins a complaint by the VERP address in Original-Mail-From when it reaches a feedback mailbox, and ignores a forged one', async () => {
+    const sendLog = createMemorySendLog();
+    sendLog.record(entry('<fbl@shop.example>'));
+    const arf = (mailFrom: string) =>
+      [
+        'From: feedback@isp.example',
+        'Content-Type: multipart/report; report-type=feedback-report; boundary="f"',
+        '',
+        '--f',
+        'Content-Type: message/feedback-report',
+        '',
+        'Feedback-Type: abuse',
+        'Version: 1',
+        `Original-Mail-From: <${mailFrom}>`,
+        'Original-Rcpt-To: <ana@example.org>',
+        '',
+        '--f--',
+      ].join('\r\n');
+    const genuine = await reportEvents(arf(verpAddress('<fbl@shop.example>', verp)), {
+      sendLog,
+      source: 'smtp',
+      verp,
+      envelopeTo: 'fbl@shop.example',
+    });
+    expect(genuine).toMatchObject({
+      joinedBy: 'verp',
+      events: [{ type: 'complained', recipient: 'ana@example.org', messageId: '<fbl@shop.example>' }],
+    });
+    const forged = verpAddress('<fbl@shop.example>', { ...verp, secret: 'a-different-secret-0123456789' });
+    expect(await reportEvents(arf(forged), { sendLog, source: 'smtp', verp })).toMatchObject({
+      events: [],
+      reason: expect.stringMatching(/not in the send log/),
+    });
+  });
+
+  it('rejects a VERP secret under 16 bytes (configuration, not the report)', async () => {
+    await expect(
+      joinReport(await parseReport('Auto-Submitted: auto-replied\r\n\r\nx'), {
+        sendLog: createMemorySendLog(),
+        source: 'smtp',
+        verp: { domain: 'b.example', secret: 'short' },
+        envelopeTo: 'x@b.example',
+      }),
+    ).rejects.toThrow(TypeError);
+  });
+});

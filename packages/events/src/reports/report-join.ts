@@ -71,8 +71,10 @@ function looksLikeVerp(address: string, verp: VerpOptions): boolean {
 /**
  * Finds the sent message a report is about and turns the report into events: by the VERP token of
  * `context.envelopeTo` (its HMAC checked), then the DSN's `Original-Envelope-Id`, the returned
- * copy's Message-ID, and the report's `In-Reply-To`, in that order. An envelope recipient that is
- * VERP-shaped with a MAC that does not verify refuses the report outright.
+ * copy's Message-ID, and the report's `In-Reply-To`, in that order (a feedback report's
+ * `Original-Mail-From` counts as a VERP address too, after the envelope recipient). An envelope
+ * recipient that is VERP-shaped with a MAC that does not verify refuses the report outright.
+ * Rejects only when the send log does, or when `context.verp.secret` is shorter than 16 bytes.
  *
  * Events about a recipient the send log does not list for that message are dropped (a recipient of
  * a message knows its Message-ID and could otherwise forge a bounce for someone else). A complaint
@@ -84,19 +86,27 @@ export async function joinReport(report: MailReport, context: JoinContext): Prom
     return { events: [], joinedBy: undefined, reason: 'not a report: no bounce, delay, complaint or auto-reply was recognised' };
   let entry: SendLogEntry | undefined;
   let joinedBy: JoinMethod | undefined;
-  if (context.verp !== undefined && context.envelopeTo !== undefined) {
-    let token: string | undefined;
-    try {
-      token = parseVerpAddress(context.envelopeTo.trim().replace(/^<|>$/g, ''), context.verp);
-    } catch {
-      token = undefined;
-    }
-    if (token === undefined && looksLikeVerp(context.envelopeTo.trim().replace(/^<|>$/g, ''), context.verp)) {
-      return { events: [], joinedBy: undefined, reason: 'the VERP address it was sent to does not verify (forged or damaged MAC)' };
-    }
-    if (token !== undefined) {
+  if (context.verp !== undefined) {
+    // The envelope recipient first; then a feedback report's Original-Mail-From, which is the VERP
+    // address when the complaint reaches a feedback-loop mailbox rather than the bounce domain.
+    const candidates: [string, boolean][] = [];
+    if (context.envelopeTo !== undefined) candidates.push([context.envelopeTo, true]);
+    if (report.feedback?.originalMailFrom !== undefined) candidates.push([report.feedback.originalMailFrom, false]);
+    for (const [candidate, envelope] of candidates) {
+      const address = candidate.trim().replace(/^<|>$/g, '');
+      // Throws only for a VERP secret under 16 bytes: the caller's configuration, not the report.
+      const token = parseVerpAddress(address, context.verp);
+      if (token === undefined) {
+        if (envelope && looksLikeVerp(address, context.verp)) {
+          return { events: [], joinedBy: undefined, reason: 'the VERP address it was sent to does not verify (forged or damaged MAC)' };
+        }
+        continue;
+      }
       entry = await context.sendLog.getByVerpToken(token);
-      if (entry !== undefined) joinedBy = 'verp';
+      if (entry !== undefined) {
+        joinedBy = 'verp';
+        break;
+      }
     }
   }
   const tries: [JoinMethod, string | undefined][] = [
