@@ -54,6 +54,20 @@ describe('createFileSuppressionStore', () => {
     expect(await addresses(createFileSuppressionStore(path))).toEqual(['bob@example.org news']);
   });
 
+  it('reads the file again when it was rewritten in place, or deleted', async () => {
+    const store = createFileSuppressionStore(path);
+    await store.add(entry('ana@example.org'));
+    expect((await store.check(['ana@example.org'], undefined)).size).toBe(1);
+    // An operator's editor: same inode, same length, another address.
+    const text = await readFile(path, 'utf8');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await writeFile(path, text.replace('ana@example.org', 'bob@example.org'));
+    expect((await store.check(['ana@example.org', 'bob@example.org'], undefined)).has('bob@example.org')).toBe(true);
+    expect((await store.check(['ana@example.org'], undefined)).size).toBe(0);
+    await rm(path);
+    expect((await store.check(['bob@example.org'], undefined)).size).toBe(0);
+  });
+
   it('answers nothing, and creates nothing, when the file does not exist yet', async () => {
     const store = createFileSuppressionStore(path);
     expect((await store.check(['ana@example.org'], undefined)).size).toBe(0);

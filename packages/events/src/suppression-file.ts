@@ -48,6 +48,7 @@ export function createFileSuppressionStore(path: string): FileSuppressionStore {
   let table = new SuppressionTable();
   let inode: number | undefined;
   let offset = 0;
+  let modified = 0;
   let lines = 0;
   let partialTail = false;
   let skipped = 0;
@@ -88,13 +89,17 @@ export function createFileSuppressionStore(path: string): FileSuppressionStore {
       partialTail = false;
       return;
     }
-    if (info.ino !== inode || info.size < offset) {
+    // Another inode (compaction, a restore), a shorter file, or the same size written over in place: read it all again.
+    if (info.ino !== inode || info.size < offset || (info.size === offset && info.mtimeMs !== modified)) {
       table = new SuppressionTable();
       inode = info.ino;
       offset = 0;
       lines = 0;
     }
-    if (info.size === offset) return;
+    if (info.size === offset) {
+      modified = info.mtimeMs;
+      return;
+    }
     const handle = await open(path, 'r');
     try {
       // The inode may have changed between stat and open: read what this handle holds.
@@ -110,6 +115,7 @@ export function createFileSuppressionStore(path: string): FileSuppressionStore {
       apply(bytes.subarray(0, end).toString('utf8'));
       offset += end;
       partialTail = end < bytes.length;
+      modified = current.mtimeMs;
     } finally {
       await handle.close();
     }
