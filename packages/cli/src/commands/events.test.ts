@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFileSuppressionStore } from '@mailport/events';
@@ -22,6 +22,34 @@ function startEvents(args: string[], cwd: string, env: Record<string, string> = 
   const io = memoryIo({ cwd, env, signal: controller.signal });
   const exited = run(['events', ...args], io);
   return { io, exited, stop: () => controller.abort(new Error('stop')) };
+}
+
+/** Talks SMTP to the receiver up to RCPT TO and returns the reply to RCPT. */
+async function sendRaw(port: number, recipient: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  socket.setEncoding('utf8');
+  // The receiver may drop the connection after QUIT: that is not this test's concern.
+  socket.on('error', () => {});
+  let buffer = '';
+  const reply = async (): Promise<string> => {
+    while (!/^\d{3} [^\n]*\r?\n/m.test(buffer)) {
+      const [chunk] = (await once(socket, 'data')) as [string];
+      buffer += chunk;
+    }
+    const line = /^(\d{3} [^\n]*)\r?\n/m.exec(buffer)?.[1] ?? '';
+    buffer = '';
+    return line;
+  };
+  await reply();
+  socket.write('EHLO mx.example.org\r\n');
+  await reply();
+  socket.write('MAIL FROM:<>\r\n');
+  await reply();
+  socket.write(`RCPT TO:<${recipient}>\r\n`);
+  const answer = await reply();
+  socket.end('QUIT\r\n');
+  await once(socket, 'close');
+  return answer;
 }
 
 function events(out: string): Record<string, unknown>[] {
@@ -162,6 +190,75 @@ describe('mailport events: SES through the sandbox', () => {
     app.stop();
     expect(await app.exited).toBe(exitCodes.ok);
     expect(app.io.err()).toContain('mailport events: stopped');
+  });
+});
+
+describe('mailport events: bounces by SMTP from the sandbox', () => {
+  let directory: string;
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'mailport-events-smtp-'));
+  });
+  afterAll(() => rm(directory, { recursive: true, force: true }));
+
+  it('receives the Postfix-style reports for a VERP envelope sender, joined to send --send-log, and refuses a forged VERP address', async () => {
+    const secret = 'v'.repeat(40);
+    await writeFile(
+      join(directory, 'events.json'),
+      JSON.stringify({
+        smtp: { listen: '127.0.0.1:0', domain: 'bounces.shop.example', verpSecret: 'env:VERP_SECRET' },
+        sendLog: 'send-log.jsonl',
+        suppression: 'suppressions.jsonl',
+      }),
+    );
+    const app = startEvents(['--config', 'events.json'], directory, { VERP_SECRET: secret });
+    await poll(() => app.io.err()).toMatch(/bounce receiver for bounces\.shop\.example on 127\.0\.0\.1:\d+/);
+    const port = Number(/on 127\.0\.0\.1:(\d+)/.exec(app.io.err())?.[1]);
+    await using sandbox = await startSandbox({ bounces: { smtp: `smtp://127.0.0.1:${port}`, delayMs: 0 } });
+
+    const url = new URL(sandbox.urls.smtp);
+    url.searchParams.set('verp_domain', 'bounces.shop.example');
+    url.searchParams.set('verp_secret', secret);
+    const sent = memoryIo({ cwd: directory });
+    const code = await run(
+      [
+        'send',
+        '--url',
+        url.href,
+        '--send-log',
+        'send-log.jsonl',
+        '--json',
+        '--from',
+        'app@example.com',
+        '--to',
+        simulator('bounce'),
+        '--to',
+        simulator('delay'),
+        '--subject',
+        'Order',
+        '--text',
+        'x',
+      ],
+      sent,
+    );
+    expect(sent.err()).toBe('');
+    expect(code).toBe(exitCodes.ok);
+    const receipt = JSON.parse(sent.out()) as { messageId: string };
+    await poll(() =>
+      events(app.io.out())
+        .map((event) => `${event.type} ${event.recipient} ${event.joinedBy}`)
+        .sort(),
+    ).toEqual([`bounced ${simulator('bounce')} verp`, `deferred ${simulator('delay')} verp`]);
+    for (const event of events(app.io.out())) expect(event).toMatchObject({ source: 'smtp', messageId: receipt.messageId });
+    const store = createFileSuppressionStore(join(directory, 'suppressions.jsonl'));
+    expect([...(await store.check([simulator('bounce'), simulator('delay')], undefined)).keys()]).toEqual([simulator('bounce')]);
+
+    // A return path whose HMAC does not verify is refused at RCPT: nothing is read, nothing printed.
+    const forged = await sendRaw(port, 'bounces+aaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb@bounces.shop.example');
+    expect(forged).toMatch(/^5\d\d/);
+    expect(app.io.out() + app.io.err()).not.toContain(secret);
+
+    app.stop();
+    expect(await app.exited).toBe(exitCodes.ok);
   });
 });
 

@@ -81,35 +81,6 @@ export interface EventsConfig {
   readonly notes: readonly string[];
 }
 
-/** The agreed API of `@mailport/events/smtp`, as this command uses it. */
-interface SmtpModule {
-  createBounceReceiver(options: {
-    domain: string;
-    verp?: { secret: string | Uint8Array; local?: string };
-    sendLog: SendLog;
-    onEvents(events: readonly MailEvent[]): void | Promise<void>;
-    host?: string;
-    port?: number;
-    maxMessageBytes?: number;
-  }): Promise<{ readonly port: number; close(): Promise<void> }>;
-}
-
-interface ReportReader {
-  poll(): Promise<{ read: number; events: number; skipped: number }>;
-  stop(): Promise<void>;
-}
-type ReaderFactory = (options: {
-  url: string;
-  sendLog: SendLog;
-  onEvents(events: readonly MailEvent[]): void | Promise<void>;
-}) => ReportReader;
-
-/** The agreed API of `@mailport/events/mailbox`, as this command uses it. */
-interface MailboxModule {
-  createGmailReportReader: ReaderFactory;
-  createGraphReportReader: ReaderFactory;
-}
-
 /** `mailport events`. */
 export async function runEvents(argv: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
@@ -193,7 +164,7 @@ export async function runEvents(argv: readonly string[], io: CliIo): Promise<num
     }
     if (config.smtp !== undefined) {
       const smtp = config.smtp;
-      const { createBounceReceiver } = (await import('@mailport/events/smtp')) as unknown as SmtpModule;
+      const { createBounceReceiver } = await import('@mailport/events/smtp');
       const receiver = await createBounceReceiver({
         domain: smtp.domain,
         ...(smtp.verpSecret === undefined
@@ -204,6 +175,13 @@ export async function runEvents(argv: readonly string[], io: CliIo): Promise<num
         host: smtp.host,
         port: smtp.port,
         ...(smtp.maxMessageBytes === undefined ? {} : { maxMessageBytes: smtp.maxMessageBytes }),
+        // A report that made no event (not ours, a forged or unknown message) is said once, on stderr.
+        onReport: (report) => {
+          if (report.events.length === 0 && report.reason !== undefined)
+            io.stderr.write(
+              `mailport events: smtp: a report from <${printable(report.envelopeFrom)}> made no event: ${printable(report.reason)}\n`,
+            );
+        },
       }).catch((error: unknown) => {
         throw listenError(error, smtp.host, smtp.port, 'smtp.listen');
       });
@@ -213,10 +191,17 @@ export async function runEvents(argv: readonly string[], io: CliIo): Promise<num
     for (const name of ['gmail', 'graph'] as const) {
       const mailbox = config[name];
       if (mailbox === undefined) continue;
-      const module = (await import('@mailport/events/mailbox')) as unknown as MailboxModule;
-      const create = name === 'gmail' ? module.createGmailReportReader : module.createGraphReportReader;
-      const reader = create({ url: mailbox.url, sendLog: sendLog as SendLog, onEvents });
-      closers.push(pollLoop(reader, mailbox.intervalMs, name, io));
+      const { createGmailReportReader, createGraphReportReader } = await import('@mailport/events/mailbox');
+      const create = name === 'gmail' ? createGmailReportReader : createGraphReportReader;
+      const reader = create({
+        url: mailbox.url,
+        sendLog: sendLog as SendLog,
+        onEvents,
+        env: io.env,
+        onError: (error) => io.stderr.write(`mailport events: ${name}: ${printable((error as Error)?.message ?? String(error))}\n`),
+      });
+      reader.start(mailbox.intervalMs);
+      closers.push(() => reader.stop());
       io.stderr.write(`mailport events: ${name}: reading ${redactUrl(mailbox.url)} every ${mailbox.intervalMs / 1000} s\n`);
     }
   } catch (error) {
@@ -234,33 +219,6 @@ export async function runEvents(argv: readonly string[], io: CliIo): Promise<num
   await closeAll();
   io.stderr.write('mailport events: stopped\n');
   return exitCodes.ok;
-}
-
-/** Polls now and every `intervalMs` (never two at once); returns what stops it and waits for a poll under way. */
-function pollLoop(reader: ReportReader, intervalMs: number, name: string, io: CliIo): () => Promise<void> {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<void> = Promise.resolve();
-  const tick = (): void => {
-    current = reader
-      .poll()
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          io.stderr.write(`mailport events: ${name}: ${(error as Error)?.message ?? String(error)}\n`);
-        },
-      )
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, intervalMs);
-      });
-  };
-  tick();
-  return async () => {
-    stopped = true;
-    if (timer !== undefined) clearTimeout(timer);
-    await current;
-    await reader.stop();
-  };
 }
 
 /** One event as printed: every field, in this order, null when unknown. */
@@ -551,4 +509,9 @@ function listenError(error: unknown, host: string, port: number, field: string):
     remediation: `Change ${field} in the configuration (port 0: any free port).`,
     cause: error,
   });
+}
+
+/** Text from a report or a provider, safe for a terminal: control characters (escape sequences) as `?`, at most 300 characters. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?').slice(0, 300);
 }
