@@ -58,6 +58,7 @@ describe('createUnsubscribe over real http', () => {
     for (const bad of ['', 'no-at', 'a b@c.example', 'a\r\n@c.example', 42]) expect(() => unsubscribe.url(bad as never)).toThrow(TypeError);
     for (const bad of ['*', '', 'has space', 'x'.repeat(129)]) expect(() => unsubscribe.url('a@b.example', bad)).toThrow(TypeError);
     expect(() => createUnsubscribe({ secret: 'short', baseUrl: 'https://shop.example/u', store })).toThrow(TypeError);
+    expect(() => createUnsubscribe({ secret, previousSecrets: ['short'], baseUrl: 'https://shop.example/u', store })).toThrow(TypeError);
     expect(() => createUnsubscribe({ secret, baseUrl: 'not a url', store })).toThrow(TypeError);
     expect(() => createUnsubscribe({ secret, baseUrl: 'ftp://shop.example/u', store })).toThrow(TypeError);
   });
@@ -135,6 +136,21 @@ describe('createUnsubscribe over real http', () => {
     }
     expect((await fetch(good, { ...oneClick, body: `List-Unsubscribe=One-Click&pad=${'x'.repeat(10_000)}` })).status).toBe(413);
     expect((await store.check(['carl@example.org', 'mallory@example.org'], 'news')).size).toBe(0);
+  });
+
+  it('still takes links signed with a previous secret after rotation, and no others', async () => {
+    const old = createUnsubscribe({ secret: 'the-old-secret-0123456789', baseUrl: 'https://shop.example/u', store });
+    const rotated = createUnsubscribe({
+      secret: 'the-new-secret-0123456789',
+      previousSecrets: ['the-old-secret-0123456789'],
+      baseUrl: 'https://shop.example/u',
+      store,
+    });
+    const stranger = createUnsubscribe({ secret: 'a-stranger-secret-0123456789', baseUrl: 'https://shop.example/u', store });
+    expect((await rotated.handle(new Request(old.url('gus@example.org')))).status).toBe(200);
+    expect((await rotated.handle(new Request(rotated.url('gus@example.org')))).status).toBe(200);
+    expect((await rotated.handle(new Request(stranger.url('gus@example.org')))).status).toBe(400);
+    expect(rotated.url('gus@example.org')).not.toBe(old.url('gus@example.org'));
   });
 
   it('escapes what the page shows', async () => {

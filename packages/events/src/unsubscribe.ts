@@ -8,6 +8,8 @@ import { nodeListener } from './node-handler.js';
 export interface UnsubscribeOptions {
   /** The HMAC-SHA256 key that signs each link: at least 16 bytes, kept secret, stable across restarts. */
   readonly secret: string | Uint8Array;
+  /** Earlier secrets whose links still work (links already mailed live for months): rotate by moving `secret` here. Default none. */
+  readonly previousSecrets?: readonly (string | Uint8Array)[] | undefined;
   /** Where the handler is served, `https://shop.example/unsubscribe`; the token goes in its `t` query parameter. */
   readonly baseUrl: string;
   /** Where an unsubscribe is written: `unsubscribe`, for the link's stream (or `*`), for ever. */
@@ -77,8 +79,13 @@ const pageHeaders: Record<string, string> = {
  * ```
  */
 export function createUnsubscribe(options: UnsubscribeOptions): Unsubscribe {
-  const secret = typeof options.secret === 'string' ? Buffer.from(options.secret) : Buffer.from(options.secret ?? []);
-  if (secret.byteLength < 16) throw new TypeError('createUnsubscribe: secret must be at least 16 bytes');
+  const toKey = (value: string | Uint8Array | undefined): Buffer => {
+    const key = typeof value === 'string' ? Buffer.from(value) : Buffer.from(value ?? []);
+    if (key.byteLength < 16) throw new TypeError('createUnsubscribe: every secret must be at least 16 bytes');
+    return key;
+  };
+  const secret = toKey(options.secret);
+  const keys = [secret, ...(options.previousSecrets ?? []).map(toKey)];
   let base: URL;
   try {
     base = new URL(options.baseUrl);
@@ -90,7 +97,8 @@ export function createUnsubscribe(options: UnsubscribeOptions): Unsubscribe {
   const store = options.store;
   const maxBodyBytes = options.maxBodyBytes ?? 8 * 1024;
 
-  const sign = (payload: Buffer): Buffer => createHmac('sha256', secret).update(context).update(payload).digest().subarray(0, macBytes);
+  const sign = (payload: Buffer, key: Buffer = secret): Buffer =>
+    createHmac('sha256', key).update(context).update(payload).digest().subarray(0, macBytes);
 
   const token = (recipient: string, stream: string | undefined): string => {
     if (typeof recipient !== 'string') throw new TypeError('unsubscribe: recipient must be a string');
@@ -110,8 +118,11 @@ export function createUnsubscribe(options: UnsubscribeOptions): Unsubscribe {
     const [encoded = '', mac = ''] = value.split('.');
     const payload = Buffer.from(encoded, 'base64url');
     const given = Buffer.from(mac, 'base64url');
-    const expected = sign(payload);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    if (given.length !== macBytes) return undefined;
+    // Every key is tried, so the time taken does not tell which one matched.
+    let valid = false;
+    for (const key of keys) valid = timingSafeEqual(given, sign(payload, key)) || valid;
+    if (!valid) return undefined;
     // Signed by us, so well formed; checked anyway in case an old version's token is ever read.
     const [tokenVersion, address, stream, ...rest] = payload.toString('utf8').split('\u0000');
     if (tokenVersion !== version || address === undefined || stream === undefined || rest.length > 0) return undefined;
