@@ -100,7 +100,18 @@ export function inboxRoutes(mail: GraphMailContext): Route[] {
     if (stored.api !== 'graph') return;
     for (const recipient of stored.envelope.to) {
       const scenario = mailboxScenarioOf(recipient);
-      if (scenario !== undefined) void report(stored, recipient, scenario);
+      if (scenario === undefined) continue;
+      // In the background, as the provider mails it; a failure is recorded, never thrown at the sender.
+      report(stored, recipient, scenario).catch((error: unknown) => {
+        context.events.record({
+          storeId: stored.id,
+          messageId: undefined,
+          type: 'failed',
+          recipient,
+          channel: 'graph-mailbox',
+          detail: `no report: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300),
+        });
+      });
     }
   });
 
