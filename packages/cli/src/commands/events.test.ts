@@ -262,6 +262,54 @@ describe('mailport events: bounces by SMTP from the sandbox', () => {
   });
 });
 
+describe('mailport events: reports in the Gmail and Graph mailboxes of the sandbox', () => {
+  let directory: string;
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'mailport-events-mailbox-'));
+  });
+  afterAll(() => rm(directory, { recursive: true, force: true }));
+
+  it('polls both mailboxes and prints the bounces joined to send --send-log', async () => {
+    await using sandbox = await startSandbox();
+    await writeFile(
+      join(directory, 'events.json'),
+      JSON.stringify({
+        gmail: { url: 'env:GMAIL_URL', intervalSeconds: 1 },
+        graph: { url: 'env:GRAPH_URL', intervalSeconds: 1 },
+        sendLog: 'send-log.jsonl',
+      }),
+    );
+    const app = startEvents(['--config', 'events.json'], directory, { GMAIL_URL: sandbox.urls.gmail, GRAPH_URL: sandbox.urls.graph });
+    await poll(() => app.io.err()).toContain('running');
+    const messageIds: Record<string, string> = {};
+    for (const [api, from] of [
+      ['gmail', 'user@example.com'],
+      ['graph', 'sender@contoso.example'],
+    ] as const) {
+      const sent = memoryIo({ cwd: directory });
+      const args = ['send', '--url', sandbox.urls[api], '--send-log', 'send-log.jsonl', '--json', '--from', from];
+      expect(await run([...args, '--to', simulator('bounce'), '--subject', `via ${api}`, '--text', 'x'], sent)).toBe(exitCodes.ok);
+      messageIds[api] = (JSON.parse(sent.out()) as { messageId: string }).messageId;
+    }
+    await poll(() =>
+      events(app.io.out())
+        .map((event) => `${event.source} ${event.type} ${event.recipient}`)
+        .sort(),
+    ).toEqual([`gmail bounced ${simulator('bounce')}`, `graph bounced ${simulator('bounce')}`]);
+    for (const event of events(app.io.out())) expect(event.messageId).toBe(messageIds[event.source as string]);
+    // The transport URLs' client secrets and refresh tokens are printed nowhere.
+    expect(app.io.err()).toContain('gmail: reading the mailbox of user@example.com every 1 s');
+    expect(app.io.err()).toContain('graph: reading the mailbox of sender@contoso.example every 1 s');
+    for (const url of [sandbox.urls.gmail, sandbox.urls.graph]) {
+      for (const [name, value] of new URL(url).searchParams) {
+        if (/secret|token/.test(name)) expect(app.io.out() + app.io.err()).not.toContain(value);
+      }
+    }
+    app.stop();
+    expect(await app.exited).toBe(exitCodes.ok);
+  });
+});
+
 describe('mailport events: configuration', () => {
   let directory: string;
   beforeAll(async () => {

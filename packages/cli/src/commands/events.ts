@@ -7,7 +7,6 @@ import type { MailEvent, SendLog } from '@mailport/events';
 import { exitCodeFor, exitCodes, UsageError } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { printError } from '../output.js';
-import { redactUrl } from '../worker-config.js';
 
 export const eventsHelp = `mailport events: receive what happened after the send and print it, one JSON line per event
 
@@ -202,7 +201,9 @@ export async function runEvents(argv: readonly string[], io: CliIo): Promise<num
       });
       reader.start(mailbox.intervalMs);
       closers.push(() => reader.stop());
-      io.stderr.write(`mailport events: ${name}: reading ${redactUrl(mailbox.url)} every ${mailbox.intervalMs / 1000} s\n`);
+      io.stderr.write(
+        `mailport events: ${name}: reading the mailbox of ${mailboxName(mailbox.url)} every ${mailbox.intervalMs / 1000} s\n`,
+      );
     }
   } catch (error) {
     await closeAll();
@@ -514,4 +515,17 @@ function listenError(error: unknown, host: string, port: number, field: string):
 /** Text from a report or a provider, safe for a terminal: control characters (escape sequences) as `?`, at most 300 characters. */
 function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?').slice(0, 300);
+}
+
+/**
+ * The account a mailbox URL names (`gmail://user@example.com?...` -> `user@example.com`), for
+ * messages: its query holds client secrets and refresh tokens, so no part of it is ever printed.
+ */
+function mailboxName(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return printable(`${decodeURIComponent(parsed.username)}${parsed.username === '' ? '' : '@'}${parsed.hostname}`);
+  } catch {
+    return '(the configured account)';
+  }
 }
