@@ -120,6 +120,40 @@ describe('plain-text bounces', () => {
   });
 });
 
+describe('internationalised reports (RFC 6533)', () => {
+  it('reads message/global-delivery-status with a utf-8 address type and message/global-headers', async () => {
+    const report = await parseReport(
+      [
+        'From: MAILER-DAEMON@mx.example.net',
+        'Content-Type: multipart/report; report-type=global-delivery-status; boundary="g"',
+        '',
+        '--g',
+        'Content-Type: message/global-delivery-status',
+        '',
+        'Reporting-MTA: dns; mx.example.net',
+        '',
+        'Final-Recipient: utf-8; ñandú@example.org',
+        'Action: failed',
+        'Status: 5.1.1',
+        '',
+        '--g',
+        'Content-Type: message/global-headers',
+        '',
+        'Message-ID: <intl@shop.example>',
+        'Subject: ¡Hola!',
+        '',
+        '--g--',
+      ].join('\r\n'),
+    );
+    expect(report).toMatchObject({
+      kind: 'delivery-status',
+      format: 'rfc3464',
+      original: { messageId: '<intl@shop.example>', subject: '¡Hola!' },
+    });
+    expect(report.recipients.map((recipient) => [recipient.finalRecipient, recipient.status])).toEqual([['ñandú@example.org', '5.1.1']]);
+  });
+});
+
 describe('field readers', () => {
   it('reads the RFC 3464 §2 syntax: groups, folding, typed values, comments after the status', () => {
     const { message: perMessage, recipients } = readDeliveryStatus(

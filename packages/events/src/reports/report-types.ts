@@ -87,7 +87,7 @@ export interface ReportedOriginal {
   readonly envelopeId: string | undefined;
   /** The returned copy's `From`, address only. */
   readonly from: string | undefined;
-  /** The returned copy's `Subject`, at most 998 characters. */
+  /** The returned copy's `Subject` as written (encoded words are not decoded), at most 998 characters. */
   readonly subject: string | undefined;
 }
 
