@@ -32,7 +32,6 @@ import type {
   FeedbackReportFields,
   MailReport,
   MailReportFormat,
-  MailReportKind,
   MailReportOrigin,
   ParseReportOptions,
   ReportedOriginal,
@@ -150,15 +149,6 @@ function firstAddress(value: HeaderValue | undefined): string | undefined {
   return undefined;
 }
 
-function contentTypeOf(mime: ParsedMime): { type: string; reportType: string } {
-  const value = mime.headers.get('content-type');
-  if (value !== undefined && typeof value === 'object' && !(value instanceof Date) && !Array.isArray(value) && 'value' in value) {
-    const params = (value as { params?: Record<string, string> }).params ?? {};
-    return { type: String(value.value).toLowerCase(), reportType: String(params['report-type'] ?? '').toLowerCase() };
-  }
-  return { type: 'text/plain', reportType: '' };
-}
-
 const mailerDaemon = /^(?:mailer-daemon|mailer_daemon|mailerdaemon|postmaster|mail-daemon|mdaemon|mmdf|mail\.delivery|bounce|bounces)$/i;
 
 function classify(mime: ParsedMime): Omit<Mutable<MailReport>, 'raw' | 'sourceHash'> {
@@ -183,7 +173,6 @@ function classify(mime: ParsedMime): Omit<Mutable<MailReport>, 'raw' | 'sourceHa
   // A parse that did not finish is not believed: its parts may be cut short.
   if (mime.failure !== undefined) return report;
 
-  const { reportType } = contentTypeOf(mime);
   const dsnParts = mime.parts.filter(
     (part) => part.contentType === 'message/delivery-status' || part.contentType === 'message/global-delivery-status',
   );
@@ -211,7 +200,7 @@ function classify(mime: ParsedMime): Omit<Mutable<MailReport>, 'raw' | 'sourceHa
     /mail delivery (?:system|subsystem)/i.test(fromName) ||
     fieldValue(fields, 'x-failed-recipients') !== undefined;
 
-  if (feedbackParts.length > 0 || (reportType === 'feedback-report' && feedbackParts.length > 0)) {
+  if (feedbackParts.length > 0) {
     const feedbackFields: Field[] = [];
     for (const token of readFields(feedbackParts.map((part) => part.text).join('\n'))) if (token !== 'blank') feedbackFields.push(token);
     report.kind = 'feedback';
@@ -384,9 +373,4 @@ function originOf(
   if (dsnText !== undefined && /^X-Postfix-/im.test(dsnText)) return 'postfix';
   if (/^Returned mail:/i.test(report.subject ?? '')) return 'sendmail';
   return report.kind === 'unrecognised' ? undefined : 'other';
-}
-
-/** Whether the parsed kind produces events (for the join). */
-export function reportsSomething(kind: MailReportKind): boolean {
-  return kind !== 'unrecognised';
 }
