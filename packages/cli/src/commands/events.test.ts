@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createFileSuppressionStore } from '@mailport/events';
 import { type Sandbox, startSandbox } from '@mailport/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnCli } from '../../test/bulk-harness.js';
 import { run } from '../cli.js';
 import { exitCodes } from '../exit-codes.js';
 import { memoryIo } from '../io.js';
@@ -307,6 +308,71 @@ describe('mailport events: reports in the Gmail and Graph mailboxes of the sandb
     }
     app.stop();
     expect(await app.exited).toBe(exitCodes.ok);
+  });
+});
+
+describe('send --send-log', () => {
+  it('records every row of a --csv run, and is refused with --queue or --dry-run', async () => {
+    await using sandbox = await startSandbox();
+    const directory = await mkdtemp(join(tmpdir(), 'mailport-send-log-'));
+    try {
+      await writeFile(join(directory, 'people.csv'), 'name,email\nAna,ana@example.org\nBo,bo@example.org\nCy,cy@example.org\n');
+      const io = memoryIo({ cwd: directory });
+      const args = [
+        'send',
+        '--csv',
+        'people.csv',
+        '--url',
+        sandbox.urls.smtp,
+        '--from',
+        'app@example.com',
+        '--subject',
+        'Hi {{name}}',
+        '--text',
+        'x',
+      ];
+      expect(await run([...args, '--send-log', 'log.jsonl'], io)).toBe(exitCodes.ok);
+      const lines = (await readFile(join(directory, 'log.jsonl'), 'utf8')).trimEnd().split('\n');
+      const entries = lines.map((line) => JSON.parse(line) as { messageId: string; recipients: string[] });
+      expect(entries.flatMap((entry) => entry.recipients).sort()).toEqual(['ana@example.org', 'bo@example.org', 'cy@example.org']);
+      expect(new Set(entries.map((entry) => entry.messageId)).size).toBe(3);
+      for (const extra of [['--dry-run'], ['--queue', 'redis://127.0.0.1:1']]) {
+        const refused = memoryIo({ cwd: directory });
+        expect(await run([...args, '--send-log', 'log.jsonl', ...extra], refused)).toBe(exitCodes.usage);
+        expect(refused.err()).toContain('--send-log records what this command sends');
+      }
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('mailport events as a process (dist/main.js)', () => {
+  let directory: string;
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'mailport-events-process-'));
+  });
+  afterAll(() => rm(directory, { recursive: true, force: true }));
+
+  it.each([
+    ['SIGTERM', 'smtp'],
+    ['SIGINT', 'ses'],
+  ] as const)('stops cleanly on %s (exit 0), the %s receiver closed', async (signal, receiver) => {
+    const config =
+      receiver === 'smtp'
+        ? { smtp: { listen: '127.0.0.1:0', domain: 'bounces.shop.example' }, sendLog: 'send-log.jsonl' }
+        : { ses: { listen: '127.0.0.1:0', topics: [topic] } };
+    await writeFile(join(directory, `${receiver}.json`), JSON.stringify(config));
+    const child = spawnCli(['events', '--config', `${receiver}.json`], { cwd: directory });
+    await poll(() => child.err()).toContain('running');
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(child.err())?.[1]);
+    child.process.kill(signal);
+    expect(await child.exited).toEqual({ code: 0, signal: null });
+    expect(child.err()).toContain('mailport events: stopped');
+    // Nothing listens any more.
+    const probe = connect(port, '127.0.0.1');
+    const [error] = (await once(probe, 'error')) as [NodeJS.ErrnoException];
+    expect(error.code).toBe('ECONNREFUSED');
   });
 });
 
