@@ -120,6 +120,33 @@ describe('createGmailReportReader against the sandbox Gmail mailbox', () => {
     expect(second.map((event) => event.id)).toEqual(first.map((event) => event.id));
   });
 
+  it('makes the label again when someone deleted it while the reader ran', async () => {
+    await drain();
+    const sendLog = createMemorySendLog();
+    await using mailer = createMailer({ transport: sandbox.urls.gmail, sendLog });
+    const reader = createGmailReportReader({ url: sandbox.urls.gmail, sendLog, onEvents: () => {} });
+    await reported(
+      (await mailer.send({ from: 'user@example.com', to: 'bounce@simulator.amazonses.com', subject: 'a', text: 'x' })).messageId,
+    );
+    expect(await reader.poll()).toMatchObject({ events: 1 });
+    const bearer = `Bearer ${sandbox.tokens.issue({ issuer: 'google', subject: 'user@example.com', clientId: 't', scopes: ['https://mail.google.com/'] }).token}`;
+    const labels = (await (await fetch(`${sandbox.httpUrl}/gmail/v1/users/me/labels`, { headers: { authorization: bearer } })).json()) as {
+      labels: { id: string; name: string }[];
+    };
+    const id = labels.labels.find((label) => label.name === 'mailport-processed')?.id;
+    const deleted = await fetch(`${sandbox.httpUrl}/gmail/v1/users/me/labels/${id}`, {
+      method: 'DELETE',
+      headers: { authorization: bearer },
+    });
+    expect(deleted.status).toBe(204);
+    // The processed report is unlabelled again and comes back: the same event id, which the pipeline drops.
+    await reported(
+      (await mailer.send({ from: 'user@example.com', to: 'delay@simulator.amazonses.com', subject: 'b', text: 'x' })).messageId,
+    );
+    expect(await reader.poll()).toMatchObject({ events: 2 });
+    expect(await reader.poll()).toMatchObject({ read: 0 });
+  });
+
   it('start() polls until stop(); a service account URL asks for gmail.modify itself', async () => {
     await drain();
     const directory = await mkdtemp(join(tmpdir(), 'mailport-gmail-reader-'));

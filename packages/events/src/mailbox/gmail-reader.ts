@@ -143,8 +143,25 @@ export function createGmailReportReader(options: GmailReportReaderOptions): Mail
         return typeof raw === 'string' && /^[A-Za-z0-9+/_-]*={0,2}$/.test(raw) ? Buffer.from(raw, 'base64url') : undefined;
       },
       async markProcessed(id) {
-        const labelled = await ensureLabel();
-        await call('POST', `/messages/${encodeURIComponent(id)}/modify`, 'users.messages.modify', { addLabelIds: [labelled] }, [404]);
+        const modify = async (): Promise<HttpResponse> =>
+          call(
+            'POST',
+            `/messages/${encodeURIComponent(id)}/modify`,
+            'users.messages.modify',
+            { addLabelIds: [await ensureLabel()] },
+            [400, 404],
+          );
+        let answer = await modify();
+        if (answer.status === 400) {
+          // "Invalid label": someone deleted the label since; make it again, once.
+          labelId = undefined;
+          answer = await modify();
+          if (answer.status === 400) {
+            throw new MailError('configuration', `users.messages.modify of ${mailbox}: refused (400${providerMessage(answer)})`, {
+              statusCode: 400,
+            });
+          }
+        }
       },
       close: () => client.close(),
     };

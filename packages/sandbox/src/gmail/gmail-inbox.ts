@@ -315,6 +315,17 @@ export function createGmailInbox(context: EmulatorContext, authorize: GmailAutho
     return json({ ...label, type: 'user' });
   };
 
+  const deleteLabel = (request: HttpRequest): HttpResponse => {
+    const caller = authorize(request, context, labelCreateScopes, 'caribou.api.proto.MailboxService.DeleteLabel');
+    if ('response' in caller) return caller.response;
+    const own = labelsOf(caller.user);
+    const index = own.findIndex((label) => label.id === request.params.id);
+    if (index === -1) return googleError(404, 'notFound', 'Requested entity was not found.');
+    const [gone] = own.splice(index, 1);
+    for (const message of inboxOf(caller.user)) message.labelIds.delete(gone?.id ?? '');
+    return { status: 204 };
+  };
+
   return {
     deliver,
     messages: (user) => [...inboxOf(user)],
@@ -336,6 +347,7 @@ export function createGmailInbox(context: EmulatorContext, authorize: GmailAutho
         maxBodyBytes: 64 * 1024,
         handle: createLabel,
       },
+      { method: 'DELETE', path: '/gmail/v1/users/:userId/labels/:id', endpoint: 'gmail.labels.delete', handle: deleteLabel },
     ],
   };
 }

@@ -49,7 +49,7 @@ const methodNames: Readonly<Record<string, string>> = {
  * google-auth-library send.
  *
  * Fault endpoints: `gmail.messages.send`, `gmail.messages.list`, `gmail.messages.get`, `gmail.messages.modify`,
- * `gmail.labels.list`, `gmail.labels.create`, `gmail.getProfile`, `gmail.sendAs.list`, `google.token`,
+ * `gmail.labels.list`, `gmail.labels.create`, `gmail.labels.delete`, `gmail.getProfile`, `gmail.sendAs.list`, `google.token`,
  * `google.authorize` (the authorization endpoint, `GET /o/oauth2/v2/auth`).
  */
 export function createGmailEmulator(context: EmulatorContext): Emulator {
