@@ -80,6 +80,13 @@ function looksLikeVerp(address: string, verp: VerpOptions): boolean {
  * a message knows its Message-ID and could otherwise forge a bounce for someone else). A complaint
  * whose recipient the feedback loop redacted gives `recipient: undefined`: it cannot suppress an
  * address, and the reason says so.
+ *
+ * @example
+ * ```ts
+ * const report = await parseReport(raw);
+ * const { events, reason } = await joinReport(report, { sendLog, source: 'smtp', verp, envelopeTo: rcptTo });
+ * if (events.length === 0) console.warn('report ignored:', reason);
+ * ```
  */
 export async function joinReport(report: MailReport, context: JoinContext): Promise<JoinResult> {
   if (report.kind === 'unrecognised')
@@ -129,7 +136,16 @@ export async function joinReport(report: MailReport, context: JoinContext): Prom
   return eventsFor(report, entry, joinedBy, context.source);
 }
 
-/** Parses and joins: {@link parseReport} then {@link joinReport}. Never throws for a bad report; a send log that throws rejects. */
+/**
+ * Parses and joins: {@link parseReport} then {@link joinReport} (`maxBytes` and `timeoutMs` as in
+ * `parseReport`). Never rejects for a bad report; a send log that throws rejects.
+ *
+ * @example
+ * ```ts
+ * const { events } = await reportEvents(rawMessage, { sendLog, source: 'gmail' });
+ * await pipeline.handle(events);
+ * ```
+ */
 export async function reportEvents(raw: Uint8Array | string, context: JoinContext & ParseReportOptions): Promise<JoinResult> {
   const report = await parseReport(raw, { maxBytes: context.maxBytes, timeoutMs: context.timeoutMs });
   return joinReport(report, context);
