@@ -17,7 +17,7 @@
  * Every case runs in a fresh process (events-child.ts) against the built packages, so its peak RSS
  * is its own; the sandbox that signs the notifications and serves the certificate runs here. Each
  * case runs twice, interleaved with the other side, and the better median is kept. Writes
- * bench/results/events.json.
+ * bench/results/events.json, then docs/benchmarks.md.
  */
 import { once } from 'node:events';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
@@ -28,6 +28,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startChild } from './bench-process.ts';
 import { describeMachine, formatMachine, formatTable, megabytes } from './bench-report.ts';
+import { writeDocsPage } from './docs-page.ts';
 import type { EventsCaseResult } from './events-child.ts';
 
 /** Messages sent through the SES emulator; each makes several notifications. */
@@ -264,6 +265,7 @@ export async function main(): Promise<void> {
     await writeFile(temporary, `${JSON.stringify(results, null, 2)}\n`);
     await rename(temporary, file);
     console.log('\nSaved bench/results/events.json');
+    console.log(`Wrote ${await writeDocsPage()}`);
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
