@@ -3,8 +3,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { verpAddress } from '@mailport/core/verp';
 import { createFileSuppressionStore } from '@mailport/events';
 import { type Sandbox, startSandbox } from '@mailport/sandbox';
+import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCli } from '../../test/bulk-harness.js';
 import { run } from '../cli.js';
@@ -260,6 +262,71 @@ describe('mailport events: bounces by SMTP from the sandbox', () => {
 
     app.stop();
     expect(await app.exited).toBe(exitCodes.ok);
+  });
+});
+
+describe('mailport events: a hostile report', () => {
+  it('prints what a stranger wrote in a bounce as JSON no terminal acts on', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'mailport-events-hostile-'));
+    try {
+      const secret = 'h'.repeat(32);
+      const messageId = '<m1@shop.example>';
+      const envelopeFrom = verpAddress(messageId, { domain: 'bounces.shop.example', secret });
+      await writeFile(
+        join(directory, 'send-log.jsonl'),
+        `${JSON.stringify({ messageId, transport: 'smtp', recipients: ['ana@example.org'], tags: [], metadata: {}, envelopeFrom, sentAt: new Date().toISOString() })}\n`,
+      );
+      await writeFile(
+        join(directory, 'events.json'),
+        JSON.stringify({ smtp: { listen: '127.0.0.1:0', domain: 'bounces.shop.example', verpSecret: secret }, sendLog: 'send-log.jsonl' }),
+      );
+      const app = startEvents(['--config', 'events.json'], directory);
+      await poll(() => app.io.err()).toMatch(/on 127\.0\.0\.1:\d+/);
+      const port = Number(/on 127\.0\.0\.1:(\d+)/.exec(app.io.err())?.[1]);
+      const hostile = '\u001b]0;pwned\u0007 \u009b31m \u2028 <script>';
+      const raw = [
+        'From: MAILER-DAEMON@mx.example.org',
+        `To: ${envelopeFrom}`,
+        'Subject: Undelivered Mail Returned to Sender',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
+        '',
+        '--b',
+        'Content-Type: text/plain; charset=utf-8',
+        'Content-Transfer-Encoding: 8bit',
+        '',
+        `The mail system ${hostile}`,
+        '--b',
+        'Content-Type: message/delivery-status; charset=utf-8',
+        '',
+        `Reporting-MTA: dns; mx.example.org ${hostile}`,
+        '',
+        'Final-Recipient: rfc822; ana@example.org',
+        'Action: failed',
+        'Status: 5.1.1',
+        `Diagnostic-Code: smtp; 550 5.1.1 user unknown ${hostile}`,
+        '',
+        '--b',
+        'Content-Type: text/rfc822-headers',
+        '',
+        `Message-ID: ${messageId}`,
+        'From: app@shop.example',
+        'To: ana@example.org',
+        '',
+        '--b--',
+        '',
+      ].join('\r\n');
+      const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
+      await transport.sendMail({ envelope: { from: '', to: [envelopeFrom] }, raw: Buffer.from(raw, 'utf8') });
+      transport.close();
+      await poll(() => events(app.io.out()).map((event) => event.type)).toEqual(['bounced']);
+      expect(app.io.out()).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/);
+      expect(events(app.io.out())[0]).toMatchObject({ recipient: 'ana@example.org', messageId, joinedBy: 'verp' });
+      app.stop();
+      expect(await app.exited).toBe(exitCodes.ok);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });
 

@@ -116,7 +116,7 @@ export async function runEvents(argv: readonly string[], io: CliIo): Promise<num
     ...(sendLog === undefined ? {} : { sendLog }),
     ...(suppression === undefined ? {} : { suppression }),
     onEvent: (event) => {
-      if (!values.quiet) io.stdout.write(`${JSON.stringify(eventLine(event, values.raw))}\n`);
+      if (!values.quiet) io.stdout.write(`${jsonLine(eventLine(event, values.raw))}\n`);
     },
   });
   const onEvents = (batch: readonly MailEvent[]): Promise<void> => pipeline.handle(batch);
@@ -267,6 +267,18 @@ export function eventLine(event: MailEvent, raw: boolean): Record<string, unknow
     joinedBy: event.joinedBy ?? null,
     ...(raw ? { raw: rawValue(event.raw) } : {}),
   };
+}
+
+/**
+ * One line of JSON that is safe on a terminal: JSON.stringify escapes the C0 controls (ESC among
+ * them) but leaves DEL, the C1 controls (U+009B is a CSI to some terminals) and U+2028/U+2029 as
+ * they are, and a diagnostic or a recipient is text a stranger wrote. The parsed value is the same.
+ */
+export function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\u009f\u2028\u2029]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** The raw payload as JSON can carry it: bytes as text. */
