@@ -139,7 +139,7 @@ describe('mailport suppression', () => {
       [
         '{"op":"add","address":"x\\u001b]0;pwned\\u0007@example.org","scope":"*","reason":"manual","createdAt":"2026-01-01T00:00:00Z"}',
         'not json',
-        '{"op":"add","address":"ok@example.org","scope":"*","reason":"manual","createdAt":"2026-01-01T00:00:00Z","detail":"\\u001b[2J"}',
+        '{"op":"add","address":"ok@example.org","scope":"*","reason":"manual","createdAt":"2026-01-01T00:00:00Z","detail":"\\u001b[2J \\u009b31m"}',
         '',
       ].join('\n'),
     );
@@ -148,7 +148,8 @@ describe('mailport suppression', () => {
     expect(listed.out).not.toMatch(/\u001b/);
     expect(listed.out).toContain('ok@example.org');
     const json = await cli(['list', '--json', '--file', file]);
-    expect(json.out).not.toMatch(/\u001b/);
+    expect(json.out).not.toMatch(/[\u001b\u009b]/);
+    expect((JSON.parse(json.out) as { detail: string }).detail).toBe('\u001b[2J \u009b31m');
   });
 
   it('a file that cannot be written is a configuration error (4)', async () => {

@@ -4,6 +4,7 @@ import type { Suppression, SuppressionReason } from '@mailport/events';
 import { exitCodeFor, exitCodes, isMailError, UsageError } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { printError } from '../output.js';
+import { jsonLine } from './events.js';
 
 export const suppressionHelp = `mailport suppression: the addresses mail is not sent to (a suppression file of @mailport/events)
 
@@ -87,7 +88,7 @@ export async function runSuppression(argv: readonly string[], io: CliIo): Promis
       const lines: string[] = [];
       for await (const entry of store.list()) {
         count++;
-        lines.push(values.json ? JSON.stringify(jsonEntry(entry)) : textLine(entry));
+        lines.push(values.json ? jsonLine(jsonEntry(entry)) : textLine(entry));
         // Written in pieces: a list of a million addresses is not one string.
         if (lines.length >= 1000) io.stdout.write(`${lines.splice(0).join('\n')}\n`);
       }
