@@ -77,7 +77,8 @@ export function inboxClient(): void {
     | { type: 'message'; summary: Summary }
     | { type: 'older'; summaries: Summary[] }
     | { type: 'remove'; ids: string[] }
-    | { type: 'read'; ids: string[]; read: boolean };
+    | { type: 'read'; ids: string[]; read: boolean }
+    | { type: 'events'; ids: string[] };
   type Tab = 'html' | 'source' | 'text' | 'headers' | 'raw' | 'attachments';
   type Width = 'desktop' | 'tablet' | 'phone';
   type Child = Node | string | false | undefined;
@@ -115,6 +116,8 @@ export function inboxClient(): void {
   let shown: Message | undefined;
   /** The shown message's events section: its list, and the ids already in it. */
   let eventView: { section: HTMLElement; list: HTMLElement; ids: Set<string> } | undefined;
+  /** The event types recorded about each message (by store id), in order, each once: the list shows them as badges. */
+  const eventTypes = new Map<string, string[]>();
   const fresh = new Set<string>();
   const details = new Map<string, Promise<Message>>();
   /** The rows in the DOM, by id, with the summary each was drawn from. */
@@ -226,6 +229,22 @@ export function inboxClient(): void {
     return make('span', { class: `badge api-${api}`, title: apiNames[api] }, api);
   }
 
+  /** A CSS class from an event type: the sandbox's word, used only when it is a plain word. */
+  function eventClass(type: unknown): string {
+    return typeof type === 'string' && /^[a-z-]{1,32}$/.test(type) ? type : 'unknown';
+  }
+
+  /** The last three event types of a message, as small badges; all of them in the title. */
+  function eventBadges(id: string): HTMLElement | false {
+    const types = eventTypes.get(id);
+    if (types === undefined || types.length === 0) return false;
+    return make(
+      'span',
+      { class: 'event-badges', title: `Events: ${types.join(', ')}` },
+      ...types.slice(-3).map((type) => make('span', { class: `event-badge event-${eventClass(type)}` }, type)),
+    );
+  }
+
   function attachmentClip(message: Summary): HTMLElement | false {
     if (message.attachmentCount === 0) return false;
     const more = message.truncated ? '+' : '';
@@ -261,6 +280,7 @@ export function inboxClient(): void {
           { class: 'row' },
           badge(message.api),
           make('span', { class: 'to ellipsis' }, `to ${recipients.join(', ') || message.envelope.to.join(', ')}`),
+          eventBadges(message.id),
         ),
       ),
     ) as HTMLLIElement;
@@ -369,6 +389,14 @@ export function inboxClient(): void {
           if (byId.has(summary.id)) continue;
           byId.set(summary.id, summary);
           older.push(summary);
+        }
+      } else if (change.type === 'events') {
+        // A new summary object: the row is drawn again, with its badges.
+        for (const id of change.ids) {
+          const known = byId.get(id);
+          if (known === undefined) continue;
+          byId.set(id, { ...known });
+          updated = true;
         }
       } else if (change.type === 'remove') {
         for (const id of change.ids) {
@@ -536,7 +564,7 @@ export function inboxClient(): void {
       if (view.ids.size >= 200) break;
       view.ids.add(event.id);
       // The type is the sandbox's word, but it names a CSS class only when it is a plain word.
-      const type = typeof event.type === 'string' && /^[a-z-]{1,32}$/.test(event.type) ? event.type : 'unknown';
+      const type = eventClass(event.type);
       view.list.append(
         make(
           'li',
@@ -849,7 +877,9 @@ export function inboxClient(): void {
       } else setStatus('reconnecting', 'reconnecting…');
     });
     events.addEventListener('snapshot', (event) => {
-      const snapshot = data<StoreState & { messages: Summary[]; more?: boolean }>(event);
+      const snapshot = data<StoreState & { messages: Summary[]; more?: boolean; mailEvents?: Record<string, string[]> }>(event);
+      eventTypes.clear();
+      for (const [id, types] of Object.entries(snapshot.mailEvents ?? {})) if (Array.isArray(types)) eventTypes.set(id, types.slice(-20));
       queue = [];
       olderPieces = [];
       loadingOlder = snapshot.more === true;
@@ -901,6 +931,14 @@ export function inboxClient(): void {
     events.addEventListener('mail-event', (event) => {
       const mailEvent = data<MailEvent>(event);
       if (shown !== undefined && isAbout(mailEvent, shown)) addEvents([mailEvent]);
+      const id =
+        mailEvent.storeId ??
+        (mailEvent.messageId === undefined ? undefined : messages.find((message) => message.messageId === mailEvent.messageId)?.id);
+      if (id === undefined || typeof mailEvent.type !== 'string') return;
+      const types = eventTypes.get(id) ?? [];
+      if (types.includes(mailEvent.type)) return;
+      eventTypes.set(id, [...types, mailEvent.type].slice(-20));
+      enqueue({ type: 'events', ids: [id] });
     });
     events.addEventListener('clear', (event) => {
       const cleared = data<StoreState>(event);
@@ -911,6 +949,7 @@ export function inboxClient(): void {
       messages = [];
       byId = new Map();
       details.clear();
+      eventTypes.clear();
       renderList();
       if (selectedId() !== undefined) history.replaceState(null, '', location.pathname);
       shownId = undefined;

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { SandboxEvent, SandboxEventLog } from '../events/event-log.js';
 import type { MessageStore, StoredMessage } from '../store.js';
-import type { ParsedMessages } from './inbox-messages.js';
+import type { InboxSummary, ParsedMessages } from './inbox-messages.js';
 
 const heartbeatMs = 15_000;
 /** Unsent bytes a client may fall behind by; past it the stream is closed, and EventSource reconnects to a fresh snapshot. */
@@ -17,8 +17,8 @@ export function storeState(store: MessageStore): { total: number; bytes: number;
 }
 
 /**
- * The inbox's live feed as Server-Sent Events: first `snapshot` (the newest 200 summaries and the
- * store's size and limits) and `older` (the rest, 1,000 at a time, newest first); then, in the
+ * The inbox's live feed as Server-Sent Events: first `snapshot` (the newest 200 summaries, the
+ * store's size and limits, and `mailEvents`: the event types recorded for each message) and `older` (the rest, 1,000 at a time, newest first); then, in the
  * order they happened, `message` (one new summary) or `messages` (several, oldest first), `remove`
  * (ids deleted or evicted), `read` (ids marked read or unread), `clear`, and `mail-event` (one
  * event the sandbox recorded about a message: a bounce mailed back, an SNS notification). A client that
@@ -42,7 +42,9 @@ export function inboxEventStream(store: MessageStore, parsed: ParsedMessages, ev
   // older ones a piece at a time, never parsing megabytes of JSON in one go.
   const summaries = parsed.summaries();
   const first = summaries.slice(0, firstSnapshotPiece);
-  push(`retry: 1000\n\n${event('snapshot', { messages: first, more: summaries.length > first.length, ...storeState(store) })}`);
+  push(
+    `retry: 1000\n\n${event('snapshot', { messages: first, more: summaries.length > first.length, ...storeState(store), mailEvents: eventTypesByMessage(events, summaries) })}`,
+  );
   for (let start = first.length; start < summaries.length; start += snapshotPiece) {
     const end = Math.min(summaries.length, start + snapshotPiece);
     push(event('older', { messages: summaries.slice(start, end), more: end < summaries.length }));
@@ -114,6 +116,22 @@ export function inboxEventStream(store: MessageStore, parsed: ParsedMessages, ev
     events?.emitter.off('event', onMailEvent);
   });
   return stream;
+}
+
+/** The types of the events recorded about each stored message, in order, each once: `{ "m-000001": ["delivered", "complained"] }`. */
+function eventTypesByMessage(log: SandboxEventLog | undefined, summaries: readonly InboxSummary[]): Record<string, string[]> {
+  const types = new Map<string, string[]>();
+  if (log === undefined) return {};
+  const byMessageId = new Map<string, string>();
+  for (const summary of summaries) if (summary.messageId !== undefined) byMessageId.set(summary.messageId, summary.id);
+  for (const recorded of log.list()) {
+    const id = recorded.storeId ?? (recorded.messageId === undefined ? undefined : byMessageId.get(recorded.messageId));
+    if (id === undefined) continue;
+    const known = types.get(id) ?? [];
+    if (!known.includes(recorded.type)) known.push(recorded.type);
+    types.set(id, known);
+  }
+  return Object.fromEntries(types);
 }
 
 function event(name: string, data: object): string {

@@ -134,6 +134,10 @@ button, input { font: inherit; color: inherit; }
 .fields dt { color: var(--muted); }
 .fields dd { margin: 0; word-break: break-word; }
 .fields .note { color: var(--muted); font-size: 12px; }
+.event-badges { display: inline-flex; gap: 3px; flex: none; margin-left: auto; }
+.event-badge { font-size: 10.5px; line-height: 1.5; padding: 0 5px; border-radius: 4px; background: var(--code); color: var(--muted); }
+.event-badge.event-bounced, .event-badge.event-complained, .event-badge.event-rejected, .event-badge.event-failed { color: var(--danger); }
+.event-badge.event-deferred { color: var(--warn); }
 .events { margin-top: 12px; }
 .events[hidden] { display: none; }
 .events-list { list-style: none; margin: 0; padding: 0; display: grid; gap: 4px; font-size: 12.5px; max-height: 180px; overflow: auto; }

@@ -164,8 +164,9 @@ describe.skipIf(skipUnlessFound(chromiumFound))('the dev inbox in Chromium', () 
       const detail = page.locator('#detail article');
       await poll(() => detail.locator('h2').textContent()).toBe('Welcome to the shop');
       await poll(() => sandbox.store.isRead(sandbox.store.list()[0]?.id ?? '')).toBe(true);
-      await poll(() => row.getAttribute('class')).toContain('read');
-      expect(await row.getAttribute('class')).not.toContain('unread');
+      // "unread" contains "read": wait for the class to lose "unread", then check it is "read".
+      await poll(() => row.getAttribute('class')).not.toContain('unread');
+      expect(await row.getAttribute('class')).toContain('read');
       expect(await detail.locator('[data-tab="attachments"] .tab-count').textContent()).toBe('(2)');
       expect(await detail.locator('[data-tab="attachments"] .tab-note').textContent()).toBe(' +1 inline');
       // The protocol is named once: "SMTP" then "DATA", not "SMTP SMTP DATA".
@@ -435,6 +436,12 @@ describe.skipIf(skipUnlessFound(chromiumFound))('the dev inbox in Chromium', () 
       });
       await poll(() => events.count()).toBe(2);
       expect(await events.nth(1).getAttribute('class')).toBe('event event-unknown');
+      // The list shows the types as badges on the message's row, live.
+      const badges = page.locator(`#messages li[data-id="${id}"] .event-badge`);
+      await poll(() => badges.allTextContents()).toEqual(['bounced', 'x" onclick="y']);
+      expect(await badges.nth(1).getAttribute('class')).toBe('event-badge event-unknown');
+      await page.reload();
+      await poll(() => badges.allTextContents()).toEqual(['bounced', 'x" onclick="y']);
       expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
       await page.close();
     });
