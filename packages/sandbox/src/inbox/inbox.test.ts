@@ -229,7 +229,8 @@ describe('dev inbox: HTTP routes', () => {
     const live = streamed.find((event) => event.event === 'mail-event')?.data;
     expect(live).toMatchObject({ storeId: id, type: 'complained', detail: hostile });
     // The snapshot carries each message's event types, for the list's badges (the one by Message-ID included).
-    expect((streamed[0]?.data as { mailEvents: Record<string, string[]> }).mailEvents[id]).toEqual(['bounced', 'deferred']);
+    const snapshot = streamed[0]?.data as { mailEvents?: Record<string, string[]> } | undefined;
+    expect(snapshot?.mailEvents?.[id]).toEqual(['bounced', 'deferred']);
     sandbox.events.clear();
   });
 
