@@ -111,6 +111,26 @@ describe('createFileSendLog', () => {
     }
   });
 
+  it('two processes appending at once (the built package): 2 x 300 whole lines, all found', async () => {
+    // Each child records through dist/ (npm run build), as two applications sharing the file would.
+    const script = `
+      const { createFileSendLog } = await import('@mailport/events');
+      const log = createFileSendLog(process.argv[1]);
+      const base = Number(process.argv[2]);
+      await Promise.all(Array.from({ length: 300 }, (_, n) => log.record({
+        messageId: '<m' + (base + n) + '@shop.example>', providerMessageId: 'p-' + (base + n), transport: 'smtp',
+        recipients: ['user' + (base + n) + '@example.org'], tags: ['x'.repeat(200)], metadata: { pad: 'y'.repeat(300) }, sentAt: new Date().toISOString(),
+      })));`;
+    const child = (base: number) =>
+      run(process.execPath, ['--input-type=module', '-e', script, path, String(base)], { cwd: process.cwd() });
+    await Promise.all([child(0), child(1000)]);
+    const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
+    expect(lines).toHaveLength(600);
+    for (const text of lines) expect(() => JSON.parse(text)).not.toThrow();
+    const log = createFileSendLog(path);
+    for (const n of [0, 299, 1000, 1299]) expect((await log.getByProviderId(`p-${n}`))?.messageId).toBe(`<m${n}@shop.example>`);
+  });
+
   it('skips corrupt lines: bad JSON, wrong types, hostile keys, a line past 64 kB, binary noise', async () => {
     const good = JSON.stringify(entry(3));
     await writeFile(
