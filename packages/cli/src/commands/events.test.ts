@@ -280,7 +280,7 @@ describe('mailport events: a hostile report', () => {
         join(directory, 'events.json'),
         JSON.stringify({ smtp: { listen: '127.0.0.1:0', domain: 'bounces.shop.example', verpSecret: secret }, sendLog: 'send-log.jsonl' }),
       );
-      const app = startEvents(['--config', 'events.json'], directory);
+      const app = startEvents(['--config', 'events.json', '--raw'], directory);
       await poll(() => app.io.err()).toMatch(/on 127\.0\.0\.1:\d+/);
       const port = Number(/on 127\.0\.0\.1:(\d+)/.exec(app.io.err())?.[1]);
       const hostile = '\u001b]0;pwned\u0007 \u009b31m \u2028 <script>';
@@ -322,6 +322,8 @@ describe('mailport events: a hostile report', () => {
       await poll(() => events(app.io.out()).map((event) => event.type)).toEqual(['bounced']);
       expect(app.io.out()).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/);
       expect(events(app.io.out())[0]).toMatchObject({ recipient: 'ana@example.org', messageId, joinedBy: 'verp' });
+      // --raw: the report as received, hostile bytes included, still one safe line.
+      expect(String(events(app.io.out())[0]?.raw)).toContain(`Diagnostic-Code: smtp; 550 5.1.1 user unknown ${hostile}`);
       app.stop();
       expect(await app.exited).toBe(exitCodes.ok);
     } finally {
