@@ -493,6 +493,11 @@ describe('mailport events: configuration', () => {
     expect(config.ses).toMatchObject({ host: '::1', port: 8080, path: '/ses' });
     expect(config.smtp).toMatchObject({ host: '127.0.0.1', port: 2526, domain: 'bounces.shop.example', verpSecret: 'v'.repeat(32) });
     expect(config.notes).toEqual(['ses.basicAuth.password is written in the file: put it in the environment and write "env:NAME"']);
+    const exposed = parseEventsConfig(
+      { ses: { ...ses, listen: '0.0.0.0:8080', basicAuth: { username: 'sns', password: 'env:PW' } } },
+      { env: { PW: 'x' }, file: 'events.json' },
+    );
+    expect(exposed.notes).toEqual([expect.stringContaining('ses.listen 0.0.0.0: the endpoint is plain HTTP; serve it behind TLS')]);
   });
 
   it('exits 2 without --config, 4 for a bad file or a port in use, naming what to change', async () => {

@@ -423,6 +423,11 @@ export function parseEventsConfig(
         timeoutMs: optional('ses.certificates.timeoutMs', input.timeoutMs, 1),
       };
     }
+    // This endpoint speaks plain HTTP: beyond loopback, a proxy must add TLS, or the password crosses the network in clear.
+    if (basicAuth !== undefined && !['127.0.0.1', '::1', 'localhost'].includes(host))
+      notes.push(
+        `ses.listen ${host}: the endpoint is plain HTTP; serve it behind TLS (a reverse proxy), since SNS sends the basic auth password with every request`,
+      );
     ses = {
       host,
       port,
