@@ -493,6 +493,13 @@ describe('mailport events: configuration', () => {
     expect(config.ses).toMatchObject({ host: '::1', port: 8080, path: '/ses' });
     expect(config.smtp).toMatchObject({ host: '127.0.0.1', port: 2526, domain: 'bounces.shop.example', verpSecret: 'v'.repeat(32) });
     expect(config.notes).toEqual(['ses.basicAuth.password is written in the file: put it in the environment and write "env:NAME"']);
+    // Defaults: beside mailport dev (8025, 2525, 4443), never on its ports.
+    const defaults = parseEventsConfig(
+      { ses: { topics: [topic] }, smtp: { domain: 'bounces.shop.example' }, sendLog: 'x' },
+      { env: {}, file: 'e' },
+    );
+    expect(defaults.ses).toMatchObject({ host: '127.0.0.1', port: 8080, path: '/ses' });
+    expect(defaults.smtp).toMatchObject({ host: '127.0.0.1', port: 2526 });
     const exposed = parseEventsConfig(
       { ses: { ...ses, listen: '0.0.0.0:8080', basicAuth: { username: 'sns', password: 'env:PW' } } },
       { env: { PW: 'x' }, file: 'events.json' },

@@ -20,7 +20,7 @@ The configuration (JSON; any string may be "env:NAME", read from the environment
   {
     "ses":   { "listen": "127.0.0.1:8080", "path": "/ses", "topics": ["arn:aws:sns:eu-west-1:123456789012:ses-events"],
                "basicAuth": { "username": "env:SNS_USER", "password": "env:SNS_PASSWORD" } },
-    "smtp":  { "listen": "127.0.0.1:2525", "domain": "bounces.shop.example", "verpSecret": "env:VERP_SECRET" },
+    "smtp":  { "listen": "127.0.0.1:2526", "domain": "bounces.shop.example", "verpSecret": "env:VERP_SECRET" },
     "gmail": { "url": "env:GMAIL_URL", "intervalSeconds": 60 },
     "graph": { "url": "env:GRAPH_URL", "intervalSeconds": 60 },
     "sendLog": "send-log.jsonl",
@@ -443,7 +443,8 @@ export function parseEventsConfig(
   const smtpInput = section('smtp');
   let smtp: EventsConfig['smtp'];
   if (smtpInput !== undefined) {
-    const { host, port } = listen('smtp.listen', smtpInput.listen, 2525);
+    // 2526: mailport dev's own SMTP takes 2525, and the two are often run side by side.
+    const { host, port } = listen('smtp.listen', smtpInput.listen, 2526);
     const domain = value('smtp.domain', smtpInput.domain).toLowerCase();
     if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/.test(domain))
       fail('smtp.domain', `is not a domain name: ${JSON.stringify(domain)}`);
