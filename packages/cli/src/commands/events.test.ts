@@ -517,6 +517,14 @@ describe('mailport events: configuration', () => {
     expect(await run(['events', '--config', 'bad.json'], bad)).toBe(exitCodes.configuration);
     expect(bad.err()).toContain('not valid JSON');
 
+    await writeFile(
+      join(directory, 'ca.json'),
+      JSON.stringify({ ses: { ...ses, certificates: { hosts: ['127.0.0.1:1'], caFile: 'missing.pem' } } }),
+    );
+    const noCa = memoryIo({ cwd: directory });
+    expect(await run(['events', '--config', 'ca.json'], noCa)).toBe(exitCodes.configuration);
+    expect(noCa.err()).toContain('ses.certificates.caFile');
+
     const taken = createServer().listen(0, '127.0.0.1');
     await once(taken, 'listening');
     const port = (taken.address() as { port: number }).port;
