@@ -423,6 +423,54 @@ describe('mailport events as a process (dist/main.js)', () => {
   });
   afterAll(() => rm(directory, { recursive: true, force: true }));
 
+  it('prints the bounce the sandbox mails back, as a user runs it, and stops on SIGTERM', async () => {
+    const secret = 'p'.repeat(32);
+    await writeFile(
+      join(directory, 'bounces.json'),
+      JSON.stringify({
+        smtp: { listen: '127.0.0.1:0', domain: 'bounces.shop.example', verpSecret: 'env:VERP_SECRET' },
+        sendLog: 'process-log.jsonl',
+        suppression: 'process-suppressions.jsonl',
+      }),
+    );
+    const child = spawnCli(['events', '--config', 'bounces.json'], { cwd: directory, env: { VERP_SECRET: secret } });
+    await poll(() => child.err()).toContain('running');
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(child.err())?.[1]);
+    await using sandbox = await startSandbox({ bounces: { smtp: `smtp://127.0.0.1:${port}`, delayMs: 0 } });
+    const url = new URL(sandbox.urls.smtp);
+    url.searchParams.set('verp_domain', 'bounces.shop.example');
+    url.searchParams.set('verp_secret', secret);
+    const send = spawnCli(
+      [
+        'send',
+        '--url',
+        url.href,
+        '--send-log',
+        'process-log.jsonl',
+        '--json',
+        '--from',
+        'app@example.com',
+        '--to',
+        simulator('bounce'),
+        '--subject',
+        'x',
+        '--text',
+        'y',
+      ],
+      { cwd: directory },
+    );
+    expect(await send.exited).toEqual({ code: 0, signal: null });
+    const { messageId } = JSON.parse(send.out()) as { messageId: string };
+    await poll(() => events(child.out()).map((event) => `${event.type} ${event.recipient} ${event.messageId}`)).toEqual([
+      `bounced ${simulator('bounce')} ${messageId}`,
+    ]);
+    child.process.kill('SIGTERM');
+    expect(await child.exited).toEqual({ code: 0, signal: null });
+    expect(child.out() + child.err()).not.toContain(secret);
+    const store = createFileSuppressionStore(join(directory, 'process-suppressions.jsonl'));
+    expect((await store.check([simulator('bounce')], undefined)).get(simulator('bounce'))?.reason).toBe('hard-bounce');
+  });
+
   it.each([
     ['SIGTERM', 'smtp'],
     ['SIGINT', 'ses'],
