@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createMailer } from '@mailport/core';
 import { verpAddress } from '@mailport/core/verp';
 import { createFileSuppressionStore } from '@mailport/events';
 import { type Sandbox, startSandbox } from '@mailport/sandbox';
@@ -469,6 +470,36 @@ describe('mailport events as a process (dist/main.js)', () => {
     expect(child.out() + child.err()).not.toContain(secret);
     const store = createFileSuppressionStore(join(directory, 'process-suppressions.jsonl'));
     expect((await store.check([simulator('bounce')], undefined)).get(simulator('bounce'))?.reason).toBe('hard-bounce');
+  });
+
+  it('prints the SES events the sandbox posts over SNS, as a user runs it', async () => {
+    await using sandbox = await startSandbox();
+    await writeFile(
+      join(directory, 'ses-e2e.json'),
+      JSON.stringify({
+        ses: {
+          listen: '127.0.0.1:0',
+          topics: [topic],
+          certificates: { hosts: [`127.0.0.1:${sandbox.httpsPort}`], caFile: sandbox.caFile },
+        },
+      }),
+    );
+    const child = spawnCli(['events', '--config', 'ses-e2e.json'], { cwd: directory });
+    await poll(() => child.err()).toContain('running');
+    const endpoint = /SNS endpoint (http:\/\/\S+)/.exec(child.err())?.[1] ?? '';
+    const subscription = sandbox.sns.subscribe({ endpoint, topicArn: topic, signatureVersion: '2' });
+    await poll(() => sandbox.sns.subscriptions().find((found) => found.subscriptionArn === subscription.subscriptionArn)?.state).toBe(
+      'confirmed',
+    );
+    await using mailer = createMailer({ transport: sandbox.urls.ses });
+    const receipt = await mailer.send({ from: 'app@example.com', to: simulator('complaint'), subject: 'x', text: 'y' });
+    await poll(() =>
+      events(child.out())
+        .filter((event) => event.type === 'complained')
+        .map((event) => event.messageId),
+    ).toEqual([receipt.messageId]);
+    child.process.kill('SIGTERM');
+    expect(await child.exited).toEqual({ code: 0, signal: null });
   });
 
   it.each([
