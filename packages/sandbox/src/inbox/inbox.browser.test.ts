@@ -1,6 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createMailer } from '@mailport/core';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import type { Browser, Page } from 'playwright-core';
@@ -404,6 +405,25 @@ describe.skipIf(skipUnlessFound(chromiumFound))('the dev inbox in Chromium', () 
   });
 
   describe("a message's events", () => {
+    it('shows what the Gmail mailbox scenarios reported, in the list and in the message (screenshot)', async () => {
+      await using sandbox = await startSandbox();
+      await using mailer = createMailer({ transport: sandbox.urls.gmail });
+      const receipt = await mailer.send({
+        from: 'Shop <user@example.com>',
+        to: ['bounce@simulator.amazonses.com', 'delay@simulator.amazonses.com'],
+        subject: 'Your order #10042 has shipped',
+        text: 'Hello,\n\nYour order is on its way.',
+        html: '<p>Hello,</p><p>Your order <b>#10042</b> is on its way.</p>',
+      });
+      await poll(() => sandbox.events.list({ messageId: receipt.messageId }).length).toBe(2);
+      const id = sandbox.store.list().find((message) => message.api === 'gmail')?.id ?? '';
+      const page = await openInbox(sandbox, `#${id}`);
+      await poll(() => page.locator('#detail .events li .event-type').allTextContents()).toEqual(['bounced', 'deferred']);
+      await poll(() => page.locator(`#messages li[data-id="${id}"] .event-badge`).allTextContents()).toEqual(['bounced', 'deferred']);
+      await page.screenshot({ path: join(images, 'inbox-events.png') });
+      await page.close();
+    });
+
     it('shows the events recorded before and after opening it, hostile text as text', async () => {
       await using sandbox = await startSandbox();
       const smtp = smtpTransport(sandbox);
