@@ -475,7 +475,7 @@ npm run bench -- smtp       # SMTP throughput and memory, about 3 minutes; write
 npm run bench -- http       # SES, Gmail and Graph against the sandbox, about 4 minutes; writes bench/results/http.json
 npm run bench -- bulk       # mailport send --csv at 1,000, 100,000 and 1,000,000 rows; writes bench/results/bulk.json
 npm run bench -- cli        # the CLI's start-up against node -e 0, about 20 seconds; writes bench/results/cli.json
-npm run bench -- events     # SNS verification and report parsing, about a minute; writes bench/results/events.json
+npm run bench -- events     # SNS verification and report parsing, about 20 seconds; writes bench/results/events.json
 npm run bench -- docs       # this page again, from the saved results, without running anything
 \`\`\`
 

@@ -57,7 +57,7 @@ const usage = `usage: npm run bench -- <benchmark>
           (--count N: sends per case, default 200)
   events  SNS notifications verified per second (@mailport/events/ses against AWS's sns-validator)
           and bounce reports parsed per second (parseReport against mailparser's simpleParser),
-          with peak RSS (about a minute); saves bench/results/events.json
+          with peak RSS (about 20 seconds); saves bench/results/events.json
   docs    writes docs/benchmarks.md from the saved results; runs nothing`;
 
 /** Prints the heading every report starts with: what ran, where and when. */
