@@ -590,6 +590,15 @@ describe('mailport events: configuration', () => {
     const io = memoryIo({ cwd: directory });
     expect(await run(['events'], io)).toBe(exitCodes.usage);
     expect(io.err()).toContain('--config FILE is required');
+    const help = memoryIo();
+    expect(await run(['events', '--help'], help)).toBe(exitCodes.ok);
+    expect(help.out()).toContain('mailport events --config events.json [--raw] [--quiet]');
+    const both = memoryIo();
+    expect(await run(['events', '--config', 'x.json', '--raw', '--quiet'], both)).toBe(exitCodes.usage);
+    const top = memoryIo();
+    await run(['--help'], top);
+    expect(top.out()).toMatch(/\n {2}events +receive bounces/);
+    expect(top.out()).toMatch(/\n {2}suppression +the addresses mail is not sent to/);
 
     await writeFile(join(directory, 'bad.json'), '{ "ses": ');
     const bad = memoryIo({ cwd: directory });
