@@ -333,6 +333,73 @@ describe('mailport events: a hostile report', () => {
   });
 });
 
+describe('mailport events: a suppression file that cannot be written', () => {
+  it('says so on stderr and refuses the report (451), so that the sender keeps it and tries again', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'mailport-events-unwritable-'));
+    try {
+      const secret = 'u'.repeat(32);
+      const messageId = '<m2@shop.example>';
+      const envelopeFrom = verpAddress(messageId, { domain: 'bounces.shop.example', secret });
+      await writeFile(
+        join(directory, 'send-log.jsonl'),
+        `${JSON.stringify({ messageId, transport: 'smtp', recipients: ['bo@example.org'], tags: [], metadata: {}, envelopeFrom, sentAt: new Date().toISOString() })}\n`,
+      );
+      await writeFile(
+        join(directory, 'events.json'),
+        JSON.stringify({
+          smtp: { listen: '127.0.0.1:0', domain: 'bounces.shop.example', verpSecret: secret },
+          sendLog: 'send-log.jsonl',
+          suppression: 'no-such-directory/suppressions.jsonl',
+        }),
+      );
+      const app = startEvents(['--config', 'events.json'], directory);
+      await poll(() => app.io.err()).toMatch(/on 127\.0\.0\.1:\d+/);
+      const port = Number(/on 127\.0\.0\.1:(\d+)/.exec(app.io.err())?.[1]);
+      const raw = [
+        'From: MAILER-DAEMON@mx.example.org',
+        `To: ${envelopeFrom}`,
+        'Subject: Undelivered Mail Returned to Sender',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
+        '',
+        '--b',
+        'Content-Type: text/plain',
+        '',
+        'The mail system',
+        '--b',
+        'Content-Type: message/delivery-status',
+        '',
+        'Reporting-MTA: dns; mx.example.org',
+        '',
+        'Final-Recipient: rfc822; bo@example.org',
+        'Action: failed',
+        'Status: 5.1.1',
+        '',
+        '--b',
+        'Content-Type: text/rfc822-headers',
+        '',
+        `Message-ID: ${messageId}`,
+        '',
+        '--b--',
+        '',
+      ].join('\r\n');
+      const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
+      const refused = await transport.sendMail({ envelope: { from: '', to: [envelopeFrom] }, raw }).then(
+        () => undefined,
+        (error: { responseCode?: number }) => error.responseCode,
+      );
+      transport.close();
+      expect(refused).toBe(451);
+      expect(app.io.err()).toMatch(/1 event not taken, to come again: .*no-such-directory/);
+      expect(app.io.out()).toBe('');
+      app.stop();
+      expect(await app.exited).toBe(exitCodes.ok);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('mailport events: reports in the Gmail and Graph mailboxes of the sandbox', () => {
   let directory: string;
   beforeAll(async () => {

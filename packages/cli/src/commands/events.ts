@@ -119,7 +119,18 @@ export async function runEvents(argv: readonly string[], io: CliIo): Promise<num
       if (!values.quiet) io.stdout.write(`${jsonLine(eventLine(event, values.raw))}\n`);
     },
   });
-  const onEvents = (batch: readonly MailEvent[]): Promise<void> => pipeline.handle(batch);
+  // A failure (the suppression file cannot be written, ...) goes back to the source, which answers
+  // 500 (SNS) or 451 (SMTP) so that the provider sends it again; it is said here too, or nobody would know.
+  const onEvents = async (batch: readonly MailEvent[]): Promise<void> => {
+    try {
+      await pipeline.handle(batch);
+    } catch (error) {
+      io.stderr.write(
+        `mailport events: ${batch.length} event${batch.length === 1 ? '' : 's'} not taken, to come again: ${printable((error as Error)?.message ?? String(error))}\n`,
+      );
+      throw error;
+    }
+  };
 
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async (): Promise<void> => {
