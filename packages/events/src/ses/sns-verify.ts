@@ -218,14 +218,30 @@ type CertificateResult = { certificate: X509Certificate } | { reason: 'certifica
 /** Fetched certificates by URL (and CA), most recently used last; failures are not kept. */
 const certificateCache = new Map<string, Promise<CertificateResult>>();
 
+/**
+ * The cache key part of a CA option: its SHA-256, computed once per option value (a webhook passes
+ * the same string or array with every notification; hashing the PEM each time was a tenth of the
+ * webhook's time in `npm run bench -- events`).
+ */
+const caKeysByString = new Map<string, string>();
+const caKeysByList = new WeakMap<readonly string[], string>();
+
+function caKeyOf(ca: string | readonly string[] | undefined): string {
+  if (ca === undefined) return '';
+  const known = typeof ca === 'string' ? caKeysByString.get(ca) : caKeysByList.get(ca);
+  if (known !== undefined) return known;
+  const key = createHash('sha256')
+    .update(typeof ca === 'string' ? ca : ca.join('\n'))
+    .digest('hex');
+  if (typeof ca === 'string') {
+    if (caKeysByString.size >= 16) caKeysByString.clear();
+    caKeysByString.set(ca, key);
+  } else caKeysByList.set(ca, key);
+  return key;
+}
+
 function fetchCertificate(url: URL, ca: string | readonly string[] | undefined, timeoutMs: number): Promise<CertificateResult> {
-  const caKey =
-    ca === undefined
-      ? ''
-      : createHash('sha256')
-          .update(typeof ca === 'string' ? ca : ca.join('\n'))
-          .digest('hex');
-  const key = `${caKey} ${url.href}`;
+  const key = `${caKeyOf(ca)} ${url.href}`;
   const cached = certificateCache.get(key);
   if (cached !== undefined) {
     certificateCache.delete(key);
