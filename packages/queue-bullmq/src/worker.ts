@@ -6,14 +6,19 @@ import {
   createMailer,
   createMessage,
   createTransport,
+  type DkimOptions,
   type EmailMessage,
   MailError,
   type Mailer,
+  type MailerOptions,
+  type RecipientFilter,
+  type SendLogWriter,
   type SendReceipt,
   type SentLookup,
   type Transport,
   toMailError,
 } from '@mailport/core';
+import { resolveDkimOptions } from '@mailport/core/dkim';
 import type { Attributes } from '@opentelemetry/api';
 import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type {
@@ -138,6 +143,17 @@ export interface MailWorkerOptions {
   readonly encryptionKey?: EncryptionKey | readonly EncryptionKey[] | undefined;
   /** Passed to `createTransport` for URL routes (adapter options, token provider, env). */
   readonly transportOptions?: CreateTransportOptions | undefined;
+  /**
+   * Recipients to leave out, checked before each send as `createMailer({ suppression })` does
+   * (`suppressionFilter(store)` of `@mailport/events`): suppressed recipients are dropped and listed
+   * in the receipt's `rejected` with code `suppressed`; a job with no recipient left is a `permanent`
+   * dead letter (`recipient-rejected`) and nothing is sent.
+   */
+  readonly suppression?: RecipientFilter | undefined;
+  /** Records every message sent, as `createMailer({ sendLog })` does, so events can be joined to it. */
+  readonly sendLog?: SendLogWriter | undefined;
+  /** DKIM-sign every message, as `createMailer({ dkim })` does (keys checked when the worker is created). */
+  readonly dkim?: DkimOptions | undefined;
   /** Close on SIGTERM and SIGINT (a second signal exits at once). Default `true`. */
   readonly handleSignals?: boolean | undefined;
   readonly hooks?: WorkerHooks | undefined;
@@ -588,6 +604,8 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
 }
 
 function buildRoutes(options: MailWorkerOptions): Map<string, Route> {
+  // Bad keys are a configuration error now, not at the first job (the mailers are made on first use).
+  if (options.dkim !== undefined) resolveDkimOptions(options.dkim);
   const routes = new Map<string, Route>();
   for (const [routeName, config] of Object.entries(options.routes)) {
     const route: RouteOptions = typeof config === 'string' || isTransport(config) ? { transport: config } : config;
@@ -608,7 +626,7 @@ function buildRoutes(options: MailWorkerOptions): Map<string, Route> {
     }
     routes.set(routeName, {
       name: routeName,
-      mailer: createLazyMailer(transport),
+      mailer: createLazyMailer(transport, { suppression: options.suppression, sendLog: options.sendLog, dkim: options.dkim }),
       transport,
       limitKey: (message) => fixedKey ?? keyFunction?.(message) ?? urlKey,
       limits: (key) => {
@@ -621,10 +639,10 @@ function buildRoutes(options: MailWorkerOptions): Map<string, Route> {
 }
 
 /** A mailer over a transport created on first use, with core's retries off. */
-function createLazyMailer(transport: () => Promise<Transport>): Mailer {
+function createLazyMailer(transport: () => Promise<Transport>, extras: Pick<MailerOptions, 'suppression' | 'sendLog' | 'dkim'>): Mailer {
   let mailer: Promise<Mailer> | undefined;
   const get = () => {
-    mailer ??= transport().then((instance) => createMailer({ transport: instance, retry: false }));
+    mailer ??= transport().then((instance) => createMailer({ ...extras, transport: instance, retry: false }));
     return mailer;
   };
   return {

@@ -1,4 +1,5 @@
 import { MailError } from '@mailport/core';
+import { createMemorySendLog, createMemorySuppressionStore, suppressionFilter } from '@mailport/events';
 import { startSandbox } from '@mailport/sandbox';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,6 +177,53 @@ describe.skipIf(skipUnlessFound(redisFound))('queue, ledger and limiter on a rea
     expect(JSON.stringify(dead)).not.toContain(sandbox.accounts.microsoft.clientSecret);
     expect(await queue.deadLetters.purge({ kind: 'permanent' })).toBe(1);
     expect(await queue.deadLetters.list()).toHaveLength(0);
+  });
+
+  it('workers check suppression before each send and record what they sent in the send log', async () => {
+    const name = nextName();
+    const store = createMemorySuppressionStore();
+    await store.add({ address: 'gone@example.org', scope: '*', reason: 'hard-bounce', createdAt: new Date().toISOString() });
+    const sendLog = createMemorySendLog();
+    await using queue = createMailQueue({ connection: server.url, name, defaults: { from: 'sender@contoso.example' } });
+    const before = sandbox.store.size;
+    const requestsBefore = sandbox.requests.entries.filter((entry) => entry.path.includes('sendMail')).length;
+    const onlySuppressed = await queue.enqueue({ to: 'Gone@Example.org', subject: 'nobody left', text: 'x' });
+    const mixed = await queue.enqueue({ to: ['ana@example.org'], bcc: ['gone@example.org'], subject: 'one left', text: 'x' });
+    await using worker = createMailWorker({
+      connection: server.url,
+      name,
+      routes: { default: { transport: sandbox.urls.graph, limits: false } },
+      concurrency: 1,
+      suppression: suppressionFilter(store),
+      sendLog,
+      ...fast,
+    });
+    await worker.ready;
+    await waitFor(async () => (await queue.counts()).completed + (await queue.counts()).dead === 2);
+    // One request, for the message with a recipient left; its envelope lacks the suppressed Bcc.
+    expect(sandbox.requests.entries.filter((entry) => entry.path.includes('sendMail')).length - requestsBefore).toBe(1);
+    expect(sandbox.store.size - before).toBe(1);
+    expect(sandbox.store.last()?.envelope.to).toEqual(['ana@example.org']);
+    const dead = await queue.deadLetters.list();
+    expect(dead.find((letter) => letter.jobId === onlySuppressed.jobId)).toMatchObject({
+      kind: 'permanent',
+      error: { code: 'recipient-rejected', retryable: false },
+    });
+    expect(await queue.status(mixed.messageId)).toMatchObject({ state: 'sent' });
+    expect(sendLog.get(mixed.messageId)).toMatchObject({ messageId: mixed.messageId, recipients: ['ana@example.org'] });
+    expect(sendLog.get(onlySuppressed.messageId)).toBeUndefined();
+  });
+
+  it('a worker with a malformed DKIM key fails when it is created, not at its first job', () => {
+    expect(() =>
+      createMailWorker({
+        connection: server.url,
+        name: nextName(),
+        routes: { default: sandbox.urls.smtp },
+        dkim: { keys: [{ domain: 'shop.example', selector: 's1', privateKey: 'not a key' }] },
+        ...fast,
+      }),
+    ).toThrow(expect.objectContaining({ code: 'configuration' }));
   });
 
   it('a 429 with Retry-After pauses that key only and uses no attempt; two mailboxes keep their own rates', async () => {
