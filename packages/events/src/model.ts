@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { SendLogRecord } from '@mailport/core';
 
 /**
  * What happened to a message after the send, one recipient per event (django-anymail's model,
@@ -184,26 +185,11 @@ export const providerMatrix: Readonly<Record<'ses' | 'smtp' | 'gmail' | 'graph',
   },
 );
 
-/** What the mailer writes for each sent message, so events can be joined back to it. */
-export interface SendLogEntry {
-  readonly messageId: string;
-  readonly providerMessageId: string | undefined;
-  /** The transport id that sent it. */
-  readonly transport: string;
-  /** Envelope recipients the provider accepted. */
-  readonly recipients: readonly string[];
-  readonly tags: readonly string[];
-  readonly metadata: Readonly<Record<string, string>>;
-  /** The envelope sender (a VERP address when VERP is on). */
-  readonly envelopeFrom?: string | undefined;
-  /** ISO 8601. */
-  readonly sentAt: string;
-  /**
-   * The Message-ID the message was built with, when the provider replaced it (SES, some SMTP
-   * servers) and `messageId` is the provider's: SES events and VERP tokens name this one.
-   */
-  readonly submittedMessageId?: string | undefined;
-}
+/**
+ * What the mailer writes for each sent message, so events can be joined back to it: core's
+ * `SendLogRecord` (`createMailer({ sendLog })` writes it), under the name the send logs use.
+ */
+export type SendLogEntry = SendLogRecord;
 
 /** The send log: by Message-ID, and by the provider's id. */
 export interface SendLog {

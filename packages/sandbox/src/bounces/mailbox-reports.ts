@@ -3,7 +3,9 @@
 // from the tenant's MicrosoftExchange... system mailbox), and RFC 3834 auto-replies.
 import { randomBytes } from 'node:crypto';
 import MimeNode from 'nodemailer/lib/mime-node';
+import type { SandboxEventLog } from '../events/event-log.js';
 import { decodeWords, fieldsNamed, fieldValue, joinMessage, splitMessage } from '../raw-message.js';
+import type { StoredMessage } from '../store.js';
 
 /** What a scenario recipient makes the provider report. */
 export type MailboxScenario = 'bounce' | 'delay' | 'ooto';
@@ -200,4 +202,27 @@ function rfc5322(date: Date): string {
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+/**
+ * Makes the report of a scenario in the background, as the provider mails it: a failure is
+ * recorded in the event log, never thrown at the sender.
+ */
+export function reportInBackground(
+  events: SandboxEventLog,
+  stored: StoredMessage,
+  recipient: string,
+  channel: string,
+  report: () => Promise<unknown>,
+): void {
+  report().catch((error: unknown) => {
+    events.record({
+      storeId: stored.id,
+      messageId: undefined,
+      type: 'failed',
+      recipient,
+      channel,
+      detail: `no report: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300),
+    });
+  });
 }

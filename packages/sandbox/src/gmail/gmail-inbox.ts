@@ -1,7 +1,7 @@
 // The sender's own Gmail mailbox, as a report reader sees it: what arrives in the inbox (bounces,
 // delay notices and auto-replies the scenario recipients cause), messages.list with the search
 // terms a reader uses, messages.get (raw), messages.modify and the labels.
-import { gmailReport, mailboxScenarioOf } from '../bounces/mailbox-reports.js';
+import { gmailReport, mailboxScenarioOf, reportInBackground } from '../bounces/mailbox-reports.js';
 import type { EmulatorContext } from '../context.js';
 import type { HttpRequest, HttpResponse, Route } from '../http.js';
 import { storedMessageId } from '../sent-lookup.js';
@@ -113,17 +113,7 @@ export function createGmailInbox(context: EmulatorContext, authorize: GmailAutho
     for (const recipient of stored.envelope.to) {
       const scenario = mailboxScenarioOf(recipient);
       if (scenario === undefined) continue;
-      // In the background, as the provider mails it; a failure is recorded, never thrown at the sender.
-      report(stored, recipient, scenario).catch((error: unknown) => {
-        context.events.record({
-          storeId: stored.id,
-          messageId: undefined,
-          type: 'failed',
-          recipient,
-          channel: 'gmail-mailbox',
-          detail: `no report: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300),
-        });
-      });
+      reportInBackground(context.events, stored, recipient, 'gmail-mailbox', () => report(stored, recipient, scenario));
     }
   });
 

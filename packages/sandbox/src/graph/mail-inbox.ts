@@ -2,7 +2,7 @@
 // there (NDRs, delay notices and auto-replies the scenario recipients cause), the inbox listing
 // with $select/$filter/$top and @odata.nextLink, the MIME of a message ($value), and PATCH isRead.
 import { randomBytes } from 'node:crypto';
-import { exchangeReport, type MailboxScenario, mailboxScenarioOf } from '../bounces/mailbox-reports.js';
+import { exchangeReport, type MailboxScenario, mailboxScenarioOf, reportInBackground } from '../bounces/mailbox-reports.js';
 import type { HttpRequest, HttpResponse, Route } from '../http.js';
 import { fieldsNamed, fieldValue, splitMessage } from '../raw-message.js';
 import { storedMessageId } from '../sent-lookup.js';
@@ -101,17 +101,7 @@ export function inboxRoutes(mail: GraphMailContext): Route[] {
     for (const recipient of stored.envelope.to) {
       const scenario = mailboxScenarioOf(recipient);
       if (scenario === undefined) continue;
-      // In the background, as the provider mails it; a failure is recorded, never thrown at the sender.
-      report(stored, recipient, scenario).catch((error: unknown) => {
-        context.events.record({
-          storeId: stored.id,
-          messageId: undefined,
-          type: 'failed',
-          recipient,
-          channel: 'graph-mailbox',
-          detail: `no report: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300),
-        });
-      });
+      reportInBackground(context.events, stored, recipient, 'graph-mailbox', () => report(stored, recipient, scenario));
     }
   });
 
