@@ -2,6 +2,7 @@
  * Formatting shared by the benchmarks: the machine line, units and plain-text tables. Sizes are
  * in MB of 1,000,000 bytes throughout, in the console and in results/*.json alike.
  */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 
 /** The machine a run happened on, as printed and as saved with the results. */
@@ -66,4 +67,39 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
       .trimEnd();
   const rule = widths.map((width) => '-'.repeat(width)).join('  ');
   return [line(headers), rule, ...rows.map(line)].join('\n');
+}
+
+/**
+ * Writes `results/<benchmark>.json`: the benchmark's name, date and machine, then `numbers`.
+ * The file is replaced only once it is complete.
+ */
+export async function writeResults(benchmark: string, machine: MachineInfo, date: Date, numbers: Record<string, unknown>): Promise<void> {
+  const results = {
+    benchmark,
+    date: date.toISOString(),
+    machine: {
+      cpu: machine.cpu,
+      cores: machine.cores,
+      memoryMb: megabytes(machine.memoryBytes),
+      node: machine.node,
+      platform: machine.platform,
+    },
+    ...numbers,
+  };
+  const file = new URL(`./results/${benchmark}.json`, import.meta.url);
+  const temporary = new URL(`./results/${benchmark}.json.tmp`, import.meta.url);
+  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+  await writeFile(temporary, toJson(results));
+  // An interrupted run leaves the previous results in place rather than half a file.
+  await rename(temporary, file);
+}
+
+/**
+ * JSON as Biome formats it, so that the committed file passes `biome check`: two-space indent,
+ * and arrays of plain values on one line.
+ */
+function toJson(value: unknown): string {
+  const indented = JSON.stringify(value, null, 2);
+  const collapsed = indented.replace(/\[\n\s*([^[\]{}]*?)\n\s*\]/g, (_, items: string) => `[${items.split(/,\n\s*/).join(', ')}]`);
+  return `${collapsed}\n`;
 }

@@ -20,14 +20,14 @@
  * bench/results/events.json, then docs/benchmarks.md.
  */
 import { once } from 'node:events';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage } from 'node:http';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startChild } from './bench-process.ts';
-import { describeMachine, formatMachine, formatTable, megabytes } from './bench-report.ts';
+import { describeMachine, formatMachine, formatTable, megabytes, writeResults } from './bench-report.ts';
 import { writeDocsPage } from './docs-page.ts';
 import type { EventsCaseResult } from './events-child.ts';
 
@@ -246,24 +246,10 @@ export async function main(): Promise<void> {
         '\nmessage not parsed). parseReport against lean is the cost of the report layer itself.',
     );
 
-    const results = {
-      benchmark: 'events',
-      date: date.toISOString(),
-      machine: {
-        cpu: machine.cpu,
-        cores: machine.cores,
-        memoryMb: megabytes(machine.memoryBytes),
-        node: machine.node,
-        platform: machine.platform,
-      },
+    await writeResults('events', machine, date, {
       sns: { messagesSent: messages, recipientsPerMessage: recipients.length, passesPerRound: snsRepeat, rounds, results: snsNumbers },
       reports: { passesPerRound: reportRepeat, rounds, results: reportNumbers },
-    };
-    const file = new URL('./results/events.json', import.meta.url);
-    const temporary = new URL('./results/events.json.tmp', import.meta.url);
-    await mkdir(new URL('./results/', import.meta.url), { recursive: true });
-    await writeFile(temporary, `${JSON.stringify(results, null, 2)}\n`);
-    await rename(temporary, file);
+    });
     console.log('\nSaved bench/results/events.json');
     console.log(`Wrote ${await writeDocsPage()}`);
   } finally {

@@ -17,10 +17,9 @@
  * This process only orchestrates and prints: the SMTP sink, the sandbox and every sender run in
  * child processes, so none of their work or memory is counted here.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { concurrency, largeMessageRuns, measuredRounds, messagesPerRound, warmUpRounds } from './bench-content.ts';
-import { describeMachine, formatMachine, type MachineInfo, megabytes } from './bench-report.ts';
+import { describeMachine, formatMachine, type MachineInfo, megabytes, writeResults } from './bench-report.ts';
 import { bulkQuickSizes, bulkRssGoal, bulkSizes } from './bulk-content.ts';
 import { type BulkResult, formatBulk, runBulk } from './bulk-throughput.ts';
 import {
@@ -241,41 +240,6 @@ async function saveResults(machine: MachineInfo, date: Date, throughput: Through
       goal: { description: `growth <= ${memoryGoal}x the message size`, pass: memory.pass },
     },
   });
-}
-
-/**
- * Writes `results/<benchmark>.json`: the benchmark's name, date and machine, then `numbers`.
- * The file is replaced only once it is complete.
- */
-async function writeResults(benchmark: string, machine: MachineInfo, date: Date, numbers: Record<string, unknown>): Promise<void> {
-  const results = {
-    benchmark,
-    date: date.toISOString(),
-    machine: {
-      cpu: machine.cpu,
-      cores: machine.cores,
-      memoryMb: megabytes(machine.memoryBytes),
-      node: machine.node,
-      platform: machine.platform,
-    },
-    ...numbers,
-  };
-  const file = new URL(`./results/${benchmark}.json`, import.meta.url);
-  const temporary = new URL(`./results/${benchmark}.json.tmp`, import.meta.url);
-  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
-  await writeFile(temporary, toJson(results));
-  // An interrupted run leaves the previous results in place rather than half a file.
-  await rename(temporary, file);
-}
-
-/**
- * JSON as Biome formats it, so that the committed file passes `biome check`: two-space indent,
- * and arrays of plain values on one line.
- */
-function toJson(value: unknown): string {
-  const indented = JSON.stringify(value, null, 2);
-  const collapsed = indented.replace(/\[\n\s*([^[\]{}]*?)\n\s*\]/g, (_, items: string) => `[${items.split(/,\n\s*/).join(', ')}]`);
-  return `${collapsed}\n`;
 }
 
 function round(value: number, digits: number): number {
