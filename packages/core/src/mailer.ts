@@ -70,9 +70,10 @@ export interface MailerOptions {
   hooks?: MailerHooks | undefined;
   /**
    * OpenTelemetry: a `mailport.send` span per message that reaches the transport (attempts,
-   * outcome, transport, a hash of the Message-ID; never an address). Through `@opentelemetry/api`,
-   * an optional peer dependency loaded on the first send: a no-op unless the application installs it
-   * and registers an SDK. `false` turns it off; `{ tracer }` picks the tracer.
+   * outcome, transport, a hash of the Message-ID; never an address), from the tracer provider the
+   * application registered through `@opentelemetry/api` (read from the API's global registry on
+   * each send; core imports nothing for it): a no-op until an SDK is registered. `false` turns it
+   * off; `{ tracer }` picks the tracer.
    */
   telemetry?: MailerTelemetryOptions | false | undefined;
   /** Allow attachments from file paths. Default false. */
