@@ -1,6 +1,9 @@
 import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createMailer, MailError, type TokenProvider } from '@mailport/core';
 import { refusedPort } from '@mailport/core/testing';
 import {
@@ -73,6 +76,32 @@ describe('createGraphReportReader against the sandbox Exchange Online mailbox', 
     expect(byType.get('auto-replied')).toMatchObject({ messageId: receipts.get('ooto') });
     expect(await reader.poll()).toEqual({ read: 0, events: 0, skipped: 0, unmatched: 0 });
     await reader.stop();
+  });
+
+  it("a delegated transport URL (refresh token file) asks for Mail.ReadWrite, not the transport's Mail.Send", async () => {
+    await drain();
+    const sendLog = createMemorySendLog();
+    await using mailer = createMailer({ transport: sandbox.urls.graph, sendLog });
+    const receipt = await mailer.send({ from: 'sender@contoso.example', to: 'bounce@simulator.amazonses.com', subject: 'Hi', text: 'x' });
+    await reported(sandbox, receipt.messageId);
+    const directory = await mkdtemp(join(tmpdir(), 'mailport-graph-reader-'));
+    try {
+      const tokenFile = join(directory, 'refresh-token');
+      await writeFile(tokenFile, JSON.stringify({ refresh_token: sandbox.accounts.microsoft.refreshToken }), { mode: 0o600 });
+      const url = new URL(sandbox.urls.graph.replace(/^graph:/, 'http:'));
+      url.searchParams.delete('client_secret');
+      url.searchParams.set('refresh_token_file', tokenFile);
+      const delegatedUrl = url.href.replace(/^http:/, 'graph:');
+      // The inbox routes take a delegated token only with Mail.Read(Write) in its scopes: the
+      // transport's own scope, Mail.Send, would be refused (configuration, naming Mail.ReadWrite).
+      const seen: MailEvent[] = [];
+      const reader = createGraphReportReader({ url: delegatedUrl, sendLog, env: {}, onEvents: (events) => void seen.push(...events) });
+      expect(await reader.poll()).toMatchObject({ events: 1 });
+      expect(seen[0]).toMatchObject({ type: 'bounced', messageId: receipt.messageId });
+      await reader.stop();
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   it('feeds suppression: after the NDR is read, the next send to that address makes no request', async () => {

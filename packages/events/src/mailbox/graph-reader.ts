@@ -27,7 +27,7 @@ interface MicrosoftOAuthModule {
   tokenProviderFromUrl(
     url: TransportUrl,
     context: Pick<TransportFactoryContext, 'env' | 'options'>,
-    options: { purpose: 'api'; params: UrlParams },
+    options: { purpose: 'api'; params: UrlParams; scopes?: readonly string[] },
   ): TokenProvider;
 }
 
@@ -151,13 +151,19 @@ function forbidden(response: HttpResponse, what: string): MailError {
       statusCode: 403,
       providerCode: providerCode(response),
       remediation:
-        'Grant the app the Mail.ReadWrite application permission with admin consent (Entra admin center > App registrations > API permissions), and include this mailbox in any application access policy; or pass a delegated tokenProvider with Mail.ReadWrite.',
+        'Grant the app the Mail.ReadWrite application permission with admin consent (Entra admin center > App registrations > API permissions), and include this mailbox in any application access policy; or, with a delegated refresh token, sign in again granting it (mailport auth microsoft --scope https://graph.microsoft.com/Mail.ReadWrite).',
     },
   );
 }
 
-/** The transport URL's credentials through `@mailport/transport-graph/oauth` (app-only: `.default`, the app's permissions). */
+/**
+ * The transport URL's credentials through `@mailport/transport-graph/oauth`: app-only asks for
+ * `.default` (the app's application permissions); a delegated refresh token is asked for
+ * Mail.ReadWrite, which it must have been granted (`mailport auth microsoft --scope https://graph.microsoft.com/Mail.ReadWrite`).
+ */
 async function tokensFromUrl(url: TransportUrl, env: Readonly<Record<string, string | undefined>>): Promise<TokenProvider> {
   const oauth = await loadOAuth<MicrosoftOAuthModule>('@mailport/transport-graph', readerName);
-  return oauth.tokenProviderFromUrl(url, { env, options: {} }, { purpose: 'api', params: urlParams(url) });
+  return oauth.tokenProviderFromUrl(url, { env, options: {} }, { purpose: 'api', params: urlParams(url), scopes: delegatedScopes });
 }
+
+const delegatedScopes = ['https://graph.microsoft.com/Mail.ReadWrite', 'offline_access'] as const;

@@ -130,6 +130,13 @@ export interface TokenProviderFromUrlOptions {
    * here. Without it a reader is made here (and its `done()` is not called).
    */
   readonly params?: UrlParams | undefined;
+  /**
+   * Delegated scopes to ask for instead of the purpose's (`Mail.Send` or `SMTP.Send`, with
+   * `offline_access`): a mailbox reader asks for `Mail.ReadWrite`. The refresh token must have been
+   * granted them (`mailport auth microsoft --scope ...`). App-only tokens always ask for `.default`:
+   * the application permissions the app was granted.
+   */
+  readonly scopes?: readonly string[] | undefined;
 }
 
 /**
@@ -157,9 +164,10 @@ export function tokenProviderFromUrl(
     return microsoftDelegated({
       ...credentials.delegated,
       scopes:
-        options.purpose === 'smtp'
+        options.scopes ??
+        (options.purpose === 'smtp'
           ? ['https://outlook.office.com/SMTP.Send', 'offline_access']
-          : ['https://graph.microsoft.com/Mail.Send', 'offline_access'],
+          : ['https://graph.microsoft.com/Mail.Send', 'offline_access']),
     });
   }
   if (credentials.appOnly !== undefined) {
