@@ -180,6 +180,7 @@ describe('the public surface', () => {
   it('@mailport/core/jwt', async () => {
     expect(Object.keys(await import('./jwt/index.js')).sort()).toEqual([
       'base64url',
+      'decryptPkcs8',
       'importRs256Key',
       'nodeLibrariesWork',
       'pemBlocks',

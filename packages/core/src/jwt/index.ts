@@ -4,6 +4,7 @@
  * the official Node libraries cannot run (Cloudflare Workers). Runtime-neutral: no Node modules.
  * A subpath of its own, so an application that never signs a JWT never loads it.
  */
+import { decryptPkcs8 } from './pkcs8-decrypt.js';
 
 /** Whether the official Node libraries work here: Node, Bun and Deno yes; Cloudflare Workers (workerd) and other fetch-only runtimes no. */
 export function nodeLibrariesWork(): boolean {
@@ -60,12 +61,18 @@ function pkcs1ToPkcs8(pkcs1: Uint8Array): Uint8Array {
 }
 
 /**
- * Imports the RSA private key in `pem` (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`) for
- * RS256 signing. Undefined when there is none; an encrypted key is refused by the caller (WebCrypto
- * cannot decrypt one).
+ * Imports the RSA private key in `pem` (PKCS#8 `PRIVATE KEY`, PKCS#1 `RSA PRIVATE KEY`, or with
+ * `password` an `ENCRYPTED PRIVATE KEY`: PBES2, PBKDF2 and AES-CBC, decrypted with WebCrypto) for
+ * RS256 signing. Undefined when there is none. Throws when an encrypted key comes without a
+ * password, or the password is wrong.
  */
-export async function importRs256Key(pem: string): Promise<CryptoKey | undefined> {
-  const pkcs8 = pemBlocks(pem, 'PRIVATE KEY')[0] ?? pemBlocks(pem, 'RSA PRIVATE KEY').map(pkcs1ToPkcs8)[0];
+export async function importRs256Key(pem: string, password?: string): Promise<CryptoKey | undefined> {
+  let pkcs8 = pemBlocks(pem, 'PRIVATE KEY')[0] ?? pemBlocks(pem, 'RSA PRIVATE KEY').map(pkcs1ToPkcs8)[0];
+  const encrypted = pemBlocks(pem, 'ENCRYPTED PRIVATE KEY')[0];
+  if (pkcs8 === undefined && encrypted !== undefined) {
+    if (password === undefined) throw new Error('the private key is encrypted and no password was given');
+    pkcs8 = await decryptPkcs8(encrypted, password);
+  }
   if (pkcs8 === undefined) return undefined;
   return crypto.subtle.importKey('pkcs8', pkcs8 as Uint8Array<ArrayBuffer>, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, [
     'sign',
@@ -83,3 +90,5 @@ export async function signRs256(header: Record<string, unknown>, claims: Record<
 export async function x5t(certificate: Uint8Array): Promise<string> {
   return base64url(new Uint8Array(await crypto.subtle.digest('SHA-1', certificate as Uint8Array<ArrayBuffer>)));
 }
+
+export { decryptPkcs8 } from './pkcs8-decrypt.js';

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dkimRecord } from '@mailport/core/dkim';
@@ -150,6 +150,9 @@ for (const runtime of runtimes) {
     let refreshToken: string;
     // A certificate registered on the sandbox's Entra app, for app-only auth with a client assertion.
     let certificate: string;
+    // The same, with the key encrypted (PBES2, AES-256-CBC), as Azure's tools and openssl write it.
+    let encryptedCertificate: string;
+    const certificatePassword = 'runtime-test-password';
 
     /** The job for `api`: the sandbox's URL, or on workerd Graph's delegated form with the current refresh token. */
     const job = (api: Api, change: (url: string) => string = (url) => url, attempts?: number): Job => {
@@ -174,6 +177,13 @@ for (const runtime of runtimes) {
         algorithm: 'sha256',
       });
       certificate = `${generated.cert}\n${generated.private}`;
+      const encryptedKey = createPrivateKey(generated.private).export({
+        type: 'pkcs8',
+        format: 'pem',
+        cipher: 'aes-256-cbc',
+        passphrase: certificatePassword,
+      });
+      encryptedCertificate = `${generated.cert}\n${String(encryptedKey)}`;
       sandbox = await startSandbox({ accounts: { microsoft: { certificates: [generated.cert] } } });
       refreshToken = sandbox.accounts.microsoft.refreshToken;
       runner = await runtime.start(runtime.tools.map((tool) => ('path' in tool ? tool.path : '')));
@@ -244,6 +254,21 @@ for (const runtime of runtimes) {
           adapters: {
             graph: {
               auth: { tenantId, clientId, certificate, authorityHost: authority() },
+              ...(runtime.tokenLibraries ? { ca: sandbox.ca } : {}),
+            },
+          },
+        });
+        expect(outcome, outcome.message).toMatchObject({ ok: true });
+        expect(sandbox.store.list({ api: 'graph' })).toHaveLength(1);
+      });
+
+      it('graph: app-only with an encrypted certificate key and its password sends (PBES2 decrypted with WebCrypto on the fetch path)', async () => {
+        const { tenantId, clientId } = sandbox.accounts.microsoft;
+        const outcome = await run({
+          url: `graph://sender@contoso.example?endpoint=${encodeURIComponent(`${sandbox.httpUrl}/v1.0`)}`,
+          adapters: {
+            graph: {
+              auth: { tenantId, clientId, certificate: encryptedCertificate, certificatePassword, authorityHost: authority() },
               ...(runtime.tokenLibraries ? { ca: sandbox.ca } : {}),
             },
           },

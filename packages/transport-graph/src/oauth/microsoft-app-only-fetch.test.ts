@@ -177,12 +177,30 @@ describe('Microsoft app-only tokens without MSAL (the Workers path)', () => {
     expect(MailError.isInstance(error) && error.code).toBe('configuration');
   });
 
-  it('refuses what needs Node there: a certificate file, an encrypted key', () => {
+  it('refuses a certificate file there (no file system)', () => {
     expect(() => asOnWorkers(() => microsoftAppOnly({ ...http(), certificatePath: '/x.pem' }))).toThrow(
       /certificatePath cannot be read on this runtime/,
     );
-    expect(() => asOnWorkers(() => microsoftAppOnly({ ...http(), certificate: certificate.key, certificatePassword: 'pw' }))).toThrow(
-      /encrypted private key/,
+  });
+
+  it('opens an encrypted key with its password through WebCrypto; a wrong password is configuration, before any request', async () => {
+    const encrypted = createPrivateKey(certificate.key)
+      .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'the password' })
+      .toString();
+    const tokens = asOnWorkers(() =>
+      microsoftAppOnly({ ...http(), certificate: `${certificate.cert}\n${encrypted}`, certificatePassword: 'the password' }),
     );
+    expect(sandbox.tokens.find((await tokens.getAccessToken()).token)?.clientId).toBe(sandbox.accounts.microsoft.clientId);
+    sandbox.requests.clear();
+    const wrong = asOnWorkers(() =>
+      microsoftAppOnly({ ...http(), certificate: `${certificate.cert}\n${encrypted}`, certificatePassword: 'not it' }),
+    );
+    const error = await failure(wrong);
+    expect(error).toMatchObject({ code: 'configuration' });
+    expect(error.message).toMatch(/wrong password or damaged key/);
+    expect(error.message).not.toContain('not it');
+    const missing = asOnWorkers(() => microsoftAppOnly({ ...http(), certificate: `${certificate.cert}\n${encrypted}` }));
+    expect((await failure(missing)).message).toMatch(/encrypted and no password/);
+    expect(sandbox.requests.count()).toBe(0);
   });
 });

@@ -35,12 +35,6 @@ export function microsoftAppOnlyFetch(options: MicrosoftAppOnlyFetchOptions): To
       remediation: 'Give the PEM itself as certificate (from a secret: certificate: env.GRAPH_CERT_PEM), or a clientSecret.',
     });
   }
-  if (options.certificate !== undefined && options.certificatePassword !== undefined) {
-    throw new MailError('configuration', 'Microsoft app-only auth: an encrypted private key cannot be used on this runtime', {
-      remediation:
-        'WebCrypto cannot decrypt a private key: store the key unencrypted in the secret (openssl pkcs8 -topk8 -nocrypt) and leave certificatePassword out.',
-    });
-  }
   const http = createHttpClient({ ca: options.ca, timeoutMs: options.timeoutMs ?? 30_000 });
   // Parsed once, on the first token request; kept in this closure only.
   let signer: Promise<{ key: CryptoKey; thumbprint: string }> | undefined;
@@ -49,14 +43,15 @@ export function microsoftAppOnlyFetch(options: MicrosoftAppOnlyFetchOptions): To
       const [certificate] = pemBlocks(pem, 'CERTIFICATE');
       let key: CryptoKey | undefined;
       try {
-        key = await importRs256Key(pem);
+        key = await importRs256Key(pem, options.certificatePassword);
       } catch (error) {
         signer = undefined;
         throw new MailError(
           'configuration',
           `Microsoft app-only auth: the certificate's private key cannot be read: ${(error as Error).message}`,
           {
-            remediation: 'Give PEM with the certificate and its unencrypted RSA private key (PKCS#8 or PKCS#1).',
+            remediation:
+              'Give PEM with the certificate and its RSA private key (PKCS#8 or PKCS#1; an ENCRYPTED PRIVATE KEY with certificatePassword, PBES2 with AES-CBC as OpenSSL writes it).',
           },
         );
       }
@@ -66,7 +61,8 @@ export function microsoftAppOnlyFetch(options: MicrosoftAppOnlyFetchOptions): To
           'configuration',
           'Microsoft app-only auth: certificate must hold the certificate and its RSA private key, in PEM',
           {
-            remediation: 'Give PEM with both -----BEGIN CERTIFICATE----- and -----BEGIN PRIVATE KEY----- blocks (the key unencrypted).',
+            remediation:
+              'Give PEM with both -----BEGIN CERTIFICATE----- and -----BEGIN PRIVATE KEY----- (or ENCRYPTED PRIVATE KEY) blocks.',
           },
         );
       }

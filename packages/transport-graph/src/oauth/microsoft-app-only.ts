@@ -74,7 +74,7 @@ export interface MicrosoftAppOnlyOptions {
  * On runtimes where @azure/identity cannot run (Cloudflare Workers: MSAL sends over node:https),
  * the same tokens come from {@link microsoftAppOnlyFetch}: a form POST over `@mailport/core/http`,
  * a certificate's client assertion signed with WebCrypto, the same error mapping. There
- * `certificatePath` and `certificatePassword` are refused (no files; WebCrypto takes no encrypted key).
+ * `certificatePath` is refused (no files); an encrypted key with `certificatePassword` is decrypted with WebCrypto (PBES2).
  * On Deno a certificate takes that path too (MSAL's assertion signing fails there); a client secret stays with MSAL.
  *
  * @example
