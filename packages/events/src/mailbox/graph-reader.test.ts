@@ -235,6 +235,22 @@ describe('createGraphReportReader against the sandbox Exchange Online mailbox', 
     await expect(make(`http://127.0.0.1:${await refusedPort()}/v1.0`).poll()).rejects.toMatchObject({ code: 'transient' });
   });
 
+  it('maps an untrusted certificate as core does for every adapter: configuration, with the remedy, not a transient to retry', async () => {
+    const reader = createGraphReportReader({
+      url: `graph://sender@contoso.example?endpoint=${encodeURIComponent(`${sandbox.httpsUrl}/v1.0`)}`,
+      sendLog: createMemorySendLog(),
+      onEvents: () => {},
+      tokenProvider: { getAccessToken: async () => ({ token: 't' }) },
+    });
+    const failed = await reader.poll().catch((error: unknown) => error);
+    expect(failed).toMatchObject({ code: 'configuration', retryable: false });
+    expect((failed as MailError).message).toMatch(
+      /list inbox of Graph mailbox sender@contoso\.example: the TLS certificate is not trusted/,
+    );
+    expect((failed as MailError).remediation).toMatch(/CA/);
+    await reader.stop();
+  });
+
   it('start() keeps polling after a failure, reporting each to onError; a throwing onError stops nothing', async () => {
     const url = `graph://sender@contoso.example?endpoint=${encodeURIComponent(`http://127.0.0.1:${await refusedPort()}/v1.0`)}`;
     const errors: unknown[] = [];

@@ -1,5 +1,5 @@
 // One authorised API call of a mailbox reader and what its failures mean, as MailErrors.
-import { MailError, type TokenProvider } from '@mailport/core';
+import { MailError, noAnswerError, type TokenProvider } from '@mailport/core';
 import { type HttpClient, HttpError, type HttpResponse, parseRetryAfter } from '@mailport/core/http';
 
 /** A request of a reader: the method, the URL, an optional JSON body. */
@@ -19,8 +19,8 @@ export type ForbiddenMapper = (response: HttpResponse, what: string) => MailErro
 /**
  * Sends `request` with a bearer token from `tokens`; a 401 gets one fresh token and one more try.
  * A 2xx (or an accepted status) is returned; anything else is a {@link MailError}: `auth` (401),
- * what `forbidden` says (403), `rate-limited` (429), `transient` (5xx, or no answer), `timeout`
- * (silence), `configuration` (another 4xx: the reader and the API disagree).
+ * what `forbidden` says (403), `rate-limited` (429), `transient` (5xx), `configuration` (another
+ * 4xx: the reader and the API disagree); no answer is core's `noAnswerError` for a call safe to repeat.
  */
 export async function mailboxCall(
   client: HttpClient,
@@ -46,10 +46,8 @@ export async function mailboxCall(
     } catch (error) {
       const http = HttpError.find(error);
       if (http === undefined) throw error;
-      throw new MailError(http.timedOut ? 'timeout' : 'transient', `${request.what}: no answer (${http.code ?? 'connection failed'})`, {
-        retryable: true,
-        cause: http,
-      });
+      // Core's rule; every call of a reader is safe to repeat (a label or isRead set twice is set once).
+      throw noAnswerError(http, { operation: request.what, idempotent: true, cause: http });
     }
     const { status } = response;
     if ((status >= 200 && status < 300) || request.accept?.includes(status) === true) return response;
