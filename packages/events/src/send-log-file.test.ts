@@ -181,6 +181,12 @@ describe('createFileSendLog', () => {
     expect((await log.get('<m5@shop.example>'))?.providerMessageId).toBe('p-5');
     // The file keeps everything.
     expect((await readFile(path, 'utf8')).trimEnd().split('\n')).toHaveLength(5);
+    // Logged again (a resend), a message is the newest, under its new provider id only, as in the memory log.
+    await log.record(entry(3, { providerMessageId: 'p-3b' }));
+    await log.record(entry(6));
+    expect((await log.get('<m3@shop.example>'))?.providerMessageId).toBe('p-3b');
+    expect(await log.getByProviderId('p-3')).toBeUndefined();
+    expect(await log.get('<m4@shop.example>')).toBeUndefined();
   });
 
   it('refuses what is not an entry, and bad options, with a TypeError; a missing file is an empty log', async () => {

@@ -1,6 +1,6 @@
 import { open, stat } from 'node:fs/promises';
-import { verpToken } from '@mailport/core/verp';
 import type { SendLog, SendLogEntry } from './model.js';
+import { SendLogIndex } from './send-log.js';
 
 /** Options of {@link createFileSendLog}. */
 export interface FileSendLogOptions {
@@ -47,36 +47,11 @@ export function createFileSendLog(path: string, options: FileSendLogOptions = {}
   if (!Number.isSafeInteger(maxEntries) || maxEntries < 1)
     throw new TypeError('createFileSendLog: maxEntries must be a whole number of at least 1');
 
-  const byMessageId = new Map<string, SendLogEntry>();
-  const byProviderId = new Map<string, string>();
-  const byVerpToken = new Map<string, string>();
-  const bySubmittedId = new Map<string, string>();
+  // Re-reading this process's own lines is harmless: adding an entry again replaces it.
+  const entries = new SendLogIndex(maxEntries);
   /** Bytes of the file read and indexed: everything before the last newline seen. */
   let offset = 0;
   let syncing: Promise<void> | undefined;
-
-  const index = (entry: SendLogEntry): void => {
-    // Map order is recency: a Message-ID logged again (a resend) moves to the newest end.
-    byMessageId.delete(entry.messageId);
-    byMessageId.set(entry.messageId, entry);
-    if (entry.providerMessageId !== undefined) byProviderId.set(entry.providerMessageId, entry.messageId);
-    // SES replaces the Message-ID: its events and the VERP token name the one the message was built with.
-    for (const id of [entry.messageId, entry.submittedMessageId]) if (id !== undefined) byVerpToken.set(verpToken(id), entry.messageId);
-    if (entry.submittedMessageId !== undefined) bySubmittedId.set(entry.submittedMessageId, entry.messageId);
-    for (const [oldest, old] of byMessageId) {
-      if (byMessageId.size <= maxEntries) break;
-      byMessageId.delete(oldest);
-      if (old.providerMessageId !== undefined && byProviderId.get(old.providerMessageId) === oldest)
-        byProviderId.delete(old.providerMessageId);
-      for (const id of [oldest, old.submittedMessageId]) {
-        if (id === undefined) continue;
-        const token = verpToken(id);
-        if (byVerpToken.get(token) === oldest) byVerpToken.delete(token);
-      }
-      if (old.submittedMessageId !== undefined && bySubmittedId.get(old.submittedMessageId) === oldest)
-        bySubmittedId.delete(old.submittedMessageId);
-    }
-  };
 
   /** Reads what was appended since the last read (by anyone, this process included). */
   const catchUp = async (): Promise<void> => {
@@ -105,7 +80,7 @@ export function createFileSendLog(path: string, options: FileSendLogOptions = {}
         while (newline !== -1) {
           if (!skipping) {
             const entry = parseLine(chunk.subarray(0, newline));
-            if (entry !== undefined) index(entry);
+            if (entry !== undefined) entries.add(entry);
           }
           skipping = false;
           chunk = chunk.subarray(newline + 1);
@@ -152,24 +127,11 @@ export function createFileSendLog(path: string, options: FileSendLogOptions = {}
       } finally {
         await handle.close();
       }
-      index(checked);
+      entries.add(checked);
     },
-    get: (messageId) =>
-      lookup(() => {
-        const key = bracketed(messageId);
-        const replaced = bySubmittedId.get(key);
-        return byMessageId.get(key) ?? (replaced === undefined ? undefined : byMessageId.get(replaced));
-      }),
-    getByProviderId: (providerMessageId) =>
-      lookup(() => {
-        const messageId = byProviderId.get(providerMessageId);
-        return messageId === undefined ? undefined : byMessageId.get(messageId);
-      }),
-    getByVerpToken: (token) =>
-      lookup(() => {
-        const messageId = byVerpToken.get(token.toLowerCase());
-        return messageId === undefined ? undefined : byMessageId.get(messageId);
-      }),
+    get: (messageId) => lookup(() => entries.get(bracketed(messageId))),
+    getByProviderId: (providerMessageId) => lookup(() => entries.getByProviderId(providerMessageId)),
+    getByVerpToken: (token) => lookup(() => entries.getByVerpToken(token)),
   };
 }
 

@@ -36,35 +36,7 @@ export function createMemorySendLog(options: MemorySendLogOptions = {}): MemoryS
   const maxEntries = options.maxEntries ?? 100_000;
   if (!Number.isSafeInteger(maxEntries) || maxEntries < 1)
     throw new RangeError('createMemorySendLog: maxEntries must be a positive integer');
-  // Insertion order is age order: the first key is the oldest.
-  const byMessageId = new Map<string, SendLogEntry>();
-  const byProviderId = new Map<string, string>();
-  // The Message-ID a message was built with, when the provider answered its own (SES).
-  const bySubmittedId = new Map<string, string>();
-  const byVerpToken = new Map<string, string>();
-
-  const forget = (messageId: string): void => {
-    const entry = byMessageId.get(messageId);
-    if (entry === undefined) return;
-    byMessageId.delete(messageId);
-    if (entry.providerMessageId !== undefined && byProviderId.get(entry.providerMessageId) === messageId) {
-      byProviderId.delete(entry.providerMessageId);
-    }
-    for (const id of [messageId, entry.submittedMessageId]) {
-      if (id === undefined) continue;
-      const token = verpToken(id);
-      if (byVerpToken.get(token) === messageId) byVerpToken.delete(token);
-    }
-    if (entry.submittedMessageId !== undefined && bySubmittedId.get(entry.submittedMessageId) === messageId) {
-      bySubmittedId.delete(entry.submittedMessageId);
-    }
-  };
-
-  const lookup = (index: ReadonlyMap<string, string>, key: unknown): SendLogEntry | undefined => {
-    if (typeof key !== 'string' || key.length > longestId) return undefined;
-    const messageId = index.get(key);
-    return messageId === undefined ? undefined : byMessageId.get(messageId);
-  };
+  const index = new SendLogIndex(maxEntries);
 
   return {
     record(entry) {
@@ -75,37 +47,107 @@ export function createMemorySendLog(options: MemorySendLogOptions = {}): MemoryS
           ? entry.providerMessageId
           : undefined;
       const submittedMessageId = normalizeMessageId(entry.submittedMessageId);
-      forget(messageId);
-      const stored: SendLogEntry = Object.freeze({
-        messageId,
-        providerMessageId,
-        transport: String(entry.transport),
-        recipients: Object.freeze([...(entry.recipients ?? [])]),
-        tags: Object.freeze([...(entry.tags ?? [])]),
-        metadata: Object.freeze({ ...entry.metadata }),
-        envelopeFrom: entry.envelopeFrom,
-        sentAt: entry.sentAt,
-        ...(submittedMessageId === undefined || submittedMessageId === messageId ? {} : { submittedMessageId }),
-      });
-      byMessageId.set(messageId, stored);
-      if (providerMessageId !== undefined) byProviderId.set(providerMessageId, messageId);
-      byVerpToken.set(verpToken(messageId), messageId);
-      if (stored.submittedMessageId !== undefined) {
-        bySubmittedId.set(stored.submittedMessageId, messageId);
-        byVerpToken.set(verpToken(stored.submittedMessageId), messageId);
-      }
-      while (byMessageId.size > maxEntries) forget(byMessageId.keys().next().value as string);
+      index.add(
+        Object.freeze({
+          messageId,
+          providerMessageId,
+          transport: String(entry.transport),
+          recipients: Object.freeze([...(entry.recipients ?? [])]),
+          tags: Object.freeze([...(entry.tags ?? [])]),
+          metadata: Object.freeze({ ...entry.metadata }),
+          envelopeFrom: entry.envelopeFrom,
+          sentAt: entry.sentAt,
+          ...(submittedMessageId === undefined || submittedMessageId === messageId ? {} : { submittedMessageId }),
+        }),
+      );
     },
     get(messageId) {
       const key = normalizeMessageId(messageId);
-      return key === undefined ? undefined : (byMessageId.get(key) ?? lookup(bySubmittedId, key));
+      return key === undefined ? undefined : index.get(key);
     },
-    getByProviderId: (providerMessageId) => lookup(byProviderId, providerMessageId),
-    getByVerpToken: (token) => lookup(byVerpToken, typeof token === 'string' ? token.toLowerCase() : token),
+    getByProviderId: (providerMessageId) => (validKey(providerMessageId) ? index.getByProviderId(providerMessageId) : undefined),
+    getByVerpToken: (token) => (validKey(token) ? index.getByVerpToken(token) : undefined),
     get size() {
-      return byMessageId.size;
+      return index.size;
     },
   };
+}
+
+const validKey = (key: unknown): key is string => typeof key === 'string' && key.length <= longestId;
+
+/**
+ * The lookups of a send log over its newest `maxEntries` messages: by Message-ID (and the one a
+ * provider replaced), by provider id and by VERP token. What the memory and file send logs share;
+ * entries come in checked and with their Message-ID in brackets.
+ */
+export class SendLogIndex {
+  // Insertion order is age order: the first key is the oldest.
+  readonly #byMessageId = new Map<string, SendLogEntry>();
+  readonly #byProviderId = new Map<string, string>();
+  // The Message-ID a message was built with, when the provider answered its own (SES).
+  readonly #bySubmittedId = new Map<string, string>();
+  readonly #byVerpToken = new Map<string, string>();
+  readonly #maxEntries: number;
+
+  constructor(maxEntries: number) {
+    this.#maxEntries = maxEntries;
+  }
+
+  /** Adds `entry`, replacing (and making the newest) an entry of the same Message-ID, and forgets the oldest past `maxEntries`. */
+  add(entry: SendLogEntry): void {
+    const { messageId, providerMessageId, submittedMessageId } = entry;
+    this.#forget(messageId);
+    this.#byMessageId.set(messageId, entry);
+    if (providerMessageId !== undefined) this.#byProviderId.set(providerMessageId, messageId);
+    this.#byVerpToken.set(verpToken(messageId), messageId);
+    // SES replaces the Message-ID: its events and the VERP token name the one the message was built with.
+    if (submittedMessageId !== undefined) {
+      this.#bySubmittedId.set(submittedMessageId, messageId);
+      this.#byVerpToken.set(verpToken(submittedMessageId), messageId);
+    }
+    while (this.#byMessageId.size > this.#maxEntries) this.#forget(this.#byMessageId.keys().next().value as string);
+  }
+
+  /** By the bracketed Message-ID it was sent with, or the one it was built with. */
+  get(messageId: string): SendLogEntry | undefined {
+    return this.#byMessageId.get(messageId) ?? this.#find(this.#bySubmittedId, messageId);
+  }
+
+  getByProviderId(providerMessageId: string): SendLogEntry | undefined {
+    return this.#find(this.#byProviderId, providerMessageId);
+  }
+
+  /** VERP tokens are lower-case: `token` is compared lower-cased. */
+  getByVerpToken(token: string): SendLogEntry | undefined {
+    return this.#find(this.#byVerpToken, token.toLowerCase());
+  }
+
+  get size(): number {
+    return this.#byMessageId.size;
+  }
+
+  #find(index: ReadonlyMap<string, string>, key: string): SendLogEntry | undefined {
+    const messageId = index.get(key);
+    return messageId === undefined ? undefined : this.#byMessageId.get(messageId);
+  }
+
+  #forget(messageId: string): void {
+    const entry = this.#byMessageId.get(messageId);
+    if (entry === undefined) return;
+    this.#byMessageId.delete(messageId);
+    const { providerMessageId, submittedMessageId } = entry;
+    if (providerMessageId !== undefined && this.#byProviderId.get(providerMessageId) === messageId) {
+      this.#byProviderId.delete(providerMessageId);
+    }
+    for (const id of [messageId, submittedMessageId]) {
+      if (id === undefined) continue;
+      const token = verpToken(id);
+      if (this.#byVerpToken.get(token) === messageId) this.#byVerpToken.delete(token);
+    }
+    if (submittedMessageId !== undefined && this.#bySubmittedId.get(submittedMessageId) === messageId) {
+      this.#bySubmittedId.delete(submittedMessageId);
+    }
+  }
 }
 
 /** `<id@domain>` from `id@domain` or `<id@domain>` (surrounding space trimmed); undefined for anything else. */
