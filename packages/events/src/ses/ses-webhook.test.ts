@@ -379,6 +379,16 @@ describe('verifySnsMessage', () => {
     expect(await because('/missing.pem')).toBe('certificate: certificate URL answered 404');
   });
 
+  it('a CA option Node refuses is a certificate not fetched, not a rejection left unhandled', async () => {
+    // Node throws at request creation for a CA that is not text or bytes (here what `[process.env.UNSET]` gives).
+    const certificates = { hosts: [sns.host], ca: [undefined as unknown as string] };
+    const envelope = sns.sign({ TopicArn: topic, Message: 'x' }, { certificate: '/unusable-ca.pem' });
+    expect(await verifySnsMessage(envelope, { topics: [topic], certificates })).toMatchObject({
+      valid: false,
+      reason: 'certificate-unavailable',
+    });
+  });
+
   it('fetches a certificate once for many messages (the cache), and again for another URL', async () => {
     const certificates = { hosts: [sns.host], ca: sns.ca };
     const results = await Promise.all(

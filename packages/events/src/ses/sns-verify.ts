@@ -155,26 +155,34 @@ export function allowedSnsUrl(
   return undefined;
 }
 
-/** One GET with no redirects followed, a deadline and a size cap. */
+/** One GET with no redirects followed, a deadline and a size cap; never rejects. */
 export function boundedGet(
   url: URL,
   options: { ca?: string | readonly string[] | undefined; timeoutMs: number; maxBytes: number },
 ): Promise<{ status: number; body: Buffer } | { error: string }> {
   return new Promise((resolve) => {
     let done = false;
+    let timer: NodeJS.Timeout | undefined;
     const finish = (value: { status: number; body: Buffer } | { error: string }): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       resolve(value);
     };
-    const outgoing = httpsRequest(url, {
-      method: 'GET',
-      agent: false,
-      headers: { accept: '*/*' },
-      ...(options.ca === undefined ? {} : { ca: typeof options.ca === 'string' ? options.ca : [...options.ca] }),
-    });
-    const timer = setTimeout(() => {
+    let outgoing: ReturnType<typeof httpsRequest>;
+    try {
+      outgoing = httpsRequest(url, {
+        method: 'GET',
+        agent: false,
+        headers: { accept: '*/*' },
+        ...(options.ca === undefined ? {} : { ca: typeof options.ca === 'string' ? options.ca : [...options.ca] }),
+      });
+    } catch (error) {
+      // Node refuses a `ca` that is not text or bytes here, synchronously.
+      finish({ error: (error as NodeJS.ErrnoException).code ?? 'request failed' });
+      return;
+    }
+    timer = setTimeout(() => {
       outgoing.destroy();
       finish({ error: 'timed out' });
     }, options.timeoutMs);
