@@ -653,6 +653,22 @@ describe('mailport events: configuration', () => {
     expect(exposed.notes).toEqual([expect.stringContaining('ses.listen 0.0.0.0: the endpoint is plain HTTP; serve it behind TLS')]);
   });
 
+  it('notes a mailbox URL with a credential parameter written in the file, and not one naming a token file', () => {
+    const notes = (url: string): readonly string[] =>
+      parseEventsConfig({ gmail: { url }, sendLog: 'log.jsonl' }, { env: { URL: url }, file: 'events.json' }).notes;
+    expect(notes('gmail://me?client_id=c&client_secret=s&refresh_token=r')).toEqual([
+      'gmail.url holds a credential in the file: put it in the environment and write "env:NAME"',
+    ]);
+    expect(notes('gmail://sender@example.com?credentials_file=/etc/mailport/key.json')).toEqual([]);
+    expect(notes('gmail://me?client_id=c&refresh_token_file=/var/lib/mailport/secret-token.json')).toEqual([]);
+    expect(
+      parseEventsConfig(
+        { gmail: { url: 'env:URL' }, sendLog: 'log.jsonl' },
+        { env: { URL: 'gmail://me?refresh_token=r' }, file: 'events.json' },
+      ).notes,
+    ).toEqual([]);
+  });
+
   it('exits 2 without --config, 4 for a bad file or a port in use, naming what to change', async () => {
     const io = memoryIo({ cwd: directory });
     expect(await run(['events'], io)).toBe(exitCodes.usage);

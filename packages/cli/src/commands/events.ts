@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MailError } from '@mailport/core';
+import { isSecretParameter, MailError } from '@mailport/core';
 import type { MailEvent, SendLog } from '@mailport/events';
 import { exitCodeFor, exitCodes, UsageError } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
@@ -477,7 +477,7 @@ export function parseEventsConfig(
     if (input === undefined) return undefined;
     const url = value(`${name}.url`, input.url, false);
     if (!url.startsWith(`${name}://`)) fail(`${name}.url`, `must be a ${name}:// transport URL (as MAILPORT_URL), or "env:NAME"`);
-    if (!String(input.url).startsWith('env:') && /secret|password|refresh_token/i.test(url))
+    if (!String(input.url).startsWith('env:') && holdsCredential(url))
       notes.push(`${name}.url holds a credential in the file: put it in the environment and write "env:NAME"`);
     const seconds = input.intervalSeconds === undefined ? 60 : input.intervalSeconds;
     if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 1 || seconds > 86_400)
@@ -497,6 +497,13 @@ export function parseEventsConfig(
       'required with smtp, gmail or graph: bounce reports are joined to the messages the send log holds (mailport send --send-log FILE writes it)',
     );
   return { ses, smtp, gmail, graph, sendLog, suppression, notes };
+}
+
+/** A password, or a parameter core redacts as a credential (client_secret, refresh_token; not refresh_token_file, a path). */
+function holdsCredential(url: string): boolean {
+  if (!URL.canParse(url)) return false;
+  const parsed = new URL(url);
+  return parsed.password !== '' || [...parsed.searchParams.keys()].some(isSecretParameter);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
