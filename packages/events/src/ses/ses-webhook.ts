@@ -9,7 +9,7 @@ import {
   readSnsEnvelope,
   type SnsCertificateOptions,
   type SnsRejection,
-  verifySnsMessage,
+  verifySnsEnvelope,
 } from './sns-verify.js';
 
 /** Options of {@link createSesWebhook}. */
@@ -166,9 +166,9 @@ export function createSesWebhook(options: SesWebhookOptions): SesWebhook {
     if (typeHeader !== null && typeHeader !== envelope.Type) return answer(400, 'Bad Request: message type header disagrees with the body');
     const topicHeader = request.headers.get('x-amz-sns-topic-arn');
     if (topicHeader !== null && topicHeader !== envelope.TopicArn) return answer(400, 'Bad Request: topic header disagrees with the body');
-    if (!frozenTopics.includes(envelope.TopicArn)) return answer(403, 'Forbidden: topic not allowed');
 
-    const verification = await verifySnsMessage(parsed, { topics: frozenTopics, maxAgeMs, certificates });
+    // The topic is checked first, before any certificate is fetched.
+    const verification = await verifySnsEnvelope(envelope, { topics: frozenTopics, maxAgeMs, certificates });
     if (!verification.valid) {
       const status = statusByRejection[verification.reason];
       return answer(status, status === 503 ? 'Service Unavailable: certificate not reachable' : `Forbidden: ${verification.reason}`);

@@ -310,15 +310,20 @@ const reject = (reason: SnsRejection, detail: string): SnsVerification => ({ val
  */
 export async function verifySnsMessage(envelope: unknown, options: SnsVerifyOptions): Promise<SnsVerification> {
   try {
-    return await verify(envelope, options);
+    const message = readSnsEnvelope(envelope);
+    if (message === undefined) return reject('malformed', 'not an SNS envelope');
+    return await verifySnsEnvelope(message, options);
   } catch {
     return reject('malformed', 'message could not be read');
   }
 }
 
-async function verify(envelope: unknown, options: SnsVerifyOptions): Promise<SnsVerification> {
-  const message = readSnsEnvelope(envelope);
-  if (message === undefined) return reject('malformed', 'not an SNS envelope');
+/**
+ * Steps 2 to 6 of {@link verifySnsMessage}, for an envelope {@link readSnsEnvelope} already read
+ * (the webhook reads it first, to compare the `x-amz-sns-*` headers with it). Throws only for
+ * options that are not {@link SnsVerifyOptions}.
+ */
+export async function verifySnsEnvelope(message: SnsMessage, options: SnsVerifyOptions): Promise<SnsVerification> {
   if (!Array.isArray(options.topics) || !options.topics.includes(message.TopicArn)) return reject('topic-not-allowed', 'topic not allowed');
   const sent = Date.parse(message.Timestamp);
   if (Number.isNaN(sent)) return reject('malformed', 'Timestamp is not a date');
