@@ -65,7 +65,9 @@ describe('the public surface', () => {
       const source = await readFile(new URL(`./${file}`, import.meta.url), 'utf8');
       const imports = [...source.matchAll(/^import (?!type )[^'"]*['"]([^'"]+)['"]/gm)].map(([, from]) => from);
       for (const from of imports)
-        expect(from, `${file} imports ${from}`).toMatch(/^(node:|\.\/(model|send-log|suppression|node-handler)\.js$|@mailport\/core\/verp$)/);
+        expect(from, `${file} imports ${from}`).toMatch(
+          /^(node:|\.\/(model|send-log|suppression|node-handler)\.js$|@mailport\/core\/verp$)/,
+        );
     }
   });
 });
