@@ -227,23 +227,16 @@ export function createMailer(options: MailerOptions): Mailer {
         }
       }
     }
-    const suppressedRecipients: RecipientError[] = [];
-    if (options.suppression !== undefined) {
-      try {
-        const filtered = await filterRecipients(message, options.suppression, messageOptions, signal);
-        message = filtered.message;
-        suppressedRecipients.push(...filtered.suppressed);
-      } catch (error) {
-        if (isAbortFrom(signal, error)) throw error;
-        const mailError = toMailError(error, active.id);
-        await report({ message, error: mailError, attempt: 0, willRetry: false, delayMs: undefined, transport: active.id });
-        throw mailError;
-      }
-    }
+    let suppressedRecipients: readonly RecipientError[] = [];
     try {
+      if (options.suppression !== undefined) {
+        ({ message, suppressed: suppressedRecipients } = await filterRecipients(message, options.suppression, messageOptions, signal));
+      }
       if (dkim !== undefined) attachDkimPlan(message, dkim);
       await assertCapabilities(message, active);
     } catch (error) {
+      // Only the suppression check waits on the signal: an abort there is the caller's, unwrapped.
+      if (isAbortFrom(signal, error)) throw error;
       const mailError = toMailError(error, active.id);
       await report({ message, error: mailError, attempt: 0, willRetry: false, delayMs: undefined, transport: active.id });
       throw mailError;
