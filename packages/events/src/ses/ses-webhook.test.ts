@@ -379,6 +379,12 @@ describe('verifySnsMessage', () => {
     expect(await because('/missing.pem')).toBe('certificate: certificate URL answered 404');
   });
 
+  it('takes certificates.hosts only as a list: a string is not searched for a substring', async () => {
+    const envelope = sns.sign({ TopicArn: topic, Message: 'x' });
+    const certificates = { hosts: `not-${sns.host}` as unknown as string[], ca: sns.ca };
+    expect(await verifySnsMessage(envelope, { topics: [topic], certificates })).toMatchObject({ valid: false, reason: 'certificate-url' });
+  });
+
   it('a CA option Node refuses is a certificate not fetched, not a rejection left unhandled', async () => {
     // Node throws at request creation for a CA that is not text or bytes (here what `[process.env.UNSET]` gives).
     const certificates = { hosts: [sns.host], ca: [undefined as unknown as string] };

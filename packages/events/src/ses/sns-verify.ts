@@ -151,7 +151,8 @@ export function allowedSnsUrl(
   }
   if (url.protocol !== 'https:' || url.username !== '' || url.password !== '') return undefined;
   if (url.host === snsHostOf(topicArn)) return { url, extra: false };
-  if (extraHosts.includes(url.host)) return { url, extra: true };
+  // A string here (a caller without types) would be matched as a substring: `not-127.0.0.1:8443` would allow `127.0.0.1:8443`.
+  if (Array.isArray(extraHosts) && extraHosts.includes(url.host)) return { url, extra: true };
   return undefined;
 }
 
