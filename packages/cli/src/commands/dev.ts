@@ -6,6 +6,7 @@ import { exitCodes, UsageError } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { printError } from '../output.js';
 import { redactUrl } from '../worker-config.js';
+import { printable } from './events.js';
 
 export const devHelp = `mailport dev: a local sandbox for SMTP, Amazon SES, the Gmail API and Microsoft Graph, with a web inbox
 
@@ -158,11 +159,6 @@ function bouncesOption(url: string | undefined): string | undefined {
   return url.replace(/\/$/, '');
 }
 
-/** Text from an argument or an event, safe for a terminal: control characters (escape sequences) as `?`. */
-function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
-}
-
 function countOption(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const count = Number(value);
@@ -237,7 +233,7 @@ function describeEvent(event: SandboxEvent): string {
   const time = event.at.slice(11, 19);
   // The recipient and the detail can carry what a sender wrote: no escape sequence reaches the terminal.
   const line = `${time}  ${event.storeId ?? event.id}  ${event.type}  ${event.recipient ?? '-'}  via ${event.channel}: ${event.detail}`;
-  return `${printable(line).slice(0, 500)}\n`;
+  return `${printable(line, 500)}\n`;
 }
 
 function describeArrival(message: StoredMessage): string {

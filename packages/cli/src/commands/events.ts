@@ -126,7 +126,7 @@ export async function runEvents(argv: readonly string[], io: CliIo): Promise<num
       await pipeline.handle(batch);
     } catch (error) {
       io.stderr.write(
-        `mailport events: ${batch.length} event${batch.length === 1 ? '' : 's'} not taken, to come again: ${printable((error as Error)?.message ?? String(error))}\n`,
+        `mailport events: ${batch.length} event${batch.length === 1 ? '' : 's'} not taken, to come again: ${printable((error as Error)?.message ?? String(error), 300)}\n`,
       );
       throw error;
     }
@@ -189,7 +189,7 @@ export async function runEvents(argv: readonly string[], io: CliIo): Promise<num
         onReport: (report) => {
           if (report.events.length === 0 && report.reason !== undefined)
             io.stderr.write(
-              `mailport events: smtp: a report from <${printable(report.envelopeFrom)}> made no event: ${printable(report.reason)}\n`,
+              `mailport events: smtp: a report from <${printable(report.envelopeFrom, 300)}> made no event: ${printable(report.reason, 300)}\n`,
             );
         },
       }).catch((error: unknown) => {
@@ -208,7 +208,7 @@ export async function runEvents(argv: readonly string[], io: CliIo): Promise<num
         sendLog: sendLog as SendLog,
         onEvents,
         env: io.env,
-        onError: (error) => io.stderr.write(`mailport events: ${name}: ${printable((error as Error)?.message ?? String(error))}\n`),
+        onError: (error) => io.stderr.write(`mailport events: ${name}: ${printable((error as Error)?.message ?? String(error), 300)}\n`),
       });
       reader.start(mailbox.intervalMs);
       closers.push(() => reader.stop());
@@ -548,9 +548,13 @@ function listenError(error: unknown, host: string, port: number, field: string):
   });
 }
 
-/** Text from a report or a provider, safe for a terminal: control characters (escape sequences) as `?`, at most 300 characters. */
-function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?').slice(0, 300);
+/**
+ * Text from a report, a provider, a file or an argument, safe for a terminal: the C0 and C1
+ * controls, DEL and U+2028/U+2029 (escape sequences, line breaks) as `?`; the first `maxLength`
+ * characters (default all). The commands that print a stranger's text share this one rule.
+ */
+export function printable(text: string, maxLength?: number): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?').slice(0, maxLength);
 }
 
 /**
@@ -560,7 +564,7 @@ function printable(text: string): string {
 function mailboxName(url: string): string {
   try {
     const parsed = new URL(url);
-    return printable(`${decodeURIComponent(parsed.username)}${parsed.username === '' ? '' : '@'}${parsed.hostname}`);
+    return printable(`${decodeURIComponent(parsed.username)}${parsed.username === '' ? '' : '@'}${parsed.hostname}`, 300);
   } catch {
     return '(the configured account)';
   }

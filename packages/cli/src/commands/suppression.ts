@@ -4,7 +4,7 @@ import type { Suppression, SuppressionReason } from '@mailport/events';
 import { exitCodeFor, exitCodes, isMailError, UsageError } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { printError } from '../output.js';
-import { jsonLine } from './events.js';
+import { jsonLine, printable as terminalSafe } from './events.js';
 
 export const suppressionHelp = `mailport suppression: the addresses mail is not sent to (a suppression file of @mailport/events)
 
@@ -198,7 +198,7 @@ function textLine(entry: Suppression): string {
   return [printable(entry.address), printable(entry.scope), entry.reason, entry.createdAt, expires].join('\t');
 }
 
-/** Text from a file or an argument, safe for a terminal: control characters (escape sequences) as `?`. */
+/** Text from a file or an argument, safe for a terminal (mailport events' rule), at most 400 characters. */
 function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?').slice(0, 400);
+  return terminalSafe(text, 400);
 }
