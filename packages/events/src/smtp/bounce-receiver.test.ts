@@ -1,5 +1,8 @@
 import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { verpAddress } from '@mailport/core/verp';
 import nodemailer from 'nodemailer';
 import { generate } from 'selfsigned';
@@ -7,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildSmtpReport } from '../../../sandbox/src/bounces/postfix-report.js';
 import type { MailEvent } from '../model.js';
 import { createMemorySendLog } from '../send-log.js';
+import { readData } from './bounce-receiver.js';
 import { type BounceReceiverOptions, type BounceReceiverReport, createBounceReceiver } from './index.js';
 
 // The bounce receiver over real sockets, with nodemailer as the client (and a raw socket for what
@@ -260,6 +264,26 @@ describe('createBounceReceiver', () => {
       .catch((error: SmtpFailure) => error);
     expect(JSON.stringify(many)).toMatch(/452/);
     expect(events.length).toBeLessThanOrEqual(1);
+  });
+
+  it('keeps nothing of a message past maxMessageBytes while smtp-server streams the rest of it', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const stream = Object.assign(new PassThrough(), { sizeExceeded: false });
+    const read = readData(stream);
+    stream.write(Buffer.from('Subject: x\r\n\r\n'));
+    // smtp-server sets sizeExceeded once its count passes SIZE, then writes the chunk.
+    stream.sizeExceeded = true;
+    const past = (() => {
+      const chunk = Buffer.alloc(4 * 1024 * 1024, 'x');
+      stream.write(chunk);
+      return new WeakRef(chunk);
+    })();
+    stream.end();
+    await expect(read).resolves.toBeUndefined();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(past.deref()).toBeUndefined();
   });
 
   it('offers no AUTH and no STARTTLS, and survives a hostile session on a raw socket', async () => {

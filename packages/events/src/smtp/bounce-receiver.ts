@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { parseVerpAddress, type VerpOptions } from '@mailport/core/verp';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 import type { JoinMethod, MailEvent, SendLog } from '../model.js';
@@ -85,6 +86,23 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   const result = value ?? fallback;
   if (!Number.isFinite(result) || result <= 0) throw new RangeError(`createBounceReceiver: ${name} must be above 0`);
   return result;
+}
+
+/**
+ * The message of a DATA stream, or `undefined` when it is over the SIZE limit. smtp-server streams
+ * an oversized message to its end and only sets `sizeExceeded`, so nothing past the limit is kept:
+ * a client could otherwise make the receiver hold any amount in memory.
+ */
+export function readData(stream: Readable & { sizeExceeded?: boolean }): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => {
+      if (stream.sizeExceeded !== true) chunks.push(chunk);
+      else chunks.length = 0;
+    });
+    stream.on('error', reject);
+    stream.on('end', () => resolve(stream.sizeExceeded === true ? undefined : Buffer.concat(chunks)));
+  });
 }
 
 /**
@@ -209,28 +227,24 @@ export async function createBounceReceiver(options: BounceReceiverOptions): Prom
       callback();
     },
     onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('error', () => callback(smtpError(451, '4.3.0 Message not read')));
-      stream.on('end', () => {
-        if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded) {
-          return callback(smtpError(552, '5.3.4 Message too big'));
-        }
-        handle(Buffer.concat(chunks), session)
-          .then(
-            async (outcome) => {
-              try {
-                options.onReport?.(outcome);
-              } catch {
-                // A logging hook must not change the reply.
-              }
-              if (outcome.events.length > 0) await deliver(outcome.events);
-              callback(null, '2.0.0 Ok: report taken');
-            },
-            () => callback(smtpError(451, '4.3.0 Report not processed, try again later')),
-          )
-          .catch(() => callback(smtpError(451, '4.3.0 Report not processed, try again later')));
-      });
+      readData(stream).then(
+        async (raw) => {
+          if (raw === undefined) return callback(smtpError(552, '5.3.4 Message too big'));
+          try {
+            const outcome = await handle(raw, session);
+            try {
+              options.onReport?.(outcome);
+            } catch {
+              // A logging hook must not change the reply.
+            }
+            if (outcome.events.length > 0) await deliver(outcome.events);
+          } catch {
+            return callback(smtpError(451, '4.3.0 Report not processed, try again later'));
+          }
+          callback(null, '2.0.0 Ok: report taken');
+        },
+        () => callback(smtpError(451, '4.3.0 Message not read')),
+      );
     },
     onClose(session) {
       messagesBySession.delete(session.id);
