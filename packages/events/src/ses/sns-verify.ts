@@ -281,11 +281,6 @@ function fetchCertificate(url: URL, ca: string | readonly string[] | undefined, 
   return pending;
 }
 
-/** Empties the certificate cache (tests). */
-export function clearSnsCertificateCache(): void {
-  certificateCache.clear();
-}
-
 const reject = (reason: SnsRejection, detail: string): SnsVerification => ({ valid: false, reason, detail });
 
 /**
