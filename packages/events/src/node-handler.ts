@@ -106,6 +106,31 @@ async function serve(
   else outgoing.end(payload);
 }
 
+/**
+ * The body of a Fetch `Request`, up to `limit` bytes; undefined when it is larger, by
+ * `Content-Length` or as it streams (the rest is then not read). For a handler that runs outside
+ * {@link nodeListener} too, where nothing else bounds the body.
+ */
+export async function readBodyUpTo(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > limit) return undefined;
+  if (request.body === null) return new Uint8Array(new ArrayBuffer(0));
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size);
+}
+
 function requestUrl(incoming: IncomingMessage): URL | undefined {
   const secure = (incoming.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
   const host = incoming.headers.host;

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MailEvent } from '../model.js';
-import { nodeListener } from '../node-handler.js';
+import { nodeListener, readBodyUpTo } from '../node-handler.js';
 import { parseSesRecords } from './ses-records.js';
 import {
   allowedSnsUrl,
@@ -67,27 +67,6 @@ function answer(status: number, text: string, headers: Record<string, string> = 
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
-/** The body, up to `limit` bytes; undefined when larger. */
-async function readLimited(request: Request, limit: number): Promise<Uint8Array | undefined> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > limit) return undefined;
-  if (request.body === null) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, size);
-}
-
 /**
  * The webhook an SNS topic posts SES events to (configuration-set event publishing or identity
  * notifications), as a Fetch handler plus a Node listener. It answers:
@@ -147,7 +126,7 @@ export function createSesWebhook(options: SesWebhookOptions): SesWebhook {
     }
     let body: Uint8Array | undefined;
     try {
-      body = await readLimited(request, maxBodyBytes);
+      body = await readBodyUpTo(request, maxBodyBytes);
     } catch {
       return answer(400, 'Bad Request: body not readable');
     }
