@@ -1,6 +1,6 @@
 import type { MailEvent, SendLog, SendLogEntry, Suppression, SuppressionStore } from './model.js';
 import { suppressionKey } from './model.js';
-import { toSuppression } from './suppression.js';
+import { isScope, toSuppression } from './suppression.js';
 
 /** Options of {@link createEventPipeline}. */
 export interface EventPipelineOptions {
@@ -103,10 +103,7 @@ export function createEventPipeline(options: EventPipelineOptions = {}): EventPi
     const base = { address, createdAt: new Date(at).toISOString(), eventId: event.id };
     const stream = streamOf(event);
     // A stream no store could hold (too long, control characters) suppresses everywhere rather than nowhere.
-    const scope =
-      typeof stream === 'string' && stream !== '' && toSuppression({ ...base, scope: stream, reason: 'manual' }) !== undefined
-        ? stream
-        : '*';
+    const scope = isScope(stream) ? stream : '*';
     let entry: Suppression | undefined;
     if (event.type === 'bounced' && event.bounce?.kind === 'hard') {
       entry = { ...base, scope: '*', reason: 'hard-bounce', detail: describe(event) };
@@ -132,7 +129,7 @@ export function createEventPipeline(options: EventPipelineOptions = {}): EventPi
       entry = { ...base, scope, reason: 'unsubscribe' };
     }
     if (entry === undefined) return;
-    const checked = toSuppression(withoutUndefined(entry));
+    const checked = toSuppression(entry);
     if (checked === undefined) {
       // Not an address any store can hold, so none that mail could be sent to: rejecting would make the source retry for ever.
       globalThis.process.emitWarning(`mailport: event ${event.id} names a recipient that cannot be suppressed; skipped`, {
@@ -193,10 +190,6 @@ function safeRecord(value: unknown): Record<string, string> {
   for (const [key, item] of Object.entries(value))
     if (typeof item === 'string' && key !== '__proto__') result[key] = item.slice(0, maxMetadataValue);
   return result;
-}
-
-function withoutUndefined(entry: Suppression): Suppression {
-  return Object.fromEntries(Object.entries(entry).filter(([, value]) => value !== undefined)) as unknown as Suppression;
 }
 
 function positive(value: number, name: string): number {

@@ -20,7 +20,7 @@ export function toSuppression(value: unknown): Suppression | undefined {
   }
   const key = suppressionKey(address);
   if (key === '' || key.length > limits.address || !key.includes('@') || /[\s\u0000-\u001f\u007f]/.test(key)) return undefined;
-  if (scope === '' || scope.length > limits.scope || /[\u0000-\u001f\u007f]/.test(scope)) return undefined;
+  if (!isScope(scope)) return undefined;
   if (!reasons.has(reason) || !isDate(createdAt)) return undefined;
   if (expiresAt !== undefined && (typeof expiresAt !== 'string' || !isDate(expiresAt))) return undefined;
   if (eventId !== undefined && (typeof eventId !== 'string' || eventId.length > limits.eventId)) return undefined;
@@ -34,6 +34,11 @@ export function toSuppression(value: unknown): Suppression | undefined {
     ...(eventId === undefined ? {} : { eventId }),
     ...(detail === undefined ? {} : { detail: detail.slice(0, limits.detail) }),
   });
+}
+
+/** Whether `value` can be a suppression's scope: `*` or a stream name of one short line. */
+export function isScope(value: unknown): value is string {
+  return typeof value === 'string' && value !== '' && value.length <= limits.scope && !/[\u0000-\u001f\u007f]/.test(value);
 }
 
 function isDate(value: string): boolean {
