@@ -92,14 +92,10 @@ async function serve(
     return plain(outgoing, 500, 'Internal Server Error', false);
   }
   if (outgoing.destroyed) return;
-  const names = new Map<string, string[]>();
-  for (const [name, value] of answer.headers) {
-    if (name === 'set-cookie') continue;
-    names.set(name, [...(names.get(name) ?? []), value]);
-  }
+  // Iterating Headers gives each name once, its values joined, except Set-Cookie (one entry per cookie).
+  for (const [name, value] of answer.headers) if (name !== 'set-cookie') outgoing.setHeader(name, value);
   const cookies = answer.headers.getSetCookie();
-  if (cookies.length > 0) names.set('set-cookie', cookies);
-  for (const [name, values] of names) outgoing.setHeader(name, values.length === 1 ? (values[0] as string) : values);
+  if (cookies.length > 0) outgoing.setHeader('set-cookie', cookies);
   outgoing.statusCode = answer.status;
   if (answer.statusText !== '') outgoing.statusMessage = answer.statusText;
   if (method === 'HEAD') outgoing.end();
