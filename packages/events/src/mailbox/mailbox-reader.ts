@@ -4,7 +4,7 @@ import { MailError, type TokenProvider } from '@mailport/core';
 import type { VerpOptions } from '@mailport/core/verp';
 import type { EventSource, MailEvent, SendLog } from '../model.js';
 import { joinReport } from '../reports/report-join.js';
-import { parseReportWithSource } from '../reports/report-parse.js';
+import { parseReport } from '../reports/report-parse.js';
 
 /** Options both mailbox readers take. */
 export interface MailboxReportReaderOptions {
@@ -130,7 +130,7 @@ export function createMailboxReader(
         counts.skipped++;
         continue;
       }
-      const report = await parseReportWithSource(raw, { maxBytes: settings.maxBytes });
+      const report = await parseReport(raw, { maxBytes: settings.maxBytes });
       if (report.kind === 'unrecognised') {
         remember(id);
         counts.skipped++;
