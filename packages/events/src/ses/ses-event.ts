@@ -25,7 +25,8 @@ const maxText = 2000;
 
 type Json = Record<string, unknown>;
 
-function object(value: unknown): Json | undefined {
+/** A JSON object (not null, not an array), or undefined. */
+export function object(value: unknown): Json | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
 }
 
@@ -123,13 +124,22 @@ function bounceKind(type: string | undefined): 'hard' | 'soft' | 'undetermined' 
   return 'undetermined';
 }
 
+/** The distinct readable recipients of `mail.destination`. */
+function destinations(mail: Json): string[] {
+  return [
+    ...new Set(
+      list(mail.destination)
+        .map(recipient)
+        .filter((item) => item !== undefined),
+    ),
+  ];
+}
+
 /** Recipients of `mail.destination`, one detail each; one without a recipient when there are none. */
 function perDestination(mail: Json, timestamp: string, key: string | undefined): Detail[] {
-  const recipients = list(mail.destination)
-    .map(recipient)
-    .filter((item) => item !== undefined);
+  const recipients = destinations(mail);
   if (recipients.length === 0) return [{ recipient: undefined, timestamp, key }];
-  return [...new Set(recipients)].map((address) => ({ recipient: address, timestamp, key }));
+  return recipients.map((address) => ({ recipient: address, timestamp, key }));
 }
 
 /**
@@ -137,13 +147,7 @@ function perDestination(mail: Json, timestamp: string, key: string | undefined):
  * message had several recipients: the recipient is the only destination, or undefined.
  */
 function soleDestination(mail: Json): string | undefined {
-  const recipients = [
-    ...new Set(
-      list(mail.destination)
-        .map(recipient)
-        .filter((item) => item !== undefined),
-    ),
-  ];
+  const recipients = destinations(mail);
   return recipients.length === 1 ? recipients[0] : undefined;
 }
 

@@ -1,11 +1,5 @@
 import type { MailEvent } from '../model.js';
-import { parseSesEvent } from './ses-event.js';
-
-type Json = Record<string, unknown>;
-
-function object(value: unknown): Json | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
-}
+import { object, parseSesEvent } from './ses-event.js';
 
 /** A string that holds JSON (an SQS body, an SNS `Message`), parsed; undefined when it is not JSON. */
 function parsed(value: unknown): unknown {
