@@ -2,7 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ListUnsubscribeInput } from '@mailport/core';
 import { eventId, type MailEvent, type SuppressionStore, suppressionKey } from './model.js';
-import { nodeListener } from './node-handler.js';
+import { nodeListener, readBodyUpTo } from './node-handler.js';
 
 /** Options of {@link createUnsubscribe}. */
 export interface UnsubscribeOptions {
@@ -164,7 +164,7 @@ export function createUnsubscribe(options: UnsubscribeOptions): Unsubscribe {
       if (subject === undefined) return text(400, 'This unsubscribe link is not valid.');
       if (method !== 'POST') return page(200, confirmPage(subject.address, subject.stream));
 
-      const body = await readLimited(request, maxBodyBytes);
+      const body = await readBodyUpTo(request, maxBodyBytes);
       if (body === undefined) return text(413, 'Payload Too Large');
       const type = request.headers.get('content-type') ?? 'application/x-www-form-urlencoded';
       let form: FormData;
@@ -194,26 +194,6 @@ export function createUnsubscribe(options: UnsubscribeOptions): Unsubscribe {
     handle,
     node: nodeListener(handle, { maxBodyBytes }),
   };
-}
-
-async function readLimited(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > limit) return undefined;
-  if (request.body === null) return new Uint8Array(new ArrayBuffer(0));
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return new Uint8Array(Buffer.concat(chunks, size));
 }
 
 function text(status: number, message: string, headers: Record<string, string> = {}): Response {
