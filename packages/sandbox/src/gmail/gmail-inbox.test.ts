@@ -94,6 +94,12 @@ describe('sandbox: the Gmail sender inbox (scenario reports, messages.get, modif
     expect(subjects).toEqual(expect.arrayContaining(['Delivery Status Notification (Delay)', 'Automatic reply: Order 42']));
     // Sent mail is not in the inbox; in:sent finds it.
     expect(await inboxIds(`in:sent rfc822msgid:${plain.messageId}`)).toHaveLength(1);
+    // messages.get finds a sent message by its id too; modify leaves its labels as they are.
+    const sent = await call(`/messages/${plain.id}?format=raw`);
+    expect(sent.body).toMatchObject({ id: plain.id, labelIds: ['SENT'] });
+    expect(Buffer.from(String(sent.body.raw), 'base64url').toString()).toContain(`Message-ID: ${plain.messageId}`);
+    expect((await call(`/messages/${plain.id}/modify`, { method: 'POST', body: { addLabelIds: ['STARRED'] } })).status).toBe(400);
+    expect((await call('/messages/ffffffffffffffff?format=raw')).status).toBe(404);
   });
 
   it('labels: create (409 on a duplicate), list, modify; -label: leaves processed mail out', async () => {

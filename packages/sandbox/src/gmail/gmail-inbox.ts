@@ -4,7 +4,7 @@
 import { gmailReport, mailboxScenarioOf, reportInBackground } from '../bounces/mailbox-reports.js';
 import type { EmulatorContext } from '../context.js';
 import type { HttpRequest, HttpResponse, Route } from '../http.js';
-import { storedMessageId } from '../sent-lookup.js';
+import { bare, storedMessageId } from '../sent-lookup.js';
 import type { StoredMessage } from '../store.js';
 import { googleError } from './google-errors.js';
 
@@ -136,22 +136,21 @@ export function createGmailInbox(context: EmulatorContext, authorize: GmailAutho
     });
   };
 
+  type MailboxMessage = { id: string; threadId: string; labelIds: ReadonlySet<string>; internalDate: number; raw: Buffer };
+  /** The user's sent messages, as they are in the store. */
+  const sentBy = (user: string): StoredMessage[] =>
+    context.store.list({ api: 'gmail' }).filter((message) => String(message.metadata.user ?? '').toLowerCase() === user.toLowerCase());
+  /** A sent message as the mailbox shows it: labelled SENT. */
+  const asSent = (message: StoredMessage): MailboxMessage => ({
+    id: message.providerMessageId ?? message.id,
+    threadId: String(message.metadata.threadId ?? message.providerMessageId),
+    labelIds: new Set(['SENT']),
+    internalDate: Date.parse(message.receivedAt),
+    raw: message.raw,
+  });
   /** Every message of the user: sent ones (from the store) and the inbox, newest first. */
-  const everything = (
-    user: string,
-  ): { id: string; threadId: string; labelIds: ReadonlySet<string>; internalDate: number; raw: Buffer }[] => {
-    const sent = context.store
-      .list({ api: 'gmail' })
-      .filter((message) => String(message.metadata.user ?? '').toLowerCase() === user.toLowerCase())
-      .map((message) => ({
-        id: message.providerMessageId ?? message.id,
-        threadId: String(message.metadata.threadId ?? message.providerMessageId),
-        labelIds: new Set(['SENT']),
-        internalDate: Date.parse(message.receivedAt),
-        raw: message.raw,
-      }));
-    return [...sent, ...inboxOf(user)].sort((a, b) => b.internalDate - a.internalDate || (a.id < b.id ? 1 : -1));
-  };
+  const everything = (user: string): MailboxMessage[] =>
+    [...sentBy(user).map(asSent), ...inboxOf(user)].sort((a, b) => b.internalDate - a.internalDate || (a.id < b.id ? 1 : -1));
 
   const labelByName = (user: string, name: string): string | undefined => {
     const wanted = name.toLowerCase();
@@ -179,7 +178,7 @@ export function createGmailInbox(context: EmulatorContext, authorize: GmailAutho
       let test: (message: { labelIds: ReadonlySet<string>; raw: Buffer }) => boolean;
       const lowerField = field.toLowerCase();
       if (lowerField === 'rfc822msgid') {
-        const wanted = value.replace(/^<|>$/g, '');
+        const wanted = bare(value);
         test = (message) => storedMessageId({ raw: message.raw } as StoredMessage) === wanted;
       } else if (lowerField === 'is') {
         if (value.toLowerCase() !== 'unread' && value.toLowerCase() !== 'read')
@@ -206,7 +205,14 @@ export function createGmailInbox(context: EmulatorContext, authorize: GmailAutho
     return json(body);
   };
 
-  const findMessage = (request: HttpRequest, user: string) => everything(user).find((message) => message.id === (request.params.id ?? ''));
+  /** One message by id: the inbox's, or a sent one (without listing and sorting the whole mailbox). */
+  const findMessage = (request: HttpRequest, user: string): MailboxMessage | undefined => {
+    const id = request.params.id ?? '';
+    const received = inboxOf(user).find((message) => message.id === id);
+    if (received !== undefined) return received;
+    const sent = sentBy(user).find((message) => (message.providerMessageId ?? message.id) === id);
+    return sent === undefined ? undefined : asSent(sent);
+  };
 
   const getMessage = (request: HttpRequest): HttpResponse => {
     const format = (request.url.searchParams.get('format') ?? 'full').toLowerCase();
