@@ -173,16 +173,39 @@ type MailParserData =
     };
 
 /** HTML to rough text for heuristics: tags dropped, entities for `<`, `>`, `&` and spaces decoded. */
-function stripTags(html: string): string {
+export function stripTags(html: string): string {
   if (html === '') return '';
-  return html
-    .slice(0, maxText)
-    .replace(/<(?:br|\/p|\/div|\/tr|\/h\d)[^>]{0,200}>/gi, '\n')
-    .replace(/<[^>]{0,2000}>/g, '')
+  return replaceTags(replaceTags(html.slice(0, maxText), blockTag, 200, '\n'), /^/, 2_000, '')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
     .replace(/&nbsp;/g, ' ')
     .replace(/&amp;/g, '&');
+}
+
+/** The tags that end a line of text: `<br>`, `</p>`, `</div>`, `</tr>`, `</h1>`... */
+const blockTag = /^(?:br|\/p|\/div|\/tr|\/h\d)/i;
+
+/**
+ * `text.replace(/<OPENING[^>]{0,max}>/g, by)` in linear time, where `opening` matches what follows
+ * the `<`. A tag ends at the first `>` after its `<`, so only the last `max` or so characters
+ * before each `>` can open one; the regular expression scanned up to `max` characters on from
+ * every `<` (a megabyte of `<` took seconds).
+ */
+function replaceTags(text: string, opening: RegExp, max: number, by: string): string {
+  const segments = text.split('>');
+  const out: string[] = [];
+  for (let index = 0; index < segments.length - 1; index++) {
+    const segment = segments[index] ?? '';
+    // The leftmost `<` whose tag fits in `max` after its opening (at most 4 characters).
+    let at = segment.indexOf('<', Math.max(0, segment.length - max - 5));
+    for (; at >= 0; at = segment.indexOf('<', at + 1)) {
+      const found = opening.exec(segment.slice(at + 1, at + 5))?.[0];
+      if (found !== undefined && segment.length - at - 1 - found.length <= max) break;
+    }
+    out.push(at >= 0 ? `${segment.slice(0, at)}${by}` : `${segment}>`);
+  }
+  out.push(segments.at(-1) ?? '');
+  return out.join('');
 }
 
 function describe(error: unknown): string {
