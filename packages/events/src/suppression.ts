@@ -19,7 +19,7 @@ export function toSuppression(value: unknown): Suppression | undefined {
     return undefined;
   }
   const key = suppressionKey(address);
-  if (key === '' || key.length > limits.address || !key.includes('@') || /[\s\u0000-\u001f\u007f]/.test(key)) return undefined;
+  if (!isAddressKey(key)) return undefined;
   if (!isScope(scope)) return undefined;
   if (!reasons.has(reason) || !isDate(createdAt)) return undefined;
   if (expiresAt !== undefined && (typeof expiresAt !== 'string' || !isDate(expiresAt))) return undefined;
@@ -34,6 +34,11 @@ export function toSuppression(value: unknown): Suppression | undefined {
     ...(eventId === undefined ? {} : { eventId }),
     ...(detail === undefined ? {} : { detail: detail.slice(0, limits.detail) }),
   });
+}
+
+/** Whether `key` (a {@link suppressionKey}) can be a suppressed address: an "@", one line, no space, at most 320 characters. */
+export function isAddressKey(key: string): boolean {
+  return key.length <= limits.address && key.includes('@') && !/[\s\u0000-\u001f\u007f]/.test(key);
 }
 
 /** Whether `value` can be a suppression's scope: `*` or a stream name of one short line. */

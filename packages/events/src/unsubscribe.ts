@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ListUnsubscribeInput } from '@mailport/core';
 import { eventId, type MailEvent, type SuppressionStore, suppressionKey } from './model.js';
 import { nodeListener, readBodyUpTo } from './node-handler.js';
+import { isAddressKey } from './suppression.js';
 
 /** Options of {@link createUnsubscribe}. */
 export interface UnsubscribeOptions {
@@ -103,7 +104,7 @@ export function createUnsubscribe(options: UnsubscribeOptions): Unsubscribe {
   const token = (recipient: string, stream: string | undefined): string => {
     if (typeof recipient !== 'string') throw new TypeError('unsubscribe: recipient must be a string');
     const address = suppressionKey(recipient);
-    if (!address.includes('@') || address.length > 320 || /[\s\u0000-\u001f\u007f]/.test(address)) {
+    if (!isAddressKey(address)) {
       throw new TypeError('unsubscribe: recipient must be an email address');
     }
     if (stream !== undefined && (typeof stream !== 'string' || stream === '*' || !streamPattern.test(stream))) {
