@@ -13,13 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const topic = 'arn:aws:sns:us-east-1:123456789012:mailport-sandbox-events';
 
-async function until(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition(); waited += 20) {
-    if (waited > 10_000) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('SES events from the sandbox through createSesWebhook', () => {
   let sandbox: Sandbox;
   let server: Server;
@@ -39,7 +32,8 @@ describe('SES events from the sandbox through createSesWebhook', () => {
       },
     });
     server.on('request', webhook.node);
-    await until(() => sandbox.sns.subscriptions()[0]?.state === 'confirmed');
+    await sandbox.sns.idle();
+    expect(sandbox.sns.subscriptions()[0]?.state).toBe('confirmed');
   });
 
   afterAll(async () => {

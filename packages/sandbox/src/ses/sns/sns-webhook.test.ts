@@ -20,13 +20,6 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-async function until(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition(); waited += 20) {
-    if (waited > 10_000) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('the sandbox SES event destination into createSesWebhook', () => {
   let sandbox: Sandbox;
   let server: Server;
@@ -53,7 +46,8 @@ describe('the sandbox SES event destination into createSesWebhook', () => {
       },
     });
     server.on('request', webhook.node);
-    await until(() => sandbox.sns.subscriptions()[0]?.state === 'confirmed');
+    await sandbox.sns.idle();
+    expect(sandbox.sns.subscriptions()[0]?.state).toBe('confirmed');
   });
   afterAll(async () => {
     await sandbox.close();
@@ -67,7 +61,8 @@ describe('the sandbox SES event destination into createSesWebhook', () => {
       topicArn: topicV2,
       signatureVersion: '2',
     });
-    await until(() => sandbox.sns.subscriptions().find((entry) => entry.subscriptionArn === added.subscriptionArn)?.state === 'confirmed');
+    await sandbox.sns.idle();
+    expect(sandbox.sns.subscriptions().find((entry) => entry.subscriptionArn === added.subscriptionArn)?.state).toBe('confirmed');
 
     await using mailer = createMailer({ transport: sandbox.urls.ses, retry: false });
     const to = ['success', 'bounce', 'complaint', 'ooto', 'suppressionlist'].map(simulator);
