@@ -344,6 +344,9 @@ describe('createSesWebhook: options', () => {
     expect(() => createSesWebhook({ topics: [topic], onEvents, maxBodyBytes: 0 })).toThrow(RangeError);
     expect(() => createSesWebhook({ topics: [topic], onEvents, maxAgeMs: -1 })).toThrow(RangeError);
     expect(() => createSesWebhook({ topics: [topic], onEvents, basicAuth: { username: 'a:b', password: 'x' } })).toThrow(TypeError);
+    for (const timeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
+      expect(() => createSesWebhook({ topics: [topic], onEvents, certificates: { timeoutMs } })).toThrow(RangeError);
+    }
   });
 });
 

@@ -112,6 +112,9 @@ export function createSesWebhook(options: SesWebhookOptions): SesWebhook {
   const expectedAuth = auth === undefined ? undefined : digest(`${auth.username}:${auth.password}`);
   const certificates = options.certificates ?? {};
   const timeoutMs = certificates.timeoutMs ?? 5000;
+  // setTimeout takes anything past 2^31 - 1 ms (Infinity included) as 1 ms: every fetch would time out.
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0 && timeoutMs <= 2 ** 31 - 1))
+    throw new RangeError('createSesWebhook: certificates.timeoutMs must be a positive number of ms, at most 2147483647');
   const frozenTopics = Object.freeze([...topics]);
   const onEvents = options.onEvents;
 
