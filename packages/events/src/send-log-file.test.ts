@@ -195,6 +195,10 @@ describe('createFileSendLog', () => {
     const log = createFileSendLog(join(directory, 'none', 'missing.jsonl'));
     expect(await log.get('<m1@shop.example>')).toBeUndefined();
     await expect(createFileSendLog(path).record({ ...entry(1), recipients: 'x' } as unknown as SendLogEntry)).rejects.toThrow(TypeError);
+    // A Message-ID is read as the memory log reads it: with or without <>, nothing else.
+    await expect(createFileSendLog(path).record({ ...entry(1), messageId: 'not an id' })).rejects.toThrow(TypeError);
+    await expect(createFileSendLog(path).record({ ...entry(1), submittedMessageId: '<a b@c>' })).rejects.toThrow(TypeError);
+    expect(await log.get(42 as never)).toBeUndefined();
     await expect(createFileSendLog(path).record(entry(1, { tags: Array.from({ length: 9000 }, () => 'tag-tag-tag') }))).rejects.toThrow(
       RangeError,
     );

@@ -1,6 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import type { SendLog, SendLogEntry } from './model.js';
-import { SendLogIndex } from './send-log.js';
+import { normalizeMessageId, SendLogIndex } from './send-log.js';
 
 /** Options of {@link createFileSendLog}. */
 export interface FileSendLogOptions {
@@ -129,15 +129,14 @@ export function createFileSendLog(path: string, options: FileSendLogOptions = {}
       }
       entries.add(checked);
     },
-    get: (messageId) => lookup(() => entries.get(bracketed(messageId))),
+    get: (messageId) =>
+      lookup(() => {
+        const key = normalizeMessageId(messageId);
+        return key === undefined ? undefined : entries.get(key);
+      }),
     getByProviderId: (providerMessageId) => lookup(() => entries.getByProviderId(providerMessageId)),
     getByVerpToken: (token) => lookup(() => entries.getByVerpToken(token)),
   };
-}
-
-function bracketed(messageId: string): string {
-  const trimmed = messageId.trim();
-  return trimmed.startsWith('<') ? trimmed : `<${trimmed}>`;
 }
 
 /** The fields in a stable order; `undefined` ones left out. */
@@ -175,7 +174,8 @@ const isStringList = (value: unknown): value is string[] =>
 function checkEntry(value: unknown): SendLogEntry | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const raw = value as Record<string, unknown>;
-  if (!isString(raw.messageId) || !isString(raw.transport) || !isString(raw.sentAt, 64)) return undefined;
+  const messageId = normalizeMessageId(raw.messageId);
+  if (messageId === undefined || !isString(raw.transport) || !isString(raw.sentAt, 64)) return undefined;
   if (raw.providerMessageId !== undefined && raw.providerMessageId !== null && !isString(raw.providerMessageId)) return undefined;
   if (raw.envelopeFrom !== undefined && raw.envelopeFrom !== null && !isString(raw.envelopeFrom)) return undefined;
   if (!isStringList(raw.recipients) || !isStringList(raw.tags)) return undefined;
@@ -185,9 +185,8 @@ function checkEntry(value: unknown): SendLogEntry | undefined {
   if (!pairs.every(([, item]) => typeof item === 'string')) return undefined;
   const providerMessageId = typeof raw.providerMessageId === 'string' ? raw.providerMessageId : undefined;
   const envelopeFrom = typeof raw.envelopeFrom === 'string' ? raw.envelopeFrom : undefined;
-  if (raw.submittedMessageId !== undefined && raw.submittedMessageId !== null && !isString(raw.submittedMessageId)) return undefined;
-  const submitted = typeof raw.submittedMessageId === 'string' ? bracketed(raw.submittedMessageId) : undefined;
-  const messageId = bracketed(raw.messageId);
+  const submitted = normalizeMessageId(raw.submittedMessageId);
+  if (raw.submittedMessageId !== undefined && raw.submittedMessageId !== null && submitted === undefined) return undefined;
   return Object.freeze({
     messageId,
     providerMessageId,

@@ -151,7 +151,7 @@ export class SendLogIndex {
 }
 
 /** `<id@domain>` from `id@domain` or `<id@domain>` (surrounding space trimmed); undefined for anything else. */
-function normalizeMessageId(value: unknown): string | undefined {
+export function normalizeMessageId(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   const trimmed = value.trim();
   if (trimmed === '' || trimmed.length > longestId) return undefined;
