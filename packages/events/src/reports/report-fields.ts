@@ -146,17 +146,25 @@ export function replyClassIn(text: string | undefined): '4' | '5' | undefined {
 export function dateOf(value: string | undefined): string | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const text = value.trim().slice(0, 200);
+  return parsedDate(text) ?? text;
+}
+
+/**
+ * A date that parses, as ISO 8601 with a four-digit year; undefined otherwise (for event
+ * timestamps). Takes a field as written or what {@link dateOf} made of it.
+ */
+export function isoDate(value: string | undefined): string | undefined {
+  const iso = value === undefined ? undefined : parsedDate(value.trim().slice(0, 200));
+  return iso !== undefined && /^\d{4}-\d{2}-\d{2}T/.test(iso) ? iso : undefined;
+}
+
+/** `text` as ISO 8601 when it parses, with or without a trailing comment such as `(UTC)`. */
+function parsedDate(text: string): string | undefined {
   for (const candidate of [text, text.replace(/\s*\([^()]*\)\s*$/, '')]) {
     const time = Date.parse(candidate);
     if (Number.isFinite(time)) return new Date(time).toISOString();
   }
-  return text;
-}
-
-/** A date that parses, as ISO 8601; undefined otherwise (for event timestamps). */
-export function isoDate(value: string | undefined): string | undefined {
-  const text = dateOf(value);
-  return text !== undefined && /^\d{4}-\d{2}-\d{2}T/.test(text) ? text : undefined;
+  return undefined;
 }
 
 /**

@@ -209,6 +209,19 @@ describe('joinReport', () => {
     expect(joined.events.every((event) => event.source === 'gmail')).toBe(true);
   });
 
+  it('takes an event time only from a date that parses, not from one that merely looks like ISO 8601', async () => {
+    const sendLog = createMemorySendLog();
+    sendLog.record(entry('<timed@shop.example>'));
+    const raw = dsn({ originalId: '<timed@shop.example>' });
+    const lastAttempt = (value: string) => raw.replace('Action: failed', `Action: failed\r\nLast-Attempt-Date: ${value}`);
+    const timestamp = async (source: string) => (await reportEvents(source, { sendLog, source: 'smtp' })).events[0]?.timestamp;
+    expect(await timestamp(lastAttempt('Wed, 1 Oct 2026 10:04:00 +0000'))).toBe('2026-10-01T10:04:00.000Z');
+    // Not a date: the report's own Date is used instead.
+    expect(await timestamp(lastAttempt('2026-99-99T99:99:99Z'))).toBe('2026-10-01T10:05:00.000Z');
+    const report = await parseReport(raw.replace('Date: Wed, 1 Oct 2026 10:05:00 +0000', 'Date: 2026-13-45T00:00:00Z'));
+    expect(report.date).toBeUndefined();
+  });
+
   it('gives stable ids: the same report twice, per source, and by hash when the report has no Message-ID', async () => {
     const sendLog = createMemorySendLog();
     sendLog.record(entry('<stable@shop.example>'));

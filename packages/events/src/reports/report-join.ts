@@ -15,7 +15,7 @@ import {
   type SendLogEntry,
   suppressionKey,
 } from '../model.js';
-import { messageIdOf, replyClassIn } from './report-fields.js';
+import { isoDate, messageIdOf, replyClassIn } from './report-fields.js';
 import { parseReport } from './report-parse.js';
 import type { DeliveryStatusRecipient, MailReport, ParseReportOptions } from './report-types.js';
 
@@ -183,7 +183,7 @@ function eventsFor(report: MailReport, entry: SendLogEntry, joinedBy: JoinMethod
     const complaint = {
       feedbackType: feedback.feedbackType,
       userAgent: feedback.userAgent,
-      arrivalDate: isoOrUndefined(feedback.arrivalDate),
+      arrivalDate: isoDate(feedback.arrivalDate),
     };
     const providerEventType = `multipart/report; report-type=feedback-report; feedback-type=${feedback.feedbackType ?? 'unknown'}`;
     const type: MailEventType = notSpam ? 'unknown' : 'complained';
@@ -253,10 +253,6 @@ function pickRecipient(recipient: DeliveryStatusRecipient, known: (address: stri
   return recipient.originalRecipient ?? recipient.finalRecipient;
 }
 
-function isoOrUndefined(value: string | undefined): string | undefined {
-  return value !== undefined && /^\d{4}-\d{2}-\d{2}T/.test(value) ? value : undefined;
-}
-
 /**
  * RFC 3464 `Action` to an event: `failed` is a bounce (5.x.x hard; 4.x.x soft; otherwise the SMTP
  * reply code in the diagnostic, else undetermined), `delayed` is `deferred` (never a bounce),
@@ -267,7 +263,7 @@ function deliveryDraft(report: MailReport, recipient: DeliveryStatusRecipient, a
     report.format === 'rfc3464'
       ? `multipart/report; report-type=delivery-status; action=${recipient.action ?? 'unknown'}`
       : `${report.format ?? 'delivery-status'}; action=${recipient.action ?? 'unknown'}`;
-  const timestamp = isoOrUndefined(recipient.lastAttemptDate) ?? report.date ?? isoOrUndefined(report.arrivalDate);
+  const timestamp = isoDate(recipient.lastAttemptDate) ?? report.date ?? isoDate(report.arrivalDate);
   // No readable Action: a 2.x.x status is a delivery, a delay notice's subject a delay.
   const action =
     recipient.action ??
