@@ -85,12 +85,6 @@ export async function parseReport(raw: Uint8Array | string, options: ParseReport
   }
 }
 
-/**
- * The same as {@link parseReport} (whose result now carries `raw` and `sourceHash` itself); kept
- * for internal callers that imported it by this name.
- */
-export const parseReportWithSource: typeof parseReport = parseReport;
-
 function positive(value: number | undefined, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
 }
