@@ -1,4 +1,5 @@
 import { eventId, type MailEvent, type MailEventType } from '../model.js';
+import { mtaOf } from '../reports/report-fields.js';
 
 // SES's record formats, from AWS's documentation:
 // https://docs.aws.amazon.com/ses/latest/dg/event-publishing-retrieving-sns-contents.html (event publishing)
@@ -57,14 +58,6 @@ function recipient(value: unknown): string | undefined {
   if (address === '' || address.length > 320) return undefined;
   const at = address.lastIndexOf('@');
   return at < 0 ? address : `${address.slice(0, at)}@${address.slice(at + 1).toLowerCase()}`;
-}
-
-/** `dsn; mta.example.com` (SES's `reportingMTA`, typed as in a DSN) -> `mta.example.com`. */
-function mtaName(value: unknown): string | undefined {
-  const name = text(value);
-  if (name === undefined) return undefined;
-  const semicolon = name.indexOf(';');
-  return semicolon < 0 ? name : text(name.slice(semicolon + 1));
 }
 
 /** The Message-ID core assigned: `mail.commonHeaders.messageId`, else a `Message-ID` in `mail.headers`. */
@@ -161,7 +154,7 @@ function details(providerType: string, record: Json, mail: Json, mailTime: strin
       const subType = text(bounce.bounceSubType);
       const providerKind = bounceType === undefined ? undefined : subType === undefined ? bounceType : `${bounceType}/${subType}`;
       const key = text(bounce.feedbackId) ?? timestamp;
-      const reportingMta = mtaName(bounce.reportingMTA);
+      const reportingMta = mtaOf(text(bounce.reportingMTA));
       const recipients = list(bounce.bouncedRecipients).map(object);
       const base = { kind: bounceKind(bounceType), providerKind, reportingMta };
       if (recipients.length === 0) return { type, details: [{ recipient: undefined, timestamp, key, bounce: base }] };
@@ -201,7 +194,7 @@ function details(providerType: string, record: Json, mail: Json, mailTime: strin
       const base = {
         providerKind: text(delay.delayType),
         retryUntil: isoTime(delay.expirationTime),
-        reportingMta: mtaName(delay.reportingMTA),
+        reportingMta: mtaOf(text(delay.reportingMTA)),
       };
       const recipients = list(delay.delayedRecipients).map(object);
       if (recipients.length === 0)
