@@ -29,7 +29,7 @@ interface GoogleOAuthModule {
   tokenProviderFromUrl(
     url: TransportUrl,
     context: Pick<TransportFactoryContext, 'env'>,
-    options: { purpose: 'api'; params: UrlParams; subject?: string | undefined },
+    options: { purpose: 'api'; params: UrlParams; subject?: string | undefined; scopes?: readonly string[] },
   ): TokenProvider;
 }
 
@@ -201,14 +201,5 @@ function forbidden(response: HttpResponse, what: string): MailError {
 async function tokensFromUrl(url: TransportUrl, env: Readonly<Record<string, string | undefined>>, user: string): Promise<TokenProvider> {
   const oauth = await loadOAuth<GoogleOAuthModule>('@mailport/transport-gmail-api', readerName);
   const subject = user === 'me' ? undefined : user;
-  if (!url.params.has('scopes')) {
-    const withScope: TransportUrl = { ...url, params: new Map([...url.params, ['scopes', gmailScope]]) };
-    try {
-      return oauth.tokenProviderFromUrl(withScope, { env }, { purpose: 'api', params: urlParams(withScope), subject });
-    } catch (error) {
-      // User credentials carry the scopes they were granted, and refuse `scopes`: take them as they are.
-      if (!(MailError.isInstance(error) && /scopes applies to service accounts only/.test(error.message))) throw error;
-    }
-  }
-  return oauth.tokenProviderFromUrl(url, { env }, { purpose: 'api', params: urlParams(url), subject });
+  return oauth.tokenProviderFromUrl(url, { env }, { purpose: 'api', params: urlParams(url), subject, scopes: [gmailScope] });
 }

@@ -21,6 +21,12 @@ export interface TokenProviderFromUrlOptions {
    */
   readonly purpose: 'smtp' | 'api';
   /**
+   * A service account's scopes when the URL names none, instead of the purpose's: a mailbox reader
+   * asks for `gmail.modify`. A refresh token carries the scopes its user consented to, so user
+   * credentials ignore this (the URL's `scopes=` is refused for them).
+   */
+  readonly scopes?: readonly string[] | undefined;
+  /**
    * The caller's reader of the URL's parameters: the ones read here then count as known when the
    * caller calls `done()`. Default: a reader of its own (unknown parameters are left to the caller).
    */
@@ -112,7 +118,7 @@ export function tokenProviderFromUrl(
   }
   const scopes =
     scopesParam === undefined
-      ? [options.purpose === 'smtp' ? gmailFullScope : gmailSendScope]
+      ? [...(options.scopes ?? [options.purpose === 'smtp' ? gmailFullScope : gmailSendScope])]
       : scopesParam.split(/[\s,]+/).filter((scope) => scope !== '');
   return googleServiceAccount({ credentials: source.key, subject, scopes, tokenUrl });
 }
