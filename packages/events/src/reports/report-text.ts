@@ -27,6 +27,29 @@ export interface TextBounce {
 
 const maxRecipients = 1_000;
 
+/**
+ * A recipient as prose names it: the status is the first enhanced code in the diagnostic, an
+ * empty diagnostic is none, and what prose does not say is undefined unless `more` gives it.
+ */
+function proseRecipient(
+  finalRecipient: string | undefined,
+  action: 'failed' | 'delayed',
+  diagnostic: string | undefined,
+  more: Partial<DeliveryStatusRecipient> = {},
+): DeliveryStatusRecipient {
+  return {
+    finalRecipient,
+    originalRecipient: undefined,
+    action,
+    status: statusIn(diagnostic),
+    diagnosticCode: diagnostic === '' ? undefined : diagnostic,
+    remoteMta: undefined,
+    willRetryUntil: undefined,
+    lastAttemptDate: undefined,
+    ...more,
+  };
+}
+
 /** The body's lines, at most 20,000. */
 function linesOf(text: string): string[] {
   return text.slice(0, 1_048_576).split(/\r?\n/, 20_000);
@@ -63,16 +86,11 @@ export function readExim(text: string, subject: string | undefined): TextBounce 
     const push = (): void => {
       if (current === undefined || recipients.length >= maxRecipients) return;
       const diagnostic = current.diagnostic.join(' ').replace(/\s+/g, ' ').trim().slice(0, 2_000);
-      recipients.push({
-        finalRecipient: current.address,
-        originalRecipient: undefined,
-        action: delayed ? 'delayed' : 'failed',
-        status: statusIn(diagnostic),
-        diagnosticCode: diagnostic === '' ? undefined : diagnostic,
-        remoteMta: /host ([A-Za-z0-9.-]{1,255}) \[/.exec(diagnostic)?.[1],
-        willRetryUntil: undefined,
-        lastAttemptDate: undefined,
-      });
+      recipients.push(
+        proseRecipient(current.address, delayed ? 'delayed' : 'failed', diagnostic, {
+          remoteMta: /host ([A-Za-z0-9.-]{1,255}) \[/.exec(diagnostic)?.[1],
+        }),
+      );
       current = undefined;
     };
     for (let index = start + 1; index < lines.length && (copy < 0 || index < copy); index++) {
@@ -132,16 +150,7 @@ export function readGmailText(text: string, from: string | undefined): TextBounc
   const original = lines.findIndex((line) => /^-{3,} Original message -{3,}/i.test(line));
   return {
     format: 'gmail-text',
-    recipients: addresses.map((address) => ({
-      finalRecipient: address,
-      originalRecipient: undefined,
-      action: delayed ? 'delayed' : 'failed',
-      status: statusIn(diagnostic),
-      diagnosticCode: diagnostic,
-      remoteMta: undefined,
-      willRetryUntil: undefined,
-      lastAttemptDate: undefined,
-    })),
+    recipients: addresses.map((address) => proseRecipient(address, delayed ? 'delayed' : 'failed', diagnostic)),
     originalMessageId: messageIdAfter(lines, original),
     reportingMta: 'googlemail.com',
   };
@@ -164,17 +173,7 @@ export function readFailedRecipientsHeader(value: string | undefined, text: stri
   const recipients: DeliveryStatusRecipient[] = [];
   for (const part of value.slice(0, 32_768).split(',')) {
     const address = addressOf(part);
-    if (address !== undefined && recipients.length < maxRecipients)
-      recipients.push({
-        finalRecipient: address,
-        originalRecipient: undefined,
-        action: 'failed',
-        status: undefined,
-        diagnosticCode: undefined,
-        remoteMta: undefined,
-        willRetryUntil: undefined,
-        lastAttemptDate: undefined,
-      });
+    if (address !== undefined && recipients.length < maxRecipients) recipients.push(proseRecipient(address, 'failed', undefined));
   }
   if (recipients.length === 0) return undefined;
   const match = /^Message-ID:[ \t]*(<[^<>\s]{1,996}>)/im.exec(text.slice(0, 262_144));
@@ -213,16 +212,11 @@ export function readAngleList(text: string, subject: string | undefined): TextBo
   const push = (): void => {
     if (current === undefined || recipients.length >= maxRecipients) return;
     const reason = current.reason.join(' ').replace(/\s+/g, ' ').trim().slice(0, 2_000);
-    recipients.push({
-      finalRecipient: normaliseAddress(current.final),
-      originalRecipient: current.original === undefined ? undefined : normaliseAddress(current.original),
-      action: delayed ? 'delayed' : 'failed',
-      status: statusIn(reason),
-      diagnosticCode: reason === '' ? undefined : reason,
-      remoteMta: undefined,
-      willRetryUntil: undefined,
-      lastAttemptDate: undefined,
-    });
+    recipients.push(
+      proseRecipient(normaliseAddress(current.final), delayed ? 'delayed' : 'failed', reason, {
+        originalRecipient: current.original === undefined ? undefined : normaliseAddress(current.original),
+      }),
+    );
     current = undefined;
   };
   for (let index = 0; index < lines.length && (copy < 0 || index < copy); index++) {
@@ -262,16 +256,7 @@ export function readExchangeText(text: string): TextBounce | undefined {
   let current: { address: string; diagnostic: string | undefined } | undefined;
   const push = (): void => {
     if (current === undefined || recipients.length >= maxRecipients) return;
-    recipients.push({
-      finalRecipient: current.address,
-      originalRecipient: undefined,
-      action: 'failed',
-      status: statusIn(current.diagnostic),
-      diagnosticCode: current.diagnostic,
-      remoteMta: undefined,
-      willRetryUntil: undefined,
-      lastAttemptDate: undefined,
-    });
+    recipients.push(proseRecipient(current.address, 'failed', current.diagnostic));
     current = undefined;
   };
   for (let index = start + 1; index < lines.length && (copy < 0 || index < copy); index++) {
