@@ -148,6 +148,28 @@ describe('createEventPipeline', () => {
     expect(Date.parse(entry?.expiresAt ?? '')).toBe(clock + 60_000);
   });
 
+  it('a soft bounce that reaches the limit but could not be stored still suppresses when it comes again', async () => {
+    const store = createMemorySuppressionStore();
+    let failing = true;
+    const pipeline = createEventPipeline({
+      suppression: {
+        ...store,
+        add: async (entry) => {
+          if (failing) throw new Error('disk full');
+          await store.add(entry);
+        },
+      },
+      softBounceLimit: 2,
+    });
+    const soft = (id: string): MailEvent => event('bounced', { id, bounce: { kind: 'soft', status: '4.2.2' } });
+    await pipeline.handle([soft('s1')]);
+    await expect(pipeline.handle([soft('s2')])).rejects.toThrow('disk full');
+    failing = false;
+    // The source sends the batch again (SNS retries, 451 over SMTP).
+    await pipeline.handle([soft('s2')]);
+    expect(await entries(store)).toMatchObject([{ address: 'ana@example.org', reason: 'soft-bounces', eventId: 's2' }]);
+  });
+
   it('never rejects, so never makes a source retry for ever, over a recipient or stream no store can hold', async () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
     const store = createMemorySuppressionStore();

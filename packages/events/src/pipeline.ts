@@ -121,7 +121,6 @@ export function createEventPipeline(options: EventPipelineOptions = {}): EventPi
           expiresAt: new Date(at + softBounceSuppressMs).toISOString(),
           detail: `${recent.length} soft bounces within ${Math.round(softBounceWindowMs / 3_600_000)} h; last: ${describe(event)}`,
         };
-        softBounces.delete(address);
       }
     } else if (event.type === 'complained') {
       entry = { ...base, scope, reason: 'complaint', detail: event.complaint?.feedbackType };
@@ -138,6 +137,8 @@ export function createEventPipeline(options: EventPipelineOptions = {}): EventPi
       return;
     }
     await store.add(checked);
+    // Counted afresh only once stored: when the store fails, the event comes again and must still find its count.
+    if (checked.reason === 'soft-bounces') softBounces.delete(address);
   };
 
   const run = async (event: MailEvent): Promise<void> => {
