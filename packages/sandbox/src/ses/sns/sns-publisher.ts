@@ -374,6 +374,11 @@ export function createSnsHub(
     });
   };
 
+  /** The sandbox's event log entry about one event record of a message. */
+  const report = (message: AcceptedSesMessage, messageId: string | undefined, event: SesEventRecord, detail: string): void => {
+    context.events.record({ storeId: message.storeId, messageId, type: event.type, recipient: event.recipient, channel: 'sns', detail });
+  };
+
   const notify = (subscription: Subscription, message: AcceptedSesMessage, event: SesEventRecord, messageId: string | undefined): void => {
     const fields: SnsMessageFields = {
       Type: 'Notification',
@@ -385,16 +390,7 @@ export function createSnsHub(
     enqueue(subscription, async () => {
       // Confirmed when it was published; unsubscribed since: SNS stops delivering.
       if (subscription.state !== 'confirmed') return;
-      const record = (detail: string): void => {
-        context.events.record({
-          storeId: message.storeId,
-          messageId,
-          type: event.type,
-          recipient: event.recipient,
-          channel: 'sns',
-          detail,
-        });
-      };
+      const record = (detail: string): void => report(message, messageId, event, detail);
       let taken = false;
       try {
         taken = await deliver(subscription, fields, record);
@@ -452,14 +448,7 @@ export function createSnsHub(
           for (const event of events) {
             if (subscription.queued >= queueLimit) {
               subscription.dropped += 1;
-              context.events.record({
-                storeId: message.storeId,
-                messageId,
-                type: event.type,
-                recipient: event.recipient,
-                channel: 'sns',
-                detail: `not posted to ${subscription.shown}: ${queueLimit} posts already waiting`,
-              });
+              report(message, messageId, event, `not posted to ${subscription.shown}: ${queueLimit} posts already waiting`);
               continue;
             }
             notify(subscription, message, event, messageId);
