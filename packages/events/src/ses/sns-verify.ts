@@ -79,7 +79,8 @@ const confirmationKeys = ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', '
 /**
  * The text SNS signs: `Key\nvalue\n` for each field in byte order (Message, MessageId, Subject
  * when present, Timestamp, TopicArn, Type for a notification; Message, MessageId, SubscribeURL,
- * Timestamp, Token, TopicArn, Type for a confirmation). For a signer (the sandbox) and a verifier.
+ * Timestamp, Token, TopicArn, Type for a confirmation). For a signer and a verifier; the sandbox signs
+ * with its own copy (sns-signing.ts), so that the two cannot share a mistake.
  */
 export function snsStringToSign(
   message: Pick<SnsMessage, 'Type' | 'Message' | 'MessageId' | 'Timestamp' | 'TopicArn'> & Partial<SnsMessage>,
