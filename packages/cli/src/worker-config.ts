@@ -1,4 +1,5 @@
 import { MailError } from '@mailport/core';
+import { configString, holdsCredential, isObject } from './json-config.js';
 
 /**
  * `mailport worker --config FILE`: a JSON file, so that it holds data and runs no code. Secrets
@@ -82,15 +83,10 @@ export function parseWorkerConfig(
   const notes: string[] = [];
 
   const resolveValue = (field: string, value: unknown, secret: boolean): string => {
-    if (typeof value !== 'string' || value === '') return fail(field, 'must be a non-empty string');
-    if (value.startsWith('env:')) {
-      const name = value.slice(4);
-      const found = options.env[name];
-      if (found === undefined || found === '') return fail(field, `the environment variable ${name} is not set`);
-      return found;
-    }
-    if (secret && hasSecret(value)) notes.push(`${field} holds a credential in the file: consider "env:NAME" and the environment`);
-    return value;
+    const resolved = configString(field, value, options.env, fail);
+    if (secret && resolved === value && holdsCredential(resolved))
+      notes.push(`${field} holds a credential in the file: consider "env:NAME" and the environment`);
+    return resolved;
   };
   const optionalString = (field: string, value: unknown): string | undefined =>
     value === undefined ? undefined : typeof value === 'string' && value !== '' ? value : fail(field, 'must be a non-empty string');
@@ -196,21 +192,6 @@ function checkLimits(field: string, value: unknown, fail: (field: string, proble
   if (value.concurrency !== undefined && !(Number.isInteger(value.concurrency) && (value.concurrency as number) > 0))
     fail(`${field}.concurrency`, 'must be a whole number of at least 1');
   return value as LimitsConfig;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A URL with a password, or a query parameter that looks like a secret (client_secret, key, token). */
-function hasSecret(url: string): boolean {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') return true;
-    return [...parsed.searchParams.keys()].some((name) => /secret|password|token|key/i.test(name) && !/key_?id$/i.test(name));
-  } catch {
-    return false;
-  }
 }
 
 /** A URL with its password replaced, for messages. */

@@ -2,10 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isSecretParameter, MailError } from '@mailport/core';
+import { MailError } from '@mailport/core';
 import type { MailEvent, SendLog } from '@mailport/events';
 import { exitCodeFor, exitCodes, UsageError } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
+import { configString, holdsCredential, isObject, readJsonConfig } from '../json-config.js';
 import { printError } from '../output.js';
 
 export const eventsHelp = `mailport events: receive what happened after the send and print it, one JSON line per event
@@ -299,22 +300,7 @@ function rawValue(raw: unknown): unknown {
 }
 
 async function readConfig(path: string, display: string, io: CliIo): Promise<EventsConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new MailError('configuration', `--config ${display}: ${(error as Error).message}`, {
-      remediation: 'Give the path of the events configuration (JSON); mailport events --help shows its fields.',
-    });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new MailError('configuration', `--config ${display}: not valid JSON: ${(error as Error).message}`, {
-      remediation: 'The events configuration is JSON (no comments, no trailing commas).',
-    });
-  }
+  const raw = await readJsonConfig(path, display, 'events');
   const config = parseEventsConfig(raw, { env: io.env, file: display });
   if (config.ses?.certificates?.ca !== undefined) {
     const caFile = resolve(io.cwd, config.ses.certificates.ca);
@@ -356,15 +342,9 @@ export function parseEventsConfig(
   for (const field of Object.keys(raw)) if (!topFields.includes(field)) fail(field, `unknown field (known: ${topFields.join(', ')})`);
   const notes: string[] = [];
   const value = (field: string, input: unknown, secret = false): string => {
-    if (typeof input !== 'string' || input === '') return fail(field, 'must be a non-empty string');
-    if (input.startsWith('env:')) {
-      const name = input.slice(4);
-      const found = options.env[name];
-      if (found === undefined || found === '') return fail(field, `the environment variable ${name} is not set`);
-      return found;
-    }
-    if (secret) notes.push(`${field} is written in the file: put it in the environment and write "env:NAME"`);
-    return input;
+    const resolved = configString(field, input, options.env, fail);
+    if (secret && resolved === input) notes.push(`${field} is written in the file: put it in the environment and write "env:NAME"`);
+    return resolved;
   };
   const optional = (field: string, input: unknown, minimum: number): number | undefined =>
     input === undefined
@@ -497,17 +477,6 @@ export function parseEventsConfig(
       'required with smtp, gmail or graph: bounce reports are joined to the messages the send log holds (mailport send --send-log FILE writes it)',
     );
   return { ses, smtp, gmail, graph, sendLog, suppression, notes };
-}
-
-/** A password, or a parameter core redacts as a credential (client_secret, refresh_token; not refresh_token_file, a path). */
-function holdsCredential(url: string): boolean {
-  if (!URL.canParse(url)) return false;
-  const parsed = new URL(url);
-  return parsed.password !== '' || [...parsed.searchParams.keys()].some(isSecretParameter);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function pathOf(url: string | undefined): string {

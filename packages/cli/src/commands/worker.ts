@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MailError } from '@mailport/core';
 import { exitCodeFor, exitCodes, UsageError } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
+import { readJsonConfig } from '../json-config.js';
 import { printError } from '../output.js';
 import { parseWorkerConfig, redactUrl, type WorkerConfig } from '../worker-config.js';
 
@@ -155,23 +155,7 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
 }
 
 async function readConfig(path: string, display: string, io: CliIo, redis: string | undefined): Promise<WorkerConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new MailError('configuration', `--config ${display}: ${(error as Error).message}`, {
-      remediation: 'Give the path of the worker configuration (JSON); mailport worker --help shows its fields.',
-    });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new MailError('configuration', `--config ${display}: not valid JSON: ${(error as Error).message}`, {
-      remediation: 'The worker configuration is JSON (no comments, no trailing commas).',
-    });
-  }
-  return parseWorkerConfig(raw, { env: io.env, file: display, redis });
+  return parseWorkerConfig(await readJsonConfig(path, display, 'worker'), { env: io.env, file: display, redis });
 }
 
 /** Creates each route's transport once, so a wrong URL or a missing package stops the worker at start, not every job later. */
