@@ -78,7 +78,7 @@ export async function gmailReport(scenario: MailboxScenario, message: ReportedMe
   root.setHeader('From', 'Mail Delivery Subsystem <mailer-daemon@googlemail.com>');
   root.setHeader('To', message.sender);
   root.setHeader('Subject', subject);
-  root.setHeader('Date', options.now.toUTCString().replace('GMT', '+0000'));
+  root.setHeader('Date', rfc5322(options.now));
   root.setHeader('Message-ID', `<${randomBytes(6).toString('hex')}.${randomBytes(4).toString('hex')}.GMR@mx.google.com>`);
   root.setHeader('Auto-Submitted', 'auto-replied');
   root.setHeader('Return-Path', '<>');
