@@ -152,6 +152,10 @@ export function createSmtpBounces(
     record(await deliver(built, message.envelopeFrom));
   };
 
+  const idle = async (): Promise<void> => {
+    while (pending.size > 0) await Promise.all([...pending]);
+  };
+
   return {
     accepted(message) {
       if (closed) return;
@@ -166,12 +170,10 @@ export function createSmtpBounces(
         pending.add(task);
       }
     },
-    async idle() {
-      while (pending.size > 0) await Promise.all([...pending]);
-    },
+    idle,
     async close() {
       closed = true;
-      while (pending.size > 0) await Promise.all([...pending]);
+      await idle();
       transporter.close();
     },
   };
