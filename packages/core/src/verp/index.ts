@@ -39,6 +39,10 @@ function base32(bytes: Uint8Array, length: number): string {
 }
 
 function checkSecret(secret: string | Uint8Array): void {
+  // Anything else (a number, a Secret) would pass the length check and throw at the first HMAC.
+  if (typeof secret !== 'string' && !(secret instanceof Uint8Array)) {
+    throw new TypeError('VERP secret must be a string or a Uint8Array of at least 16 bytes');
+  }
   const length = typeof secret === 'string' ? Buffer.byteLength(secret) : secret.byteLength;
   if (length < 16) throw new TypeError('VERP secret must be at least 16 bytes');
 }

@@ -1,5 +1,6 @@
 import { parseVerpAddress, verpAddress, verpToken } from '@mailport/core/verp';
 import { describe, expect, it } from 'vitest';
+import { Secret } from '../secret.js';
 
 const options = { domain: 'Bounces.Shop.example', secret: 'a-secret-of-32-bytes-for-the-hmac' };
 
@@ -27,5 +28,13 @@ describe('@mailport/core/verp', () => {
 
   it('refuses a short secret', () => {
     expect(() => verpAddress('<a@b>', { domain: 'b.example', secret: 'short' })).toThrow(/at least 16 bytes/);
+  });
+
+  it('refuses a secret that is neither a string nor bytes before any HMAC, even for an address that is not VERP', () => {
+    for (const secret of [42, { byteLength: 32 }, new Secret('a-secret-of-32-bytes-for-the-hmac')]) {
+      const options = { domain: 'b.example', secret: secret as unknown as string };
+      expect(() => parseVerpAddress('x@b.example', options)).toThrow(/a string or a Uint8Array/);
+      expect(() => verpAddress('<a@b>', options)).toThrow(/a string or a Uint8Array/);
+    }
   });
 });

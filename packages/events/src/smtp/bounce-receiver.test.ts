@@ -3,6 +3,7 @@ import { createConnection, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { Secret } from '@mailport/core';
 import { verpAddress } from '@mailport/core/verp';
 import nodemailer from 'nodemailer';
 import { generate } from 'selfsigned';
@@ -311,6 +312,10 @@ describe('createBounceReceiver', () => {
     const base = { sendLog: await sendLogWithOrder(), onEvents: () => {}, port: 0 };
     await expect(createBounceReceiver({ ...base, domain: 'not a domain' })).rejects.toThrow(/DNS name/);
     await expect(createBounceReceiver({ ...base, domain, verp: { secret: 'short' } })).rejects.toThrow(/16 bytes/);
+    // Not a string or bytes: refused now, not answered 451 at every RCPT.
+    await expect(createBounceReceiver({ ...base, domain, verp: { secret: new Secret(secret) as unknown as string } })).rejects.toThrow(
+      /a string or a Uint8Array/,
+    );
     await expect(createBounceReceiver({ ...base, domain, maxMessageBytes: -1 })).rejects.toThrow(/maxMessageBytes/);
     await expect(createBounceReceiver({ ...base, domain, name: 'mx.example\r\n250 injected' })).rejects.toThrow(/name/);
   });
