@@ -13,6 +13,11 @@ import type { AccessPolicy, Refusal, RouteAccess } from './access.js';
 import type { FaultInjector, FaultSpec } from './faults.js';
 import type { RequestLog } from './requests.js';
 
+/** Text made safe inside HTML or XML markup (element content and quoted attributes): `& < > " '` as numeric references. */
+export function escapeMarkup(text: string): string {
+  return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+}
+
 /** A request as an emulator sees it: the body is read in full first. */
 export interface HttpRequest {
   readonly method: string;

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import MimeNode from 'nodemailer/lib/mime-node';
 import type { SandboxEventLog } from '../events/event-log.js';
+import { escapeMarkup } from '../http.js';
 import { decodeWords, fieldsNamed, fieldValue, joinMessage, splitMessage } from '../raw-message.js';
 import type { StoredMessage } from '../store.js';
 
@@ -151,7 +152,7 @@ export async function exchangeReport(scenario: MailboxScenario, message: Reporte
   alternative
     .createChild('text/html; charset=us-ascii')
     .setContent(
-      `<html><head><meta http-equiv="Content-Type" content="text/html; charset=us-ascii"></head><body><p>${escapeHtml(words).replace(/\r\n/g, '<br>')}</p><p><b>Diagnostic information for administrators:</b></p><p>Generating server: ${server}<br><br>${escapeHtml(message.recipient)}<br>Remote server returned '${escapeHtml(diagnostic.replace(/^smtp;/, ''))}'</p></body></html>\r\n`,
+      `<html><head><meta http-equiv="Content-Type" content="text/html; charset=us-ascii"></head><body><p>${escapeMarkup(words).replace(/\r\n/g, '<br>')}</p><p><b>Diagnostic information for administrators:</b></p><p>Generating server: ${server}<br><br>${escapeMarkup(message.recipient)}<br>Remote server returned '${escapeMarkup(diagnostic.replace(/^smtp;/, ''))}'</p></body></html>\r\n`,
     );
   const perMessage = [`Reporting-MTA: dns;${server}`, `Received-From-MTA: dns;${server}`, `Arrival-Date: ${rfc5322(message.sentAt)}`];
   const perRecipient = [
@@ -198,10 +199,6 @@ function describe(message: ReportedMessage): { messageId: string | undefined; su
 
 function rfc5322(date: Date): string {
   return date.toUTCString().replace('GMT', '+0000');
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { EmulatorContext } from '../context.js';
-import type { HttpRequest, HttpResponse, Route } from '../http.js';
+import { escapeMarkup, type HttpRequest, type HttpResponse, type Route } from '../http.js';
 import type { IssuedToken } from '../tokens.js';
 import { oauthError } from './google-errors.js';
 
@@ -81,7 +81,6 @@ export function issuedGoogleRefreshToken(context: EmulatorContext, token: string
  * redirecting when the client, the redirect URI or the scopes are wrong ("Error 400: invalid_scope").
  */
 export function authorizationErrorPage(status: number, error: string, description: string): HttpResponse {
-  const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
   return {
     status,
     headers: {
@@ -89,7 +88,7 @@ export function authorizationErrorPage(status: number, error: string, descriptio
       'cache-control': 'no-store',
       'content-security-policy': "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     },
-    body: `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Error ${status}: ${escapeHtml(error)}</title></head>\n<body><h1>Access blocked: authorization error</h1>\n<p><b>Error ${status}: ${escapeHtml(error)}</b></p>\n<p>${escapeHtml(description)}</p>\n</body></html>\n`,
+    body: `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Error ${status}: ${escapeMarkup(error)}</title></head>\n<body><h1>Access blocked: authorization error</h1>\n<p><b>Error ${status}: ${escapeMarkup(error)}</b></p>\n<p>${escapeMarkup(description)}</p>\n</body></html>\n`,
   };
 }
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { EmulatorContext } from '../context.js';
-import type { HttpRequest, HttpResponse, Route } from '../http.js';
+import { escapeMarkup, type HttpRequest, type HttpResponse, type Route } from '../http.js';
 import { entraError, headerValue } from './errors.js';
 
 /** The grant type of device code polling (RFC 8628 section 3.4). */
@@ -423,15 +423,11 @@ function redirect(location: URL): HttpResponse {
 /** The sign-in pages' policy: no scripts, the form posts to this origin only, no framing. */
 const pagePolicy = "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
-}
-
 function page(status: number, title: string, text: string): HttpResponse {
   return {
     status,
     headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': pagePolicy },
-    body: `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>\n<body><h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(text)}</p>\n</body></html>\n`,
+    body: `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${escapeMarkup(title)}</title></head>\n<body><h1>${escapeMarkup(title)}</h1>\n<p>${escapeMarkup(text)}</p>\n</body></html>\n`,
   };
 }
 

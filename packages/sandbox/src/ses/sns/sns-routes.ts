@@ -1,13 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Emulator, HttpRequest, HttpResponse } from '../../http.js';
+import { type Emulator, escapeMarkup, type HttpRequest, type HttpResponse } from '../../http.js';
 import type { SnsHub } from './sns-publisher.js';
 import { snsSigningIdentity } from './sns-signing.js';
 
 const xmlns = 'http://sns.amazonaws.com/doc/2010-03-31/';
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&'"]/g, (character) => `&#${character.charCodeAt(0)};`);
-}
 
 /** SNS's XML error document (Query API). */
 function snsError(status: number, code: string, message: string): HttpResponse {
@@ -15,8 +11,8 @@ function snsError(status: number, code: string, message: string): HttpResponse {
     status,
     headers: { 'content-type': 'text/xml' },
     body:
-      `<ErrorResponse xmlns="${xmlns}"><Error><Type>Sender</Type><Code>${escapeXml(code)}</Code>` +
-      `<Message>${escapeXml(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
+      `<ErrorResponse xmlns="${xmlns}"><Error><Type>Sender</Type><Code>${escapeMarkup(code)}</Code>` +
+      `<Message>${escapeMarkup(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
   };
 }
 
@@ -59,7 +55,7 @@ export function createSnsEmulator(hub: SnsHub): Emulator {
             status: 200,
             headers: { 'content-type': 'text/xml' },
             body:
-              `<ConfirmSubscriptionResponse xmlns="${xmlns}"><ConfirmSubscriptionResult><SubscriptionArn>${escapeXml(arn)}` +
+              `<ConfirmSubscriptionResponse xmlns="${xmlns}"><ConfirmSubscriptionResult><SubscriptionArn>${escapeMarkup(arn)}` +
               `</SubscriptionArn></ConfirmSubscriptionResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId>` +
               `</ResponseMetadata></ConfirmSubscriptionResponse>`,
           };
