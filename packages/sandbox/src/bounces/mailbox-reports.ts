@@ -6,6 +6,7 @@ import MimeNode from 'nodemailer/lib/mime-node';
 import type { SandboxEventLog } from '../events/event-log.js';
 import { escapeMarkup } from '../http.js';
 import { decodeWords, fieldsNamed, fieldValue, joinMessage, splitMessage } from '../raw-message.js';
+import { simulatorMailbox } from '../simulator.js';
 import type { StoredMessage } from '../store.js';
 
 /** What a scenario recipient makes the provider report. */
@@ -16,8 +17,8 @@ export type MailboxScenario = 'bounce' | 'delay' | 'ooto';
  * mailport's own `delay@` (SES's simulator has no delay address), at `simulator.amazonses.com`.
  */
 export function mailboxScenarioOf(address: string): MailboxScenario | undefined {
-  const match = /^(bounce|delay|ooto)(?:\+[^@]*)?@simulator\.amazonses\.com$/i.exec(address.trim());
-  return match === null ? undefined : ((match[1] as string).toLowerCase() as MailboxScenario);
+  const mailbox = simulatorMailbox(address);
+  return mailbox === 'bounce' || mailbox === 'delay' || mailbox === 'ooto' ? mailbox : undefined;
 }
 
 /** The sent message a report is about. */

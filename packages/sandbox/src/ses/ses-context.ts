@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SandboxAccounts } from '../accounts.js';
 import type { EmulatorContext } from '../context.js';
 import type { HttpRequest, HttpResponse } from '../http.js';
+import { simulatorDomain } from '../simulator.js';
 import { checkSignature } from './ses-auth.js';
 import { errorResponse, SesError, sesErrors } from './ses-errors.js';
 import { checkAddress, type Destination, type Json, object, parseJson, string, type Tag, tooLong, unique } from './ses-input.js';
@@ -9,9 +10,6 @@ import { sesMaxMessageBytes, sesMaxRecipients } from './ses-limits.js';
 import { type ComposedAttachment, composeMime, type RawHeader, rfc5322Date } from './ses-mime.js';
 import type { TemplateParts } from './ses-template.js';
 import type { AcceptedSesMessage } from './sns/sns-records.js';
-
-// SES's mailbox simulator: always deliverable, also from the SES sandbox (SES developer guide).
-const simulatorDomain = 'simulator.amazonses.com';
 
 /** A message ready to store, built from one SendEmail call or one bulk entry. */
 export interface Prepared {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import addressparser from 'nodemailer/lib/addressparser';
+import { simulatorMailbox } from '../../simulator.js';
 import { headerValues, splitRaw } from '../ses-mime.js';
 
 /** The account id the sandbox's ARNs carry (AWS's documentation account). */
@@ -41,7 +42,6 @@ export interface SesEventRecord {
 /** What SES's mailbox simulator does with an address (SES developer guide, "Using the mailbox simulator"). */
 export type SimulatorScenario = 'success' | 'bounce' | 'complaint' | 'ooto' | 'suppressionlist' | 'none';
 
-const simulatorDomain = 'simulator.amazonses.com';
 const simulatorScenarios: ReadonlySet<string> = new Set(['success', 'bounce', 'complaint', 'ooto', 'suppressionlist']);
 // What SES's MTAs call themselves in event records (the documented examples' shape).
 const reportingMta = 'a8-70.smtp-out.amazonses.com';
@@ -50,10 +50,8 @@ const maxHeaderBytes = 10 * 1024;
 
 /** The simulator scenario of a recipient; `success+label@` counts as `success@` (SES allows labels). */
 export function simulatorScenario(recipient: string): SimulatorScenario {
-  const at = recipient.lastIndexOf('@');
-  if (at <= 0 || recipient.slice(at + 1).toLowerCase() !== simulatorDomain) return 'none';
-  const local = recipient.slice(0, at).toLowerCase().split('+')[0] ?? '';
-  return simulatorScenarios.has(local) ? (local as SimulatorScenario) : 'none';
+  const mailbox = simulatorMailbox(recipient);
+  return mailbox !== undefined && simulatorScenarios.has(mailbox) ? (mailbox as SimulatorScenario) : 'none';
 }
 
 /** A feedback id in SES's shape: `0100` and the time in hex, a uuid, `-000000`. */
