@@ -113,6 +113,32 @@ describe('createFileSuppressionStore', () => {
     expect((await createFileSuppressionStore(path).check(['dora@example.org'], undefined)).size).toBe(1);
   });
 
+  it('replays each change once: a removal written twice (carried over by compaction, then rewritten by its appender) does not undo a later addition', async () => {
+    // What a file looks like after that race: a carried-over removal, another process's addition,
+    // then the removal again from the process that saw the file replaced under it.
+    const line = (record: Record<string, unknown>): string => `${JSON.stringify(record)}\n`;
+    await writeFile(
+      path,
+      line({ op: 'add', id: 'a1', ...entry('eve@example.org') }) +
+        line({ op: 'remove', id: 'r1', address: 'eve@example.org' }) +
+        line({ op: 'add', id: 'a2', ...entry('eve@example.org', '*', { reason: 'complaint' }) }) +
+        line({ op: 'remove', id: 'r1', address: 'eve@example.org' }),
+      { mode: 0o600 },
+    );
+    const store = createFileSuppressionStore(path);
+    expect([...(await store.check(['eve@example.org'], undefined)).values()]).toMatchObject([{ reason: 'complaint' }]);
+    await store.compact();
+    expect(await addresses(createFileSuppressionStore(path))).toEqual(['eve@example.org *']);
+    // New changes carry ids of their own; lines without one (older files) still apply each time.
+    await store.remove('eve@example.org');
+    const written = (await readFile(path, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((text) => JSON.parse(text) as { id?: string });
+    expect(written.at(-1)?.id).toMatch(/^[A-Za-z0-9_-]{12}$/);
+    expect(store.skippedLines).toBe(0);
+  });
+
   it('two stores on one file (as two processes would be) lose nothing while both write and one compacts', async () => {
     const one = createFileSuppressionStore(path);
     const two = createFileSuppressionStore(path);

@@ -20,6 +20,18 @@ const staleLockMs = 30_000;
 
 interface AddLine {
   readonly op: 'add';
+  readonly id: string;
+}
+
+/**
+ * The id of one change. An appender whose line went into a file that compaction then replaced
+ * writes it again into the new file, where compaction may already have carried it over: the line
+ * is there twice, possibly with another process's change between the two. Replaying it once, at its
+ * first place, keeps that later change (without ids a `remove` written twice undid an `add` made
+ * between the two copies).
+ */
+function changeId(): string {
+  return randomBytes(9).toString('base64url');
 }
 
 /**
@@ -27,7 +39,8 @@ interface AddLine {
  * several processes on one machine.
  *
  * - Every change is one line appended with a single `write` on a file opened `O_APPEND`: an
- *   addition, or a removal (a tombstone line). Lines from two processes never interleave.
+ *   addition, or a removal (a tombstone line), with an id of its own, replayed once however many
+ *   times it was written. Lines from two processes never interleave.
  * - Each call first looks at the file (one `stat`) and reads what other processes appended, or
  *   all of it again when it was replaced.
  * - Once dead lines pile up (removed, replaced or expired entries), the file is rewritten with the
@@ -46,6 +59,8 @@ interface AddLine {
 export function createFileSuppressionStore(path: string): FileSuppressionStore {
   if (typeof path !== 'string' || path === '') throw new TypeError('createFileSuppressionStore: path must be a non-empty string');
   let table = new SuppressionTable();
+  // The ids of the changes read from the current file: a change written twice counts once.
+  let seen = new Set<string>();
   let inode: number | undefined;
   let offset = 0;
   let modified = 0;
@@ -65,7 +80,7 @@ export function createFileSuppressionStore(path: string): FileSuppressionStore {
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
       lines++;
-      if (Buffer.byteLength(line) > maxLineBytes || !applyLine(table, line)) bad++;
+      if (Buffer.byteLength(line) > maxLineBytes || !applyLine(table, line, seen)) bad++;
     }
     if (bad > 0) {
       skipped += bad;
@@ -83,6 +98,7 @@ export function createFileSuppressionStore(path: string): FileSuppressionStore {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       table = new SuppressionTable();
+      seen = new Set();
       inode = undefined;
       offset = 0;
       lines = 0;
@@ -92,6 +108,7 @@ export function createFileSuppressionStore(path: string): FileSuppressionStore {
     // Another inode (compaction, a restore), a shorter file, or the same size written over in place: read it all again.
     if (info.ino !== inode || info.size < offset || (info.size === offset && info.mtimeMs !== modified)) {
       table = new SuppressionTable();
+      seen = new Set();
       inode = info.ino;
       offset = 0;
       lines = 0;
@@ -106,6 +123,7 @@ export function createFileSuppressionStore(path: string): FileSuppressionStore {
       const current = await handle.stat();
       if (current.ino !== inode) {
         table = new SuppressionTable();
+        seen = new Set();
         inode = current.ino;
         offset = 0;
         lines = 0;
@@ -163,8 +181,9 @@ export function createFileSuppressionStore(path: string): FileSuppressionStore {
         const content = await readFrom(old, 0, size);
         const end = content.lastIndexOf(0x0a) + 1;
         const fresh = new SuppressionTable();
+        const freshSeen = new Set<string>();
         for (const line of content.subarray(0, end).toString('utf8').split('\n')) {
-          if (line.trim() !== '' && Buffer.byteLength(line) <= maxLineBytes) applyLine(fresh, line);
+          if (line.trim() !== '' && Buffer.byteLength(line) <= maxLineBytes) applyLine(fresh, line, freshSeen);
         }
         const now = Date.now();
         const live = [...fresh.live(now)].map((entry) => `${JSON.stringify({ op: 'add', ...entry })}\n`).join('');
@@ -205,7 +224,7 @@ export function createFileSuppressionStore(path: string): FileSuppressionStore {
       serial(async () => {
         const checked = checkedSuppression(entry);
         await sync();
-        await append({ op: 'add', ...checked } satisfies AddLine & Suppression);
+        await append({ op: 'add', id: changeId(), ...checked } satisfies AddLine & Suppression);
         await sync();
         await maybeCompact();
       }),
@@ -218,7 +237,8 @@ export function createFileSuppressionStore(path: string): FileSuppressionStore {
           (entry) => entry.address === key && (scope === undefined || entry.scope === scope),
         );
         if (!present) return false;
-        await append(scope === undefined ? { op: 'remove', address: key } : { op: 'remove', address: key, scope });
+        const id = changeId();
+        await append(scope === undefined ? { op: 'remove', id, address: key } : { op: 'remove', id, address: key, scope });
         await sync();
         await maybeCompact();
         return true;
@@ -253,8 +273,8 @@ export function createFileSuppressionStore(path: string): FileSuppressionStore {
   };
 }
 
-// Applies one line to `table`; false when the line is not one of ours.
-function applyLine(table: SuppressionTable, line: string): boolean {
+// Applies one line to `table`, once per change id; false when the line is not one of ours.
+function applyLine(table: SuppressionTable, line: string, seen: Set<string>): boolean {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -263,6 +283,11 @@ function applyLine(table: SuppressionTable, line: string): boolean {
   }
   if (typeof value !== 'object' || value === null) return false;
   const record = value as Record<string, unknown>;
+  if (record.id !== undefined) {
+    if (typeof record.id !== 'string' || record.id.length > 64) return false;
+    if (seen.has(record.id)) return true;
+    seen.add(record.id);
+  }
   if (record.op === 'add') {
     const entry = toSuppression(record);
     if (entry === undefined) return false;
