@@ -4,14 +4,14 @@
  * `Final-Recipient`, some relays leave out the blank lines, SES puts blank lines inside), so groups
  * are also split where a recipient field repeats.
  */
-import { addressOf, dateOf, decodeXtext, type FieldToken, messageIdOf, mtaOf, statusIn, statusOf } from './report-fields.js';
+import { addressOf, dateOf, type FieldToken, messageIdOf, mtaOf, statusIn, statusOf } from './report-fields.js';
 import type { DeliveryAction, DeliveryStatusRecipient } from './report-types.js';
 
 /** The per-message fields a report keeps. */
 export interface DsnMessageFields {
   readonly reportingMta: string | undefined;
   readonly arrivalDate: string | undefined;
-  /** `Original-Envelope-Id`, xtext-decoded. */
+  /** `Original-Envelope-Id`, as the report writes it (RFC 3461 §6.3: the ENVID, decoded; some MTAs leave it xtext). */
   readonly originalEnvelopeId: string | undefined;
   /** Gmail's `X-Original-Message-ID`. */
   readonly originalMessageId: string | undefined;
@@ -96,7 +96,7 @@ export function readDeliveryStatus(tokens: readonly FieldToken[]): { message: Ds
     message: {
       reportingMta: mtaOf(message.get('reporting-mta')),
       arrivalDate: dateOf(message.get('arrival-date')),
-      originalEnvelopeId: envelopeId === undefined || envelopeId.trim() === '' ? undefined : decodeXtext(envelopeId.trim()).slice(0, 998),
+      originalEnvelopeId: envelopeId === undefined || envelopeId.trim() === '' ? undefined : envelopeId.trim().slice(0, 998),
       originalMessageId: messageIdOf(message.get('x-original-message-id')),
     },
     recipients,

@@ -149,7 +149,7 @@ describe('joinReport', () => {
     expect(unknown.events).toEqual([]);
   });
 
-  it('decodes an xtext ENVID and accepts it with or without brackets', async () => {
+  it('takes an ENVID as written or xtext-decoded, with or without brackets', async () => {
     const sendLog = createMemorySendLog();
     sendLog.record(entry('<a+b=c@shop.example>'));
     sendLog.record(entry('<bare@shop.example>'));
@@ -157,6 +157,11 @@ describe('joinReport', () => {
     expect(encoded).toMatchObject({ joinedBy: 'envid', events: [{ messageId: '<a+b=c@shop.example>' }] });
     const bare = await reportEvents(dsn({ envid: 'bare@shop.example' }), { sendLog, source: 'smtp' });
     expect(bare).toMatchObject({ joinedBy: 'envid', events: [{ messageId: '<bare@shop.example>' }] });
+
+    // Decoded, as RFC 3461 §6.3 and Postfix write it: a Message-ID holding "+2B" is not decoded again.
+    sendLog.record(entry('<order+2B1@shop.example>'));
+    const decoded = await reportEvents(dsn({ envid: '<order+2B1@shop.example>' }), { sendLog, source: 'smtp' });
+    expect(decoded).toMatchObject({ joinedBy: 'envid', events: [{ messageId: '<order+2B1@shop.example>' }] });
   });
 
   it('leaves out recipients the message was not sent to (a forged bounce for someone else)', async () => {

@@ -15,7 +15,7 @@ import {
   type SendLogEntry,
   suppressionKey,
 } from '../model.js';
-import { isoDate, messageIdOf, replyClassIn } from './report-fields.js';
+import { decodeXtext, isoDate, messageIdOf, replyClassIn } from './report-fields.js';
 import { parseReport } from './report-parse.js';
 import type { DeliveryStatusRecipient, MailReport, ParseReportOptions } from './report-types.js';
 
@@ -116,8 +116,12 @@ export async function joinReport(report: MailReport, context: JoinContext): Prom
       }
     }
   }
+  // An ENVID as written, then xtext-decoded: a Message-ID with "+2B" in it must not be decoded twice.
+  const envelopeId = report.original.envelopeId;
+  const decodedEnvelopeId = envelopeId === undefined ? undefined : decodeXtext(envelopeId);
   const tries: [JoinMethod, string | undefined][] = [
-    ['envid', report.original.envelopeId],
+    ['envid', envelopeId],
+    ['envid', decodedEnvelopeId === envelopeId ? undefined : decodedEnvelopeId],
     ['message-id', report.original.messageId],
     ['in-reply-to', report.inReplyTo],
   ];

@@ -83,7 +83,10 @@ export interface FeedbackReportFields {
 export interface ReportedOriginal {
   /** The returned copy's `Message-ID` (`message/rfc822`, `message/global`, `text/rfc822-headers`, or a DSN's `X-Original-Message-ID`). */
   readonly messageId: string | undefined;
-  /** The DSN's `Original-Envelope-Id` (RFC 3461 ENVID), xtext-decoded. */
+  /**
+   * The DSN's `Original-Envelope-Id` (RFC 3461 ENVID) as the report writes it: decoded, as RFC 3461
+   * §6.3 and Postfix do, or still in xtext, as some MTAs leave it. `joinReport` tries both readings.
+   */
   readonly envelopeId: string | undefined;
   /** The returned copy's `From`, address only. */
   readonly from: string | undefined;

@@ -15,7 +15,7 @@ export interface PostfixReportInput {
   readonly envelopeFrom: string;
   /** The scenario recipient (RCPT TO). */
   readonly recipient: string;
-  /** RFC 3461 ENVID as the client sent it (xtext, which Postfix copies as is). */
+  /** RFC 3461 ENVID, decoded from its xtext (smtp-server decodes it), written into Original-Envelope-Id as RFC 3461 §6.3 and Postfix do. */
   readonly envid?: string | undefined;
   /** RFC 3461 RET: `HDRS` returns the headers only; default (and `FULL`) the whole message, for a bounce. */
   readonly ret?: 'HDRS' | 'FULL' | undefined;

@@ -39,7 +39,7 @@ export interface AcceptedSmtpMessage {
   /** MAIL FROM; `''` for the null sender. */
   readonly envelopeFrom: string;
   readonly recipients: readonly AcceptedRecipient[];
-  /** RFC 3461 ENVID as sent (xtext). */
+  /** RFC 3461 ENVID, xtext-decoded (smtp-server decodes it). */
   readonly envid?: string | undefined;
   readonly ret?: 'HDRS' | 'FULL' | undefined;
 }
