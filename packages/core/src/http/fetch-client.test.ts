@@ -67,6 +67,17 @@ describe('the fetch implementation of createHttpClient', () => {
     expect(answer.json()).toEqual({ echo: 'grüße', length: '7' });
   });
 
+  it('stops reading an answer past maxResponseBytes: ERESPONSETOOLARGE, handed over; at the limit it is read', async () => {
+    handler = (_request, response) => {
+      response.write(Buffer.alloc(64 * 1024, 'a'));
+      response.end(Buffer.alloc(64 * 1024, 'b'));
+    };
+    const error = await failure(createHttpClient().send({ method: 'GET', url: base, maxResponseBytes: 100_000 }));
+    expect(error).toMatchObject({ code: 'ERESPONSETOOLARGE', handedOver: true, timedOut: false });
+    const whole = await createHttpClient().send({ method: 'GET', url: base, maxResponseBytes: 128 * 1024 });
+    expect(whole.body.byteLength).toBe(128 * 1024);
+  });
+
   it('sends a stream body and a large body in full', async () => {
     handler = async (request, response) => response.end(String((await readBody(request)).length));
     const big = new Uint8Array(1_000_000).fill(97);

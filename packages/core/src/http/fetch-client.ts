@@ -148,10 +148,17 @@ export function createHttpClient(options: FetchHttpClientOptions = {}): HttpClie
       }
       quiet();
       try {
-        const bytes = await readAll(response, quiet);
+        const bytes = await readAll(response, quiet, request.maxResponseBytes);
         return httpResponse(response.status, responseHeaders(response.headers), bytes);
       } catch (error) {
         if (callerAborted()) throw signal?.reason;
+        if (error instanceof ResponseTooLarge) {
+          throw new HttpError(`the answer to ${where} is larger than ${request.maxResponseBytes} bytes`, {
+            code: 'ERESPONSETOOLARGE',
+            handedOver: true,
+            timedOut: false,
+          });
+        }
         const code = timedOut ? 'ETIMEDOUT' : (errorCode(error) ?? 'ECONNRESET');
         throw new HttpError(`reading the answer to ${where} failed: ${describe(error, timedOut, timeoutMs)}`, {
           code,
@@ -262,7 +269,9 @@ function sourceIterator(body: HttpBody): AsyncIterator<Uint8Array> {
   } as AsyncIterator<Uint8Array>;
 }
 
-async function readAll(response: Response, progress: () => void): Promise<Uint8Array> {
+class ResponseTooLarge extends Error {}
+
+async function readAll(response: Response, progress: () => void, maxBytes: number | undefined): Promise<Uint8Array> {
   if (response.body === null) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let length = 0;
@@ -271,8 +280,12 @@ async function readAll(response: Response, progress: () => void): Promise<Uint8A
     const { done, value } = await reader.read();
     if (done) break;
     progress();
-    chunks.push(value);
     length += value.byteLength;
+    if (maxBytes !== undefined && length > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new ResponseTooLarge();
+    }
+    chunks.push(value);
   }
   if (chunks.length === 1) return chunks[0] as Uint8Array;
   const all = new Uint8Array(length);

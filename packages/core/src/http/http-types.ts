@@ -19,6 +19,12 @@ export interface HttpRequest {
   readonly signal?: AbortSignal | undefined;
   /** Longest silence of the connection, in ms, once connected. Default: the client's. */
   readonly timeoutMs?: number | undefined;
+  /**
+   * The most bytes of answer body to read: past it the connection is closed and the request fails
+   * with an {@link HttpError} whose code is `ERESPONSETOOLARGE` (handed over: the server had the
+   * request). Default: no limit.
+   */
+  readonly maxResponseBytes?: number | undefined;
 }
 
 /** A response, read in full. */

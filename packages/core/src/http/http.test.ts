@@ -67,6 +67,18 @@ describe('createHttpClient', () => {
     expect(JSON.parse(answer.text())).toEqual(answer.json());
   });
 
+  it('stops reading an answer past maxResponseBytes: ERESPONSETOOLARGE, handed over; at the limit it is read', async () => {
+    handler = (_request, response) => {
+      response.write(Buffer.alloc(64 * 1024, 'a'));
+      response.end(Buffer.alloc(64 * 1024, 'b'));
+    };
+    const error = await failure(client().send({ method: 'GET', url: `${base}/big`, maxResponseBytes: 100_000 }));
+    expect(error).toMatchObject({ code: 'ERESPONSETOOLARGE', handedOver: true, timedOut: false });
+    expect(error.message).toMatch(/larger than 100000 bytes/);
+    const whole = await client().send({ method: 'GET', url: `${base}/big`, maxResponseBytes: 128 * 1024 });
+    expect(whole.body.byteLength).toBe(128 * 1024);
+  });
+
   it('streams a body from an async iterable, byte for byte', async () => {
     const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, index) => index % 251));
     handler = (_request, response, body) => response.end(body.equals(bytes) ? 'same' : `differs: ${body.length}`);

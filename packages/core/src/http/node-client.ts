@@ -130,7 +130,17 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       outgoing.on('error', (error: Error & { code?: string }) => fail(`${where} failed: ${error.message}`, error.code, handedOver));
       outgoing.on('response', (response) => {
         const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let received = 0;
+        response.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (request.maxResponseBytes !== undefined && received > request.maxResponseBytes) {
+            fail(`the answer to ${where} is larger than ${request.maxResponseBytes} bytes`, 'ERESPONSETOOLARGE', true);
+            chunks.length = 0;
+            outgoing.destroy();
+            return;
+          }
+          chunks.push(chunk);
+        });
         response.on('error', (error: Error & { code?: string }) =>
           fail(`reading the answer to ${where} failed: ${error.message}`, error.code, true),
         );

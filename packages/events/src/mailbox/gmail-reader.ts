@@ -84,8 +84,20 @@ export function createGmailReportReader(options: GmailReportReaderOptions): Mail
   const connect = async (): Promise<MailboxAdapter> => {
     const tokens = options.tokenProvider ?? (await tokensFromUrl(url, options.env ?? process.env, user));
     const client = createHttpClient({ timeoutMs: limits.timeoutMs, connectTimeoutMs: connectTimeout });
-    const call = (method: 'GET' | 'POST', path: string, what: string, json?: unknown, accept?: readonly number[]): Promise<HttpResponse> =>
-      mailboxCall(client, tokens, { method, url: `${base}${path}`, json, what: `${what} of ${mailbox}`, accept }, forbidden);
+    const call = (
+      method: 'GET' | 'POST',
+      path: string,
+      what: string,
+      json?: unknown,
+      accept?: readonly number[],
+      maxResponseBytes?: number,
+    ): Promise<HttpResponse> =>
+      mailboxCall(
+        client,
+        tokens,
+        { method, url: `${base}${path}`, json, what: `${what} of ${mailbox}`, accept, maxResponseBytes },
+        forbidden,
+      );
     let labelId: string | undefined;
     const findLabel = async (): Promise<string | undefined> => {
       const listed = (await call('GET', '/labels', 'users.labels.list')).json().labels;
@@ -137,7 +149,9 @@ export function createGmailReportReader(options: GmailReportReaderOptions): Mail
         return ids;
       },
       async fetch(id) {
-        const answer = await call('GET', `/messages/${encodeURIComponent(id)}?format=raw`, 'users.messages.get', undefined, [404]);
+        // The raw message comes base64url in JSON: 4 bytes per 3, and a few fields around it.
+        const most = Math.ceil(limits.maxBytes / 3) * 4 + 64 * 1024;
+        const answer = await call('GET', `/messages/${encodeURIComponent(id)}?format=raw`, 'users.messages.get', undefined, [404], most);
         if (answer.status === 404) return undefined;
         const raw = answer.json().raw;
         return typeof raw === 'string' && /^[A-Za-z0-9+/_-]*={0,2}$/.test(raw) ? Buffer.from(raw, 'base64url') : undefined;

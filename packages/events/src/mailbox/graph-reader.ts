@@ -92,8 +92,9 @@ export function createGraphReportReader(options: GraphReportReaderOptions): Mail
       what: string,
       json?: unknown,
       accept?: readonly number[],
+      maxResponseBytes?: number,
     ): Promise<HttpResponse> =>
-      mailboxCall(client, tokens, { method, url: target, json, what: `${what} of ${mailbox}`, accept }, forbidden);
+      mailboxCall(client, tokens, { method, url: target, json, what: `${what} of ${mailbox}`, accept, maxResponseBytes }, forbidden);
     const origin = new URL(endpoint).origin;
     return {
       async list(limit, known) {
@@ -123,7 +124,14 @@ export function createGraphReportReader(options: GraphReportReaderOptions): Mail
         return ids;
       },
       async fetch(id) {
-        const answer = await call('GET', `${base}/messages/${encodeURIComponent(id)}/$value`, 'get message MIME', undefined, [404]);
+        const answer = await call(
+          'GET',
+          `${base}/messages/${encodeURIComponent(id)}/$value`,
+          'get message MIME',
+          undefined,
+          [404],
+          limits.maxBytes,
+        );
         return answer.status === 404 ? undefined : answer.body;
       },
       async markProcessed(id) {

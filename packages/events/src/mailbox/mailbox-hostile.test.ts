@@ -92,4 +92,19 @@ describe('mailbox readers and hostile mail in the inbox', () => {
     expect(await reader.poll()).toEqual({ read: 1, events: 0, skipped: 1, unmatched: 0 });
     expect(await reader.poll()).toEqual({ read: 0, events: 0, skipped: 0, unmatched: 0 });
   });
+
+  it('stops downloading a message far over maxMessageBytes (the answer is cut at the limit) and leaves it alone', async () => {
+    await using fresh = await startSandbox();
+    // 400 KB of message is about 530 KB of base64 in Gmail's JSON: past the 10,000-byte limit's allowance.
+    await deliver(`Subject: huge\r\n\r\n${'z'.repeat(400_000)}\r\n`, fresh);
+    const reader = createGmailReportReader({
+      url: fresh.urls.gmail,
+      sendLog: createMemorySendLog(),
+      onEvents: () => {},
+      maxMessageBytes: 10_000,
+    });
+    expect(await reader.poll()).toEqual({ read: 1, events: 0, skipped: 1, unmatched: 0 });
+    expect(await reader.poll()).toEqual({ read: 0, events: 0, skipped: 0, unmatched: 0 });
+    await reader.stop();
+  });
 });

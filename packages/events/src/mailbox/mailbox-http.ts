@@ -11,7 +11,12 @@ export interface MailboxRequest {
   readonly what: string;
   /** Answers that are not failures (404 for a message deleted in the meantime). */
   readonly accept?: readonly number[] | undefined;
+  /** The most bytes of answer to read; past it the call throws {@link MessageTooLarge} and reads no more. */
+  readonly maxResponseBytes?: number | undefined;
 }
+
+/** An answer past `maxResponseBytes`: the message is left alone unread, as one over `maxMessageBytes`. */
+export class MessageTooLarge extends Error {}
 
 /** Turns a provider's 403 into the error that names what is missing. */
 export type ForbiddenMapper = (response: HttpResponse, what: string) => MailError;
@@ -42,10 +47,12 @@ export async function mailboxCall(
           ...(request.json === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: request.json === undefined ? undefined : JSON.stringify(request.json),
+        maxResponseBytes: request.maxResponseBytes,
       });
     } catch (error) {
       const http = HttpError.find(error);
       if (http === undefined) throw error;
+      if (http.code === 'ERESPONSETOOLARGE') throw new MessageTooLarge(`${request.what}: ${http.message}`);
       // Core's rule; every call of a reader is safe to repeat (a label or isRead set twice is set once).
       throw noAnswerError(http, { operation: request.what, idempotent: true, cause: http });
     }

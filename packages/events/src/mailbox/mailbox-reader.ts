@@ -5,6 +5,7 @@ import type { VerpOptions } from '@mailport/core/verp';
 import type { EventSource, MailEvent, SendLog } from '../model.js';
 import { joinReport } from '../reports/report-join.js';
 import { parseReport } from '../reports/report-parse.js';
+import { MessageTooLarge } from './mailbox-http.js';
 
 /** Options both mailbox readers take. */
 export interface MailboxReportReaderOptions {
@@ -122,10 +123,14 @@ export function createMailboxReader(
     const mailbox = await adapter;
     const counts = { read: 0, events: 0, skipped: 0, unmatched: 0 };
     for (const id of await mailbox.list(settings.maxMessages, skipped)) {
-      const raw = await mailbox.fetch(id);
+      // An answer past the limit is not read to its end: left alone, as a message over it.
+      const raw = await mailbox.fetch(id).catch((error: unknown) => {
+        if (error instanceof MessageTooLarge) return 'too-large' as const;
+        throw error;
+      });
       if (raw === undefined) continue;
       counts.read++;
-      if (raw.byteLength > settings.maxBytes) {
+      if (raw === 'too-large' || raw.byteLength > settings.maxBytes) {
         remember(id);
         counts.skipped++;
         continue;
